@@ -1,0 +1,164 @@
+// Package connector is authmail's email connector SDK.
+//
+// A connector hands one rendered email to a provider. A connector package
+// describes itself with a [Factory] and registers it from init() with
+// [Register]; the authmail binary blank-imports every built-in connector
+// (see authmail/connectors/standard), and a custom build adds one more import.
+//
+// # Lifecycle
+//
+// The host resolves a factory by ID (or a Logto alias), checks the raw config
+// JSON against the factory's JSON Schema, then calls Factory.New, which
+// decodes and validates the config and builds a [Connector]. Send is called
+// for every message, possibly concurrently. When the connector is replaced,
+// the host calls Close if the connector implements io.Closer.
+//
+// # Errors
+//
+// Send classifies every failure with the sentinels in this package
+// ([ErrInvalidConfig], [ErrAuth], [ErrRejected], [ErrRateLimited],
+// [ErrTemporary]) so the delivery queue knows whether to retry. Only
+// [ErrTemporary] and [ErrRateLimited] are retried.
+package connector
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Connector sends email through one provider with one validated config.
+type Connector interface {
+	// Send delivers msg or returns a classified error. It must honour ctx
+	// cancellation and deadlines, and must be safe for concurrent use.
+	Send(ctx context.Context, msg Message) (Receipt, error)
+}
+
+// TemplateSource is implemented by connectors whose config carries its own
+// templates (Logto's `templates` array, Mailgun's `deliveries` map). The host
+// falls back to these when no stored template matches.
+type TemplateSource interface {
+	// Templates returns the config's templates in config order.
+	Templates() []Template
+}
+
+// Message is one email ready to hand to a provider.
+type Message struct {
+	// ID is the stable message ID, generated once before the first attempt
+	// and reused on every retry. Connectors put it in the provider's
+	// idempotency or metadata field and SMTP uses it in the Message-ID header.
+	ID string
+	// To is the recipient address.
+	To string
+	// From overrides the connector's configured sender. An empty Email keeps
+	// the configured address; an empty Name keeps the configured name.
+	From Address
+	// ReplyTo, when its Email is set, overrides the configured reply-to.
+	ReplyTo Address
+	// Type is the usage type the message was rendered for.
+	Type UsageType
+	// Locale is the language tag the template was resolved for.
+	Locale string
+	// Subject is the rendered subject, free of control characters.
+	Subject string
+	// HTML is the rendered HTML body; empty for a plain-text template.
+	HTML string
+	// Text is the plain-text body; always set.
+	Text string
+	// Payload is the data the template was rendered with (code, link,
+	// locale, uiLocales, application, organization, user, inviter...).
+	// Connectors that render on the provider's side send this instead of
+	// the bodies.
+	Payload map[string]any
+	// IP is the end user's IP address when known.
+	IP string
+	// Headers are extra headers to add where the provider allows it.
+	Headers map[string]string
+}
+
+// Receipt is what a provider says about an accepted message.
+type Receipt struct {
+	// ProviderMessageID is the provider's ID for the message, when it gives one.
+	ProviderMessageID string
+}
+
+// Template is a connector config's own template for one usage type, in the
+// shape of Logto's EmailTemplateDetails.
+type Template struct {
+	UsageType   UsageType `json:"usageType"`
+	Subject     string    `json:"subject"`
+	Content     string    `json:"content"`
+	ContentType string    `json:"contentType,omitempty"`
+	ReplyTo     string    `json:"replyTo,omitempty"`
+	SendFrom    string    `json:"sendFrom,omitempty"`
+}
+
+// Env is what the host gives a connector when it builds one.
+type Env struct {
+	// Logger is scoped to the connector; never nil.
+	Logger *slog.Logger
+	// HTTPClient is the client HTTP connectors must use; never nil. It has
+	// no overall timeout: connectors bound each request with their own.
+	HTTPClient *http.Client
+	// Inbox stores messages for the dev inbox connector.
+	Inbox Inbox
+	// Now returns the current time; never nil.
+	Now func() time.Time
+	// AllowInsecureEndpoint lets a connector use an http:// endpoint on any
+	// host, not only loopback. Meant for tests of the host itself.
+	AllowInsecureEndpoint bool
+}
+
+// Inbox keeps messages in authmail's own database (the dev inbox).
+type Inbox interface {
+	// Store saves msg and returns its inbox ID.
+	Store(ctx context.Context, msg Message) (string, error)
+}
+
+// Factory describes a connector kind and builds connectors of that kind.
+type Factory struct {
+	// ID is the stable lower-case ID, such as "smtp" or "sendgrid".
+	ID string
+	// Aliases are other IDs that resolve to this factory, such as Logto's
+	// "simple-mail-transfer-protocol".
+	Aliases []string
+	// Name is the display name.
+	Name string
+	// Description is one sentence for the catalog.
+	Description string
+	// Logo is an SVG document or an https URL.
+	Logo string
+	// ConfigSchema is the JSON Schema (draft 2020-12) of the config.
+	ConfigSchema json.RawMessage
+	// SecretFields are the dotted paths of config fields that hold secrets,
+	// such as "apiKey" or "auth.pass". They are sealed at rest and redacted
+	// in responses and logs.
+	SecretFields []string
+	// Form gives the console hints for rendering the config form.
+	Form []FormItem
+	// DefaultConfig is a config the console pre-fills.
+	DefaultConfig json.RawMessage
+	// ReadMe is the setup guide, in Markdown.
+	ReadMe string
+	// RendersOnProvider is true when the provider (or receiver) renders the
+	// message from Message.Payload instead of the rendered bodies.
+	RendersOnProvider bool
+	// New decodes raw, validates it and builds a connector. Invalid configs
+	// fail with an error that matches ErrInvalidConfig and names the field.
+	New func(ctx context.Context, raw json.RawMessage, env Env) (Connector, error)
+}
+
+// FormItem is a console hint for one config field.
+type FormItem struct {
+	Key          string   `json:"key"`
+	Label        string   `json:"label"`
+	Type         string   `json:"type"` // Text, Number, MultilineText, Switch, Select, Json
+	Required     bool     `json:"required,omitempty"`
+	Placeholder  string   `json:"placeholder,omitempty"`
+	Description  string   `json:"description,omitempty"`
+	IsSecret     bool     `json:"isConfidential,omitempty"`
+	SelectItems  []string `json:"selectItems,omitempty"`
+	DefaultValue any      `json:"defaultValue,omitempty"`
+}

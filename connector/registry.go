@@ -1,0 +1,183 @@
+package connector
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+)
+
+var printer = message.NewPrinter(language.English)
+
+// registry holds every registered factory. It is written only from init().
+var registry = struct {
+	sync.RWMutex
+	byID    map[string]*entry
+	aliases map[string]string
+}{byID: map[string]*entry{}, aliases: map[string]string{}}
+
+type entry struct {
+	factory Factory
+	once    sync.Once
+	schema  *jsonschema.Schema
+	err     error
+}
+
+// Register adds a factory to the catalog. It panics on programmer errors:
+// an empty or duplicate ID or alias, a nil New, or a schema that does not
+// compile. Call it from init().
+func Register(f Factory) {
+	registry.Lock()
+	defer registry.Unlock()
+	if f.ID == "" || f.ID != strings.ToLower(f.ID) {
+		panic("connector: factory ID must be non-empty lower case: " + f.ID)
+	}
+	if f.New == nil {
+		panic("connector: factory " + f.ID + " has no New")
+	}
+	for _, id := range append([]string{f.ID}, f.Aliases...) {
+		if _, dup := registry.byID[id]; dup {
+			panic("connector: duplicate factory ID " + id)
+		}
+		if _, dup := registry.aliases[id]; dup {
+			panic("connector: duplicate factory ID " + id)
+		}
+	}
+	e := &entry{factory: f}
+	if _, err := e.compiled(); err != nil {
+		panic(fmt.Sprintf("connector: factory %s: %v", f.ID, err))
+	}
+	registry.byID[f.ID] = e
+	for _, a := range f.Aliases {
+		registry.aliases[a] = f.ID
+	}
+}
+
+func (e *entry) compiled() (*jsonschema.Schema, error) {
+	e.once.Do(func() {
+		if len(e.factory.ConfigSchema) == 0 {
+			return
+		}
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(e.factory.ConfigSchema))
+		if err != nil {
+			e.err = fmt.Errorf("config schema: %w", err)
+			return
+		}
+		c := jsonschema.NewCompiler()
+		url := "authmail:connector/" + e.factory.ID + ".json"
+		if err := c.AddResource(url, doc); err != nil {
+			e.err = fmt.Errorf("config schema: %w", err)
+			return
+		}
+		e.schema, e.err = c.Compile(url)
+	})
+	return e.schema, e.err
+}
+
+// Lookup returns the factory with the given ID or alias.
+func Lookup(id string) (Factory, bool) {
+	registry.RLock()
+	defer registry.RUnlock()
+	if canon, ok := registry.aliases[id]; ok {
+		id = canon
+	}
+	e, ok := registry.byID[id]
+	if !ok {
+		return Factory{}, false
+	}
+	return e.factory, true
+}
+
+// Factories returns every registered factory, sorted by ID.
+func Factories() []Factory {
+	registry.RLock()
+	defer registry.RUnlock()
+	out := make([]Factory, 0, len(registry.byID))
+	for _, e := range registry.byID {
+		out = append(out, e.factory)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// ErrUnknownFactory is returned for an ID no factory has.
+var ErrUnknownFactory = errors.New("unknown connector factory")
+
+// Build checks raw against the factory's JSON Schema, then builds the
+// connector with the factory's New. Schema failures are ConfigErrors
+// naming the first field at fault.
+func Build(ctx context.Context, id string, raw json.RawMessage, env Env) (Connector, error) {
+	registry.RLock()
+	if canon, ok := registry.aliases[id]; ok {
+		id = canon
+	}
+	e, ok := registry.byID[id]
+	registry.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownFactory, id)
+	}
+	if err := e.validate(raw); err != nil {
+		return nil, err
+	}
+	return e.factory.New(ctx, raw, env)
+}
+
+// ValidateSchema checks raw against the factory's JSON Schema only.
+func ValidateSchema(id string, raw json.RawMessage) error {
+	registry.RLock()
+	if canon, ok := registry.aliases[id]; ok {
+		id = canon
+	}
+	e, ok := registry.byID[id]
+	registry.RUnlock()
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrUnknownFactory, id)
+	}
+	return e.validate(raw)
+}
+
+func (e *entry) validate(raw json.RawMessage) error {
+	schema, err := e.compiled()
+	if err != nil || schema == nil {
+		return err
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		raw = json.RawMessage("{}")
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		return InvalidConfig("", "not valid JSON: %v", err)
+	}
+	if _, isObj := doc.(map[string]any); !isObj {
+		return InvalidConfig("", "must be a JSON object")
+	}
+	err = schema.Validate(doc)
+	var ve *jsonschema.ValidationError
+	if errors.As(err, &ve) {
+		return schemaError(ve)
+	}
+	return err
+}
+
+// schemaError turns the deepest schema failure into a ConfigError.
+func schemaError(ve *jsonschema.ValidationError) error {
+	leaf := ve
+	for len(leaf.Causes) > 0 {
+		leaf = leaf.Causes[0]
+	}
+	loc := leaf.InstanceLocation
+	if req, ok := leaf.ErrorKind.(*kind.Required); ok && len(req.Missing) > 0 {
+		loc = append(append([]string(nil), loc...), req.Missing[0])
+		return &ConfigError{Field: strings.Join(loc, "."), Reason: "is required"}
+	}
+	return &ConfigError{Field: strings.Join(loc, "."), Reason: leaf.ErrorKind.LocalizedString(printer)}
+}
