@@ -1,0 +1,360 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// querier is what both *sql.DB and *sql.Tx offer.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Q holds the queries. On a Store it reads through the read pool; on a Tx
+// it runs inside the transaction.
+type Q struct {
+	db querier
+}
+
+func (q Q) exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := q.db.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, interpret(err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
+// --- settings ---
+
+// SettingGet returns a tenant setting, or ErrNotFound.
+func (q Q) SettingGet(ctx context.Context, tenant, name string) (string, error) {
+	var v string
+	err := q.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE tenant_id = $1 AND name = $2`, tenant, name).Scan(&v)
+	return v, interpret(err)
+}
+
+// SettingPut writes a tenant setting.
+func (q Q) SettingPut(ctx context.Context, tenant, name, value string, now time.Time) error {
+	_, err := q.exec(ctx, `INSERT INTO settings (tenant_id, name, value, updated_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (tenant_id, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+		tenant, name, value, Micros(now))
+	return err
+}
+
+// SettingInsert writes a tenant setting only if it is not set yet and
+// reports whether it wrote.
+func (q Q) SettingInsert(ctx context.Context, tenant, name, value string, now time.Time) (bool, error) {
+	n, err := q.exec(ctx, `INSERT INTO settings (tenant_id, name, value, updated_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (tenant_id, name) DO NOTHING`, tenant, name, value, Micros(now))
+	return n == 1, err
+}
+
+// --- connectors ---
+
+// Connector is an installed connector. Config is sealed at rest.
+type Connector struct {
+	TenantID    string
+	ID          string
+	ConnectorID string // factory ID
+	Config      string // sealed config JSON
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+const connectorCols = `tenant_id, id, connector_id, config, created_at, updated_at`
+
+func scanConnector(row interface{ Scan(...any) error }) (Connector, error) {
+	var c Connector
+	var created, updated int64
+	err := row.Scan(&c.TenantID, &c.ID, &c.ConnectorID, &c.Config, &created, &updated)
+	c.CreatedAt, c.UpdatedAt = FromMicros(created), FromMicros(updated)
+	return c, interpret(err)
+}
+
+// ConnectorList returns a tenant's connectors.
+func (q Q) ConnectorList(ctx context.Context, tenant string) ([]Connector, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT `+connectorCols+` FROM connectors WHERE tenant_id = $1 ORDER BY created_at`, tenant)
+	if err != nil {
+		return nil, interpret(err)
+	}
+	defer rows.Close()
+	var out []Connector
+	for rows.Next() {
+		c, err := scanConnector(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, interpret(rows.Err())
+}
+
+// ConnectorGet returns one connector by instance ID.
+func (q Q) ConnectorGet(ctx context.Context, tenant, id string) (Connector, error) {
+	return scanConnector(q.db.QueryRowContext(ctx, `SELECT `+connectorCols+` FROM connectors WHERE tenant_id = $1 AND id = $2`, tenant, id))
+}
+
+// ConnectorActive returns the tenant's email connector, or ErrNotFound.
+func (q Q) ConnectorActive(ctx context.Context, tenant string) (Connector, error) {
+	return scanConnector(q.db.QueryRowContext(ctx, `SELECT `+connectorCols+` FROM connectors WHERE tenant_id = $1`, tenant))
+}
+
+// ConnectorReplace installs c as the tenant's email connector, removing the
+// one it had. Call it in a transaction so the swap is atomic.
+func (q Q) ConnectorReplace(ctx context.Context, c Connector) error {
+	if _, err := q.exec(ctx, `DELETE FROM connectors WHERE tenant_id = $1`, c.TenantID); err != nil {
+		return err
+	}
+	_, err := q.exec(ctx, `INSERT INTO connectors (`+connectorCols+`) VALUES ($1, $2, $3, $4, $5, $6)`,
+		c.TenantID, c.ID, c.ConnectorID, c.Config, Micros(c.CreatedAt), Micros(c.UpdatedAt))
+	return err
+}
+
+// ConnectorUpdateConfig replaces a connector's sealed config.
+func (q Q) ConnectorUpdateConfig(ctx context.Context, tenant, id, config string, now time.Time) error {
+	n, err := q.exec(ctx, `UPDATE connectors SET config = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2`, tenant, id, config, Micros(now))
+	if err == nil && n == 0 {
+		err = ErrNotFound
+	}
+	return err
+}
+
+// ConnectorDelete removes a connector.
+func (q Q) ConnectorDelete(ctx context.Context, tenant, id string) error {
+	n, err := q.exec(ctx, `DELETE FROM connectors WHERE tenant_id = $1 AND id = $2`, tenant, id)
+	if err == nil && n == 0 {
+		err = ErrNotFound
+	}
+	return err
+}
+
+// --- email templates ---
+
+// Template is a stored template; Details is its JSON.
+type Template struct {
+	TenantID     string
+	ID           string
+	LanguageTag  string
+	TemplateType string
+	Details      string
+	CreatedAt    time.Time
+}
+
+const templateCols = `tenant_id, id, language_tag, template_type, details, created_at`
+
+func scanTemplate(row interface{ Scan(...any) error }) (Template, error) {
+	var t Template
+	var created int64
+	err := row.Scan(&t.TenantID, &t.ID, &t.LanguageTag, &t.TemplateType, &t.Details, &created)
+	t.CreatedAt = FromMicros(created)
+	return t, interpret(err)
+}
+
+// TemplateUpsert inserts t, or replaces the details of the template with
+// the same language and type, and returns the stored row.
+func (q Q) TemplateUpsert(ctx context.Context, t Template) (Template, error) {
+	return scanTemplate(q.db.QueryRowContext(ctx, `INSERT INTO email_templates (`+templateCols+`) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (tenant_id, language_tag, template_type) DO UPDATE SET details = excluded.details
+		RETURNING `+templateCols, t.TenantID, t.ID, t.LanguageTag, t.TemplateType, t.Details, Micros(t.CreatedAt)))
+}
+
+// TemplateGet returns a template by ID.
+func (q Q) TemplateGet(ctx context.Context, tenant, id string) (Template, error) {
+	return scanTemplate(q.db.QueryRowContext(ctx, `SELECT `+templateCols+` FROM email_templates WHERE tenant_id = $1 AND id = $2`, tenant, id))
+}
+
+// TemplateFind returns the template for a language and type.
+func (q Q) TemplateFind(ctx context.Context, tenant, lang, typ string) (Template, error) {
+	return scanTemplate(q.db.QueryRowContext(ctx, `SELECT `+templateCols+` FROM email_templates
+		WHERE tenant_id = $1 AND language_tag = $2 AND template_type = $3`, tenant, lang, typ))
+}
+
+// templateFilter builds the WHERE clause for optional language and type.
+func templateFilter(tenant, lang, typ string) (string, []any) {
+	where, args := []string{"tenant_id = $1"}, []any{tenant}
+	if lang != "" {
+		args = append(args, lang)
+		where = append(where, fmt.Sprintf("language_tag = $%d", len(args)))
+	}
+	if typ != "" {
+		args = append(args, typ)
+		where = append(where, fmt.Sprintf("template_type = $%d", len(args)))
+	}
+	return strings.Join(where, " AND "), args
+}
+
+// TemplateList returns templates, optionally filtered, ordered by language
+// and type.
+func (q Q) TemplateList(ctx context.Context, tenant, lang, typ string) ([]Template, error) {
+	where, args := templateFilter(tenant, lang, typ)
+	rows, err := q.db.QueryContext(ctx, `SELECT `+templateCols+` FROM email_templates WHERE `+where+` ORDER BY language_tag, template_type`, args...)
+	if err != nil {
+		return nil, interpret(err)
+	}
+	defer rows.Close()
+	out := []Template{}
+	for rows.Next() {
+		t, err := scanTemplate(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, interpret(rows.Err())
+}
+
+// TemplateUpdateDetails replaces a template's details.
+func (q Q) TemplateUpdateDetails(ctx context.Context, tenant, id, details string) error {
+	n, err := q.exec(ctx, `UPDATE email_templates SET details = $3 WHERE tenant_id = $1 AND id = $2`, tenant, id, details)
+	if err == nil && n == 0 {
+		err = ErrNotFound
+	}
+	return err
+}
+
+// TemplateDelete removes one template.
+func (q Q) TemplateDelete(ctx context.Context, tenant, id string) error {
+	n, err := q.exec(ctx, `DELETE FROM email_templates WHERE tenant_id = $1 AND id = $2`, tenant, id)
+	if err == nil && n == 0 {
+		err = ErrNotFound
+	}
+	return err
+}
+
+// TemplateDeleteWhere removes the templates matching the filters and
+// returns how many; the caller ensures at least one filter is set.
+func (q Q) TemplateDeleteWhere(ctx context.Context, tenant, lang, typ string) (int64, error) {
+	where, args := templateFilter(tenant, lang, typ)
+	return q.exec(ctx, `DELETE FROM email_templates WHERE `+where, args...)
+}
+
+// --- verification codes ---
+
+// Code is a live verification code, stored only as a keyed hash.
+type Code struct {
+	TenantID  string
+	Email     string
+	UsageType string
+	Hash      string
+	Tries     int
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// CodePut stores c, replacing the recipient's previous code of that type.
+func (q Q) CodePut(ctx context.Context, c Code) error {
+	_, err := q.exec(ctx, `INSERT INTO verification_codes (tenant_id, email, usage_type, code_hash, tries, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, 0, $5, $6)
+		ON CONFLICT (tenant_id, email, usage_type) DO UPDATE SET code_hash = excluded.code_hash, tries = 0,
+			created_at = excluded.created_at, expires_at = excluded.expires_at`,
+		c.TenantID, c.Email, c.UsageType, c.Hash, Micros(c.CreatedAt), Micros(c.ExpiresAt))
+	return err
+}
+
+// CodeGet returns the live code of a recipient and type.
+func (q Q) CodeGet(ctx context.Context, tenant, email, usage string) (Code, error) {
+	var c Code
+	var created, expires int64
+	err := q.db.QueryRowContext(ctx, `SELECT tenant_id, email, usage_type, code_hash, tries, created_at, expires_at
+		FROM verification_codes WHERE tenant_id = $1 AND email = $2 AND usage_type = $3`, tenant, email, usage).
+		Scan(&c.TenantID, &c.Email, &c.UsageType, &c.Hash, &c.Tries, &created, &expires)
+	c.CreatedAt, c.ExpiresAt = FromMicros(created), FromMicros(expires)
+	return c, interpret(err)
+}
+
+// CodeAddTry counts one try on the code with the given hash (so a code
+// replaced in the meantime is not charged) and returns the new count.
+func (q Q) CodeAddTry(ctx context.Context, tenant, email, usage, hash string) (int, error) {
+	var tries int
+	err := q.db.QueryRowContext(ctx, `UPDATE verification_codes SET tries = tries + 1
+		WHERE tenant_id = $1 AND email = $2 AND usage_type = $3 AND code_hash = $4 RETURNING tries`,
+		tenant, email, usage, hash).Scan(&tries)
+	return tries, interpret(err)
+}
+
+// CodeConsume deletes the code with the given hash and reports whether it
+// was still there, so that one code verifies once.
+func (q Q) CodeConsume(ctx context.Context, tenant, email, usage, hash string) (bool, error) {
+	n, err := q.exec(ctx, `DELETE FROM verification_codes WHERE tenant_id = $1 AND email = $2 AND usage_type = $3 AND code_hash = $4`,
+		tenant, email, usage, hash)
+	return n == 1, err
+}
+
+// --- rate limits and lockouts ---
+
+// RateCount counts the events of a key in a bucket since a time.
+func (q Q) RateCount(ctx context.Context, tenant, bucket, key string, since time.Time) (int, error) {
+	var n int
+	err := q.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM rate_events WHERE tenant_id = $1 AND bucket = $2 AND key_hash = $3 AND created_at > $4`,
+		tenant, bucket, key, Micros(since)).Scan(&n)
+	return n, interpret(err)
+}
+
+// RateOldest returns the oldest event of a key in a bucket since a time.
+func (q Q) RateOldest(ctx context.Context, tenant, bucket, key string, since time.Time) (time.Time, error) {
+	var us sql.NullInt64
+	err := q.db.QueryRowContext(ctx, `SELECT MIN(created_at) FROM rate_events WHERE tenant_id = $1 AND bucket = $2 AND key_hash = $3 AND created_at > $4`,
+		tenant, bucket, key, Micros(since)).Scan(&us)
+	return FromMicros(us.Int64), interpret(err)
+}
+
+// RateAdd records one event.
+func (q Q) RateAdd(ctx context.Context, tenant, bucket, key string, at time.Time) error {
+	_, err := q.exec(ctx, `INSERT INTO rate_events (tenant_id, bucket, key_hash, created_at) VALUES ($1, $2, $3, $4)`,
+		tenant, bucket, key, Micros(at))
+	return err
+}
+
+// LockoutUntil returns when a key's lockout ends (zero when not locked).
+func (q Q) LockoutUntil(ctx context.Context, tenant, key string) (time.Time, error) {
+	var until int64
+	err := q.db.QueryRowContext(ctx, `SELECT until FROM lockouts WHERE tenant_id = $1 AND key_hash = $2`, tenant, key).Scan(&until)
+	if err == sql.ErrNoRows {
+		return time.Time{}, nil
+	}
+	return FromMicros(until), interpret(err)
+}
+
+// LockoutSet locks a key until a time.
+func (q Q) LockoutSet(ctx context.Context, tenant, key string, until time.Time) error {
+	_, err := q.exec(ctx, `INSERT INTO lockouts (tenant_id, key_hash, until) VALUES ($1, $2, $3)
+		ON CONFLICT (tenant_id, key_hash) DO UPDATE SET until = excluded.until`, tenant, key, Micros(until))
+	return err
+}
+
+// PurgeResult counts what Purge deleted.
+type PurgeResult struct {
+	Codes, RateEvents, Lockouts, Messages int64
+}
+
+// Purge deletes expired codes, rate events older than keepEvents, ended
+// lockouts and message log rows older than keepMessages.
+func (q Q) Purge(ctx context.Context, now time.Time, keepEvents, keepMessages time.Duration) (PurgeResult, error) {
+	var r PurgeResult
+	var err error
+	if r.Codes, err = q.exec(ctx, `DELETE FROM verification_codes WHERE expires_at < $1`, Micros(now)); err != nil {
+		return r, err
+	}
+	if r.RateEvents, err = q.exec(ctx, `DELETE FROM rate_events WHERE created_at < $1`, Micros(now.Add(-keepEvents))); err != nil {
+		return r, err
+	}
+	if r.Lockouts, err = q.exec(ctx, `DELETE FROM lockouts WHERE until < $1`, Micros(now)); err != nil {
+		return r, err
+	}
+	cutoff := Micros(now.Add(-keepMessages))
+	if _, err = q.exec(ctx, `DELETE FROM message_attempts WHERE message_id IN
+		(SELECT id FROM messages WHERE created_at < $1 AND status IN ('sent', 'failed'))`, cutoff); err != nil {
+		return r, err
+	}
+	if r.Messages, err = q.exec(ctx, `DELETE FROM messages WHERE created_at < $1 AND status IN ('sent', 'failed')`, cutoff); err != nil {
+		return r, err
+	}
+	_, err = q.exec(ctx, `DELETE FROM dev_inbox WHERE created_at < $1`, cutoff)
+	return r, err
+}
