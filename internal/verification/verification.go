@@ -1,0 +1,275 @@
+// Package verification issues and checks one-time email codes: six digits
+// by default, stored only as keyed hashes, compared in constant time, with
+// a try limit per code, a resend cooldown, a per-recipient send cap and an
+// identifier lockout after many failures. Every counter lives in the
+// database so several processes enforce one limit.
+package verification
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+
+	"authmail/internal/keyring"
+	"authmail/internal/store"
+)
+
+// Policy is a tenant's code policy. The zero value of a field means its
+// default.
+type Policy struct {
+	// Length is the number of digits (4-10, default 6).
+	Length int `json:"length,omitempty"`
+	// ExpirationDuration is how long a code lives, in seconds (60-3600,
+	// default 600), as Logto's verificationCodePolicy.
+	ExpirationDuration int `json:"expirationDuration,omitempty"`
+	// MaxRetryAttempts is how many wrong tries kill a code (1-100, default 10).
+	MaxRetryAttempts int `json:"maxRetryAttempts,omitempty"`
+	// ResendCooldown is the minimum time in seconds between two codes to one
+	// recipient for one usage type (0-600, default 60; -1 disables it).
+	ResendCooldown int `json:"resendCooldown,omitempty"`
+	// SendLimit is how many codes one recipient may be sent per
+	// SendWindow seconds (default 10 per 600).
+	SendLimit  int `json:"sendLimit,omitempty"`
+	SendWindow int `json:"sendWindow,omitempty"`
+	// LockoutFailures failed verifications within an hour lock the
+	// identifier for LockoutMinutes (defaults 100 and 60).
+	LockoutFailures int `json:"lockoutFailures,omitempty"`
+	LockoutMinutes  int `json:"lockoutMinutes,omitempty"`
+}
+
+// WithDefaults fills unset fields.
+func (p Policy) WithDefaults() Policy {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&p.Length, 6)
+	def(&p.ExpirationDuration, 600)
+	def(&p.MaxRetryAttempts, 10)
+	def(&p.ResendCooldown, 60)
+	def(&p.SendLimit, 10)
+	def(&p.SendWindow, 600)
+	def(&p.LockoutFailures, 100)
+	def(&p.LockoutMinutes, 60)
+	return p
+}
+
+// Validate checks the ranges, naming the field at fault.
+func (p Policy) Validate() error {
+	p = p.WithDefaults()
+	checks := []struct {
+		name      string
+		v, lo, hi int
+	}{
+		{"length", p.Length, 4, 10},
+		{"expirationDuration", p.ExpirationDuration, 60, 3600},
+		{"maxRetryAttempts", p.MaxRetryAttempts, 1, 100},
+		{"resendCooldown", p.ResendCooldown, -1, 600},
+		{"sendLimit", p.SendLimit, 1, 1000},
+		{"sendWindow", p.SendWindow, 60, 86400},
+		{"lockoutFailures", p.LockoutFailures, 1, 10000},
+		{"lockoutMinutes", p.LockoutMinutes, 1, 1440},
+	}
+	for _, c := range checks {
+		if c.v < c.lo || c.v > c.hi {
+			return fmt.Errorf("%s must be between %d and %d", c.name, c.lo, c.hi)
+		}
+	}
+	return nil
+}
+
+// TTL is the code lifetime.
+func (p Policy) TTL() time.Duration {
+	return time.Duration(p.WithDefaults().ExpirationDuration) * time.Second
+}
+
+// Error is a verification failure with a stable code.
+type Error struct {
+	// Code is the stable error code, such as "verification_code.expired".
+	Code string
+	// Message says what happened and what to do.
+	Message string
+	// RetryAfter is set on limits: when trying again can succeed.
+	RetryAfter time.Duration
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Is matches errors with the same code.
+func (e *Error) Is(target error) bool {
+	var t *Error
+	return errors.As(target, &t) && t.Code == e.Code
+}
+
+// The failures, matched with errors.Is.
+var (
+	ErrNotFound       = &Error{Code: "verification_code.not_found", Message: "no code was sent to this address, or it was already used: request a new code"}
+	ErrMismatch       = &Error{Code: "verification_code.code_mismatch", Message: "the code is wrong"}
+	ErrExpired        = &Error{Code: "verification_code.expired", Message: "the code has expired: request a new code"}
+	ErrExceedMaxTry   = &Error{Code: "verification_code.exceed_max_try", Message: "too many wrong tries for this code: request a new code"}
+	ErrRateLimited    = &Error{Code: "request.message_rate_limited", Message: "too many codes sent to this address: try again later"}
+	ErrResendTooSoon  = &Error{Code: "verification_code.resend_too_soon", Message: "a code was sent to this address moments ago: wait before requesting another"}
+	ErrIdentifierLock = &Error{Code: "session.verification_blocked_too_many_attempts", Message: "too many failed verifications for this address: try again later"}
+)
+
+func withRetry(e *Error, d time.Duration) *Error {
+	out := *e
+	out.RetryAfter = d.Round(time.Second)
+	if out.RetryAfter < time.Second {
+		out.RetryAfter = time.Second
+	}
+	return &out
+}
+
+// Service issues and verifies codes.
+type Service struct {
+	keys *keyring.Keyring
+	now  func() time.Time
+}
+
+// New returns a Service; now is the clock (time.Now in production).
+func New(keys *keyring.Keyring, now func() time.Time) *Service {
+	return &Service{keys: keys, now: now}
+}
+
+const (
+	bucketSend       = "send"
+	bucketVerifyFail = "verify_fail"
+)
+
+// Normalize lower-cases and trims an address; codes and limits are keyed
+// by the normalized form.
+func Normalize(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+// Issued is a new code.
+type Issued struct {
+	Code      string
+	ExpiresAt time.Time
+}
+
+// Issue checks the send limits for the recipient and stores a new code
+// that replaces the previous one, inside tx, so that the code, the
+// message and its delivery job commit together.
+func (s *Service) Issue(ctx context.Context, tx *store.Tx, tenant, email, usage string, p Policy) (Issued, error) {
+	p = p.WithDefaults()
+	email = Normalize(email)
+	now := s.now()
+	if p.ResendCooldown > 0 {
+		prev, err := tx.CodeGet(ctx, tenant, email, usage)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return Issued{}, err
+		}
+		if wait := prev.CreatedAt.Add(time.Duration(p.ResendCooldown) * time.Second).Sub(now); err == nil && wait > 0 {
+			return Issued{}, withRetry(ErrResendTooSoon, wait)
+		}
+	}
+	key := s.keys.IdentifierHash(tenant, bucketSend, email)
+	window := time.Duration(p.SendWindow) * time.Second
+	n, err := tx.RateCount(ctx, tenant, bucketSend, key, now.Add(-window))
+	if err != nil {
+		return Issued{}, err
+	}
+	if n >= p.SendLimit {
+		oldest, err := tx.RateOldest(ctx, tenant, bucketSend, key, now.Add(-window))
+		if err != nil {
+			return Issued{}, err
+		}
+		return Issued{}, withRetry(ErrRateLimited, oldest.Add(window).Sub(now))
+	}
+	code := randomDigits(p.Length)
+	expires := now.Add(time.Duration(p.ExpirationDuration) * time.Second)
+	if err := tx.CodePut(ctx, store.Code{TenantID: tenant, Email: email, UsageType: usage,
+		Hash: s.keys.CodeHash(tenant, email, usage, code), CreatedAt: now, ExpiresAt: expires}); err != nil {
+		return Issued{}, err
+	}
+	if err := tx.RateAdd(ctx, tenant, bucketSend, key, now); err != nil {
+		return Issued{}, err
+	}
+	return Issued{Code: code, ExpiresAt: expires}, nil
+}
+
+// Verify checks a code for a recipient and usage type. A right code is
+// consumed, so it verifies once. A wrong one counts a try on the code and
+// a failure on the identifier.
+func (s *Service) Verify(ctx context.Context, st *store.Store, tenant, email, usage, code string, p Policy) error {
+	p = p.WithDefaults()
+	email = Normalize(email)
+	var outcome error
+	err := st.InTx(ctx, func(tx *store.Tx) error {
+		outcome = nil
+		now := s.now()
+		idKey := s.keys.IdentifierHash(tenant, bucketVerifyFail, email)
+		until, err := tx.LockoutUntil(ctx, tenant, idKey)
+		if err != nil {
+			return err
+		}
+		if until.After(now) {
+			outcome = withRetry(ErrIdentifierLock, until.Sub(now))
+			return nil
+		}
+		fail := func(e error) error {
+			outcome = e
+			if err := tx.RateAdd(ctx, tenant, bucketVerifyFail, idKey, now); err != nil {
+				return err
+			}
+			n, err := tx.RateCount(ctx, tenant, bucketVerifyFail, idKey, now.Add(-time.Hour))
+			if err != nil {
+				return err
+			}
+			if n >= p.LockoutFailures {
+				return tx.LockoutSet(ctx, tenant, idKey, now.Add(time.Duration(p.LockoutMinutes)*time.Minute))
+			}
+			return nil
+		}
+		c, err := tx.CodeGet(ctx, tenant, email, usage)
+		if errors.Is(err, store.ErrNotFound) {
+			return fail(ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if !now.Before(c.ExpiresAt) {
+			return fail(ErrExpired)
+		}
+		if c.Tries >= p.MaxRetryAttempts {
+			return fail(ErrExceedMaxTry)
+		}
+		if !s.keys.CodeEqual(c.Hash, tenant, email, usage, code) {
+			if _, err := tx.CodeAddTry(ctx, tenant, email, usage, c.Hash); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			return fail(ErrMismatch)
+		}
+		ok, err := tx.CodeConsume(ctx, tenant, email, usage, c.Hash)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fail(ErrNotFound)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return outcome
+}
+
+// randomDigits returns n uniformly random decimal digits.
+func randomDigits(n int) string {
+	var b strings.Builder
+	ten := big.NewInt(10)
+	for range n {
+		d, err := rand.Int(rand.Reader, ten)
+		if err != nil {
+			panic(err) // crypto/rand never fails on supported platforms
+		}
+		b.WriteByte(byte('0' + d.Int64()))
+	}
+	return b.String()
+}
