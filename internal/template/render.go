@@ -1,0 +1,149 @@
+package template
+
+import (
+	"context"
+	"fmt"
+	"maps"
+
+	"authmail/connector"
+)
+
+// Store finds stored templates. The database-backed store implements it.
+type Store interface {
+	// FindTemplate returns the tenant's template for exactly this language
+	// tag and usage type; ok is false when there is none.
+	FindTemplate(ctx context.Context, tenant, languageTag string, usage connector.UsageType) (d Details, ok bool, err error)
+}
+
+// Source says where a rendered template came from.
+type Source string
+
+// The sources of a template.
+const (
+	// SourceStored is a template stored for the tenant.
+	SourceStored Source = "stored"
+	// SourceConnector is one of the connector config's own templates.
+	SourceConnector Source = "connector"
+	// SourceBuiltin is one of authmail's built-in defaults.
+	SourceBuiltin Source = "builtin"
+	// SourcePreview is a template given to RenderDetails.
+	SourcePreview Source = "preview"
+)
+
+// Request is what to render.
+type Request struct {
+	// Tenant is the tenant ID.
+	Tenant string
+	// Usage is the usage type of the message.
+	Usage connector.UsageType
+	// Locale is the language tag wanted, such as "fr-CA"; may be empty.
+	Locale string
+	// FallbackLanguage is the tenant's fallback language; may be empty.
+	FallbackLanguage string
+	// Payload holds the placeholder values (code, link, locale, uiLocales,
+	// expiresInMinutes, application, organization, user, inviter...).
+	// Nested values are maps, as decoded from JSON. It is not modified.
+	Payload map[string]any
+	// Branding is the tenant's branding; it is available as branding.*,
+	// and any "branding" key in Payload is replaced by it. Fields that
+	// fail Branding.Validate (an unsafe logo URL, a bad colour) are ignored.
+	Branding Branding
+	// ConnectorTemplates are the active connector config's own templates.
+	ConnectorTemplates []connector.Template
+}
+
+// Rendered is a message ready for a connector.
+type Rendered struct {
+	// Subject is the subject, free of control characters.
+	Subject string
+	// HTML is the HTML body; empty for a plain-text template.
+	HTML string
+	// Text is the plain-text body; always set for a non-empty template.
+	Text string
+	// From is the sender from the template's sendFrom. Its Name is the
+	// branding's sender name when sendFrom gives none; an empty Email keeps
+	// the connector's configured address.
+	From connector.Address
+	// ReplyTo is the template's reply-to; empty when it has none or when
+	// it did not render to a valid address.
+	ReplyTo connector.Address
+	// Language is the language of the template used. For a connector
+	// template, which has none, it is the requested locale (or the fallback
+	// language when no locale was given).
+	Language string
+	// Source is where the template came from.
+	Source Source
+	// Usage is the usage type of the template used: the requested one, or
+	// Generic when resolution fell back to it.
+	Usage connector.UsageType
+}
+
+// Render resolves the template for req (see the package documentation for
+// the order) and renders it. store may be nil, which skips stored
+// templates. Store errors are returned wrapped.
+func Render(ctx context.Context, store Store, req Request) (Rendered, error) {
+	if !req.Usage.Valid() {
+		return Rendered{}, fmt.Errorf("rendering template: unknown usage type %q", req.Usage)
+	}
+	b := req.Branding.sanitized()
+	data := templateData(req.Payload, b)
+	res, err := resolve(ctx, store, req, data, b)
+	if err != nil {
+		return Rendered{}, err
+	}
+	r := render(res.details, data, b)
+	r.Language, r.Source, r.Usage = res.language, res.source, res.usage
+	return r, nil
+}
+
+// RenderDetails renders a template that need not be saved, for previews:
+// usually with SamplePayload(usage). It does not validate the template.
+func RenderDetails(d Details, usage connector.UsageType, payload map[string]any, b Branding) Rendered {
+	b = b.sanitized()
+	r := render(d, templateData(payload, b), b)
+	r.Source, r.Usage = SourcePreview, usage
+	if l, ok := payload["locale"].(string); ok {
+		r.Language = l
+	}
+	return r
+}
+
+// templateData is the payload with the branding under "branding".
+func templateData(payload map[string]any, b Branding) map[string]any {
+	data := make(map[string]any, len(payload)+1)
+	maps.Copy(data, payload)
+	data["branding"] = b.values()
+	return data
+}
+
+// render substitutes the placeholders of every part of d.
+func render(d Details, data map[string]any, b Branding) Rendered {
+	r := Rendered{Subject: header(d.Subject, data)}
+	if d.IsHTML() {
+		r.HTML = substitute(d.Content, data, htmlValues)
+		if d.Text != "" {
+			r.Text = substitute(d.Text, data, rawValues)
+		} else {
+			r.Text = TextFromHTML(r.HTML)
+		}
+	} else {
+		r.Text = substitute(d.Content, data, rawValues)
+	}
+	if d.SendFrom != "" {
+		r.From = connector.ParseSendFrom(header(d.SendFrom, data))
+	}
+	if r.From.Name == "" {
+		r.From.Name = connector.StripControl(b.SenderName)
+	}
+	if s := header(d.ReplyTo, data); s != "" {
+		if a, err := connector.ParseAddress(s); err == nil {
+			r.ReplyTo = a
+		}
+	}
+	return r
+}
+
+// header renders a header value: no escaping, no control characters.
+func header(tmpl string, data map[string]any) string {
+	return connector.StripControl(substitute(tmpl, data, rawValues))
+}
