@@ -34,26 +34,6 @@ const (
 	secretMaskBytes = 8 // header values at least this long are masked in errors
 )
 
-// Config is the HTTP email connector's config. Endpoint and Authorization
-// are Logto's fields; the others are authmail additions that a receiver
-// written for Logto can ignore.
-type Config struct {
-	// Endpoint is the receiver's URL. Required. It must use https, except
-	// on a loopback host.
-	Endpoint string `json:"endpoint"`
-	// Authorization, when set, is sent verbatim as the Authorization header,
-	// such as "Bearer <token>".
-	Authorization connector.Secret `json:"authorization,omitempty"`
-	// Headers are extra request headers. They may not override
-	// Content-Type, Authorization or the webhook-* headers.
-	Headers map[string]string `json:"headers,omitempty"`
-	// Timeout bounds one request; 10s when zero, at most 60s.
-	Timeout connector.Duration `json:"timeout,omitempty"`
-	// SigningSecret, when set, signs every request with the Standard
-	// Webhooks scheme: "whsec_" followed by a base64 key of 24 to 64 bytes.
-	SigningSecret connector.Secret `json:"signingSecret,omitempty"`
-}
-
 // settings is a validated config, resolved once.
 type settings struct {
 	endpoint *url.URL
@@ -66,15 +46,18 @@ type settings struct {
 
 // parseConfig decodes and validates raw.
 func parseConfig(raw json.RawMessage, allowInsecure bool) (settings, error) {
-	var doc struct {
-		Config
-		// Timeout is decoded by hand so that an error names the field.
-		Timeout json.RawMessage `json:"timeout,omitempty"`
+	// The config as decoded; timeout is decoded by hand so that an error
+	// names the field.
+	var cfg struct {
+		Endpoint      string            `json:"endpoint"`
+		Authorization connector.Secret  `json:"authorization"`
+		Headers       map[string]string `json:"headers"`
+		Timeout       json.RawMessage   `json:"timeout"`
+		SigningSecret connector.Secret  `json:"signingSecret"`
 	}
-	if err := connector.DecodeConfig(raw, &doc); err != nil {
+	if err := connector.DecodeConfig(raw, &cfg); err != nil {
 		return settings{}, err
 	}
-	cfg := doc.Config
 	var s settings
 	var err error
 	if strings.TrimSpace(cfg.Endpoint) == "" {
@@ -84,7 +67,7 @@ func parseConfig(raw json.RawMessage, allowInsecure bool) (settings, error) {
 		return settings{}, err
 	}
 	s.endpoint.Fragment = ""
-	if s.timeout, err = parseTimeout(doc.Timeout); err != nil {
+	if s.timeout, err = parseTimeout(cfg.Timeout); err != nil {
 		return settings{}, err
 	}
 	if s.headers, err = parseHeaders(cfg.Headers); err != nil {

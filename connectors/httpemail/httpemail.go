@@ -145,16 +145,16 @@ func (c *Connector) Send(ctx context.Context, msg connector.Message) (connector.
 	if err != nil {
 		return connector.Receipt{}, &connector.Error{Kind: connector.ErrRejected, Err: fmt.Errorf("encoding payload: %w", err)}
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.s.timeout)
+	reqCtx, cancel := context.WithTimeout(ctx, c.s.timeout)
 	defer cancel()
-	req, err := c.newRequest(ctx, msg, body)
+	req, err := c.newRequest(reqCtx, msg, body)
 	if err != nil {
 		return connector.Receipt{}, err
 	}
 	start := c.now()
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return connector.Receipt{}, c.transportError(err)
+		return connector.Receipt{}, c.transportError(err, ctx.Err() == nil)
 	}
 	defer resp.Body.Close()
 	respBody := connector.ReadBody(resp.Body)
@@ -212,13 +212,19 @@ func (c *Connector) newRequest(ctx context.Context, msg connector.Message, body 
 
 // transportError classifies a failed request, naming the endpoint without
 // its query string.
-func (c *Connector) transportError(err error) error {
+// ownTimeout is true when the caller's context was still live, so a
+// deadline error can only be the connector's own timeout.
+func (c *Connector) transportError(err error, ownTimeout bool) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		err = fmt.Errorf("no answer within the deadline (timeout %s): %w", c.s.timeout, err)
+		if ownTimeout {
+			err = fmt.Errorf("no answer within the configured timeout %s: %w", c.s.timeout, err)
+		} else {
+			err = fmt.Errorf("no answer before the delivery deadline: %w", err)
+		}
 	}
 	return connector.NetworkError(fmt.Errorf("posting to %s: %w", endpointLabel(c.s.endpoint), err))
 }

@@ -284,11 +284,32 @@ func TestTimeoutRespected(t *testing.T) {
 	if !errors.Is(err, connector.ErrTemporary) || !connector.Temporary(err) {
 		t.Errorf("error = %v, want a temporary failure", err)
 	}
-	if !strings.Contains(err.Error(), "timeout 1s") {
+	if !strings.Contains(err.Error(), "configured timeout 1s") {
 		t.Errorf("error %q does not name the timeout", err)
 	}
 	if elapsed > 5*time.Second {
 		t.Errorf("Send took %v with a 1s timeout", elapsed)
+	}
+}
+
+func TestNewNamesFieldsWithoutSchema(t *testing.T) {
+	cases := map[string]string{
+		`{"endpoint":5}`: "endpoint",
+		`{"endpoint":"https://a.example","authorization":5}`:      "authorization",
+		`{"endpoint":"https://a.example","headers":{"X":1}}`:      "headers",
+		`{"endpoint":"https://a.example","timeout":true}`:         "timeout",
+		`{"endpoint":"https://a.example","signingSecret":"x"}`:    "signingSecret",
+		`{"endpoint":"https://a.example","authorization":"a\nb"}`: "authorization",
+	}
+	for raw, field := range cases {
+		_, err := New(context.Background(), json.RawMessage(raw), testEnv())
+		if !errors.Is(err, connector.ErrInvalidConfig) {
+			t.Errorf("%s: error = %v, want ErrInvalidConfig", raw, err)
+			continue
+		}
+		if f := configErrorField(t, err); f != field {
+			t.Errorf("%s: field = %q, want %q", raw, f, field)
+		}
 	}
 }
 
