@@ -186,7 +186,7 @@ func encodeBody(msg connector.Message) ([]byte, error) {
 func (c *Connector) newRequest(ctx context.Context, msg connector.Message, body []byte) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.s.endpoint.String(), bytes.NewReader(body))
 	if err != nil {
-		return nil, fmt.Errorf("building request: %w", err)
+		return nil, &connector.Error{Kind: connector.ErrRejected, Err: fmt.Errorf("building request: %w", err)}
 	}
 	for name, values := range c.s.headers {
 		req.Header[name] = values
@@ -203,7 +203,7 @@ func (c *Connector) newRequest(ctx context.Context, msg connector.Message, body 
 	if c.signer != nil {
 		sig, err := c.signer.Sign(id, ts, body)
 		if err != nil {
-			return nil, fmt.Errorf("signing request: %w", err)
+			return nil, &connector.Error{Kind: connector.ErrRejected, Err: fmt.Errorf("signing request: %w", err)}
 		}
 		req.Header.Set(standardwebhooks.HeaderWebhookSignature, sig)
 	}
