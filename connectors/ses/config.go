@@ -1,0 +1,163 @@
+package ses
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"authmail/connector"
+)
+
+// DefaultTimeout bounds one SendEmail call when the config sets no timeout.
+const DefaultTimeout = 10 * time.Second
+
+// MaxTimeout is the largest timeout a config may ask for.
+const MaxTimeout = 2 * time.Minute
+
+// Config is the AWS SES connector's config. It accepts Logto's
+// `aws-ses-mail` config unchanged; senderName, replyTo, sessionToken,
+// endpoint and timeout are authmail additions.
+type Config struct {
+	// AccessKeyID is the IAM access key ID. When it and AccessKeySecret are
+	// both empty, credentials come from the standard AWS chain
+	// (environment, shared config, SSO, web identity, ECS, EC2 IMDS).
+	AccessKeyID string `json:"accessKeyId,omitempty"`
+	// AccessKeySecret is the IAM secret access key.
+	AccessKeySecret connector.Secret `json:"accessKeySecret,omitempty"`
+	// SessionToken is the session token of temporary credentials (STS).
+	SessionToken connector.Secret `json:"sessionToken,omitempty"`
+	// Region is the SES region, such as "us-east-1". Required.
+	Region string `json:"region"`
+	// EmailAddress is the verified sender, a bare address or "Name <addr>".
+	// Required.
+	EmailAddress string `json:"emailAddress"`
+	// SenderName is the sender display name; it replaces a name given in
+	// EmailAddress.
+	SenderName string `json:"senderName,omitempty"`
+	// EmailAddressIdentityArn is SES's FromEmailAddressIdentityArn, for
+	// sending authorization across accounts.
+	EmailAddressIdentityArn string `json:"emailAddressIdentityArn,omitempty"`
+	// FeedbackForwardingEmailAddress receives bounces and complaints.
+	FeedbackForwardingEmailAddress string `json:"feedbackForwardingEmailAddress,omitempty"`
+	// FeedbackForwardingEmailAddressIdentityArn is the identity ARN of the
+	// feedback forwarding address.
+	FeedbackForwardingEmailAddressIdentityArn string `json:"feedbackForwardingEmailAddressIdentityArn,omitempty"`
+	// ConfigurationSetName is the SES configuration set to send with.
+	ConfigurationSetName string `json:"configurationSetName,omitempty"`
+	// ReplyTo is the default reply-to address, bare or "Name <addr>".
+	ReplyTo string `json:"replyTo,omitempty"`
+	// Endpoint replaces the SES API base URL, for a VPC endpoint, a proxy
+	// or tests. https, or http on loopback only.
+	Endpoint string `json:"endpoint,omitempty"`
+	// Timeout bounds one send, in milliseconds or as "10s". Default 10s.
+	Timeout connector.Duration `json:"timeout,omitempty"`
+	// Templates are Logto's config templates, used when no stored template
+	// matches. The content is HTML, as in Logto.
+	Templates []connector.Template `json:"templates,omitempty"`
+}
+
+// settings is a validated config, resolved once.
+type settings struct {
+	cfg      Config
+	from     connector.Address
+	replyTo  connector.Address
+	endpoint *url.URL
+	timeout  time.Duration
+}
+
+var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+
+// parseConfig decodes and validates raw.
+func parseConfig(raw json.RawMessage, allowInsecure bool) (*settings, error) {
+	var cfg Config
+	if err := connector.DecodeConfig(raw, &cfg); err != nil {
+		return nil, err
+	}
+	cfg.Region = strings.TrimSpace(cfg.Region)
+	s := &settings{cfg: cfg}
+	if err := s.validateCredentials(); err != nil {
+		return nil, err
+	}
+	if cfg.Region == "" {
+		return nil, connector.InvalidConfig("region", "is required, such as us-east-1")
+	}
+	if !regionPattern.MatchString(cfg.Region) {
+		return nil, connector.InvalidConfig("region", "%q is not an AWS region name such as us-east-1", cfg.Region)
+	}
+	if err := s.resolveAddresses(); err != nil {
+		return nil, err
+	}
+	if cfg.Endpoint != "" {
+		u, err := connector.CheckEndpoint("endpoint", cfg.Endpoint, allowInsecure)
+		if err != nil {
+			return nil, err
+		}
+		s.endpoint = u
+	}
+	s.timeout = cfg.Timeout.Or(DefaultTimeout)
+	if s.timeout > MaxTimeout {
+		return nil, connector.InvalidConfig("timeout", "must be at most %s", MaxTimeout)
+	}
+	if err := checkTemplates(cfg.Templates); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *settings) validateCredentials() error {
+	id, secret, token := strings.TrimSpace(s.cfg.AccessKeyID), s.cfg.AccessKeySecret.Reveal(), s.cfg.SessionToken.Reveal()
+	switch {
+	case id != "" && secret == "":
+		return connector.InvalidConfig("accessKeySecret", "is required when accessKeyId is set")
+	case id == "" && secret != "":
+		return connector.InvalidConfig("accessKeyId", "is required when accessKeySecret is set")
+	case id == "" && token != "":
+		return connector.InvalidConfig("sessionToken", "needs accessKeyId and accessKeySecret")
+	}
+	s.cfg.AccessKeyID = id
+	return nil
+}
+
+func (s *settings) resolveAddresses() error {
+	cfg := s.cfg
+	if strings.TrimSpace(cfg.EmailAddress) == "" {
+		return connector.InvalidConfig("emailAddress", "is required: the verified sender address")
+	}
+	from, err := connector.ParseAddress(cfg.EmailAddress)
+	if err != nil {
+		return connector.InvalidConfig("emailAddress", "is not an email address: %v", err)
+	}
+	if name := strings.TrimSpace(connector.StripControl(cfg.SenderName)); name != "" {
+		from.Name = name
+	}
+	s.from = from
+	if cfg.ReplyTo != "" {
+		if s.replyTo, err = connector.ParseAddress(cfg.ReplyTo); err != nil {
+			return connector.InvalidConfig("replyTo", "is not an email address: %v", err)
+		}
+	}
+	if cfg.FeedbackForwardingEmailAddress != "" {
+		if _, err := connector.ParseAddress(cfg.FeedbackForwardingEmailAddress); err != nil {
+			return connector.InvalidConfig("feedbackForwardingEmailAddress", "is not an email address: %v", err)
+		}
+	}
+	return nil
+}
+
+// checkTemplates checks the usage type of every config template.
+func checkTemplates(ts []connector.Template) error {
+	for i, t := range ts {
+		if !t.UsageType.Valid() {
+			return connector.InvalidConfig(fmt.Sprintf("templates.%d.usageType", i), "%q is not a usage type", t.UsageType)
+		}
+	}
+	return nil
+}
+
+// secrets returns the secret values to mask in provider messages.
+func (s *settings) secrets() []string {
+	return []string{s.cfg.AccessKeySecret.Reveal(), s.cfg.SessionToken.Reveal()}
+}
