@@ -68,12 +68,12 @@ func TestConformance(t *testing.T) {
 func TestSendEmailCarriesEveryField(t *testing.T) {
 	b := newSESBackend(t)
 	b.extra = map[string]any{
-		"emailAddress":                   "Logto <no-reply@example.com>",
-		"senderName":                     "Example Team",
-		"replyTo":                        "Support <support@example.com>",
-		"configurationSetName":           "authmail-events",
-		"emailAddressIdentityArn":        "arn:aws:ses:eu-west-3:123456789012:identity/example.com",
-		"feedbackForwardingEmailAddress": "bounces@example.com",
+		"emailAddress":                              "Logto <no-reply@example.com>",
+		"senderName":                                "Example Team",
+		"replyTo":                                   "Support <support@example.com>",
+		"configurationSetName":                      "authmail-events",
+		"emailAddressIdentityArn":                   "arn:aws:ses:eu-west-3:123456789012:identity/example.com",
+		"feedbackForwardingEmailAddress":            "bounces@example.com",
 		"feedbackForwardingEmailAddressIdentityArn": "arn:aws:ses:eu-west-3:123456789012:identity/bounces.example.com",
 	}
 	c := build(t, b.Config(), testEnv())
