@@ -1,0 +1,265 @@
+package dnscheck
+
+import (
+	"context"
+	"crypto"
+	"fmt"
+	"strings"
+	"sync"
+
+	"golang.org/x/net/publicsuffix"
+
+	"authmail/connector"
+	"authmail/internal/dkimkey"
+)
+
+// Options says what to check.
+type Options struct {
+	// Domain is the sending domain: the DKIM d= domain and the envelope
+	// sender's domain. Empty means the From address's domain.
+	Domain string
+	// From is the From address (or a bare domain). Empty means Domain.
+	From string
+	// Selector is the DKIM selector. Empty means the provider's fixed
+	// selectors, when it has some.
+	Selector string
+	// Provider is the active connector's ID, such as "sendgrid".
+	Provider string
+	// SMTPHost is the relay host whose addresses SPF must authorise.
+	SMTPHost string
+	// DKIMPublicKey is the key the published DKIM record must hold.
+	DKIMPublicKey crypto.PublicKey
+	// DKIMPrivateKey is a PEM private key to derive DKIMPublicKey from
+	// when that is nil.
+	DKIMPrivateKey connector.Secret
+}
+
+// RecordTTL is the TTL in the zone-file lines of fixes.
+const RecordTTL = 3600
+
+// target is Options resolved once.
+type target struct {
+	domain     string // sending domain
+	from       string // From address (or domain)
+	fromDomain string
+	org        string // organisational domain of fromDomain
+	selector   string
+	hints      ProviderHints
+	hasHints   bool
+	provider   string
+	smtpHost   string
+	key        crypto.PublicKey
+	keyErr     error
+}
+
+func normDomain(d string) string {
+	return strings.ToLower(strings.TrimSuffix(strings.TrimSpace(d), "."))
+}
+
+// OrgDomain returns the organisational domain of d (its registrable
+// domain under the public suffix list), or d itself when it has none.
+func OrgDomain(d string) string {
+	d = normDomain(d)
+	org, err := publicsuffix.EffectiveTLDPlusOne(d)
+	if err != nil {
+		return d
+	}
+	return org
+}
+
+func resolveTarget(o Options) (target, error) {
+	t := target{from: strings.TrimSpace(o.From), selector: strings.TrimSpace(o.Selector), smtpHost: normDomain(o.SMTPHost)}
+	if t.from != "" {
+		if strings.Contains(t.from, "@") {
+			a, err := connector.ParseAddress(t.from)
+			if err != nil {
+				return t, fmt.Errorf("from address %q: %w", o.From, err)
+			}
+			t.from = a.Email
+			t.fromDomain = normDomain(a.Email[strings.LastIndex(a.Email, "@")+1:])
+		} else {
+			t.fromDomain = normDomain(t.from)
+		}
+	}
+	t.domain = normDomain(o.Domain)
+	if t.domain == "" {
+		t.domain = t.fromDomain
+	}
+	if t.fromDomain == "" {
+		t.fromDomain = t.domain
+		t.from = t.domain
+	}
+	for _, d := range []string{t.domain, t.fromDomain} {
+		if err := validDomain(d); err != nil {
+			return t, err
+		}
+	}
+	t.org = OrgDomain(t.fromDomain)
+	if o.Provider != "" {
+		t.provider = ProviderID(o.Provider)
+		t.hints, t.hasHints = Hints(t.provider)
+	}
+	t.key = o.DKIMPublicKey
+	if t.key == nil && o.DKIMPrivateKey.Reveal() != "" {
+		t.key, t.keyErr = dkimkey.PublicKeyFromPEM([]byte(o.DKIMPrivateKey.Reveal()))
+	}
+	return t, nil
+}
+
+func validDomain(d string) error {
+	if d == "" {
+		return fmt.Errorf("a domain is required")
+	}
+	if !strings.Contains(d, ".") || strings.ContainsAny(d, " @/\\:") || len(d) > 253 {
+		return fmt.Errorf("%q is not a domain name", d)
+	}
+	return nil
+}
+
+// Validate reports whether the options name a domain to check.
+func (o Options) Validate() error {
+	_, err := resolveTarget(o)
+	return err
+}
+
+// Check runs every check against the DNS that r queries. Checks run
+// concurrently; each result is independent of the others except alignment,
+// which uses the DMARC record's modes. A lookup that fails makes its check
+// StatusError.
+func Check(ctx context.Context, r *Resolver, o Options) Report {
+	t, err := resolveTarget(o)
+	rep := Report{Domain: t.domain, From: t.from, Selector: t.selector, Provider: t.provider, Resolver: r.Addr()}
+	if err != nil {
+		for _, id := range []string{CheckSPF, CheckDKIM, CheckDMARC, CheckAlignment, CheckSeparation, CheckMX} {
+			res := newResult(id)
+			res.note(StatusError, "could not check: "+err.Error(), "")
+			rep.Checks = append(rep.Checks, res.done(""))
+		}
+		return rep
+	}
+	var (
+		wg                     sync.WaitGroup
+		spfRes, dkimRes, mxRes Result
+		dmarcRes               Result
+		dm                     *dmarcRecord
+	)
+	wg.Add(4)
+	go func() { defer wg.Done(); spfRes = checkSPF(ctx, r, t) }()
+	go func() { defer wg.Done(); dkimRes = checkDKIM(ctx, r, t) }()
+	go func() { defer wg.Done(); dmarcRes, dm = checkDMARC(ctx, r, t) }()
+	go func() { defer wg.Done(); mxRes = checkMX(ctx, r, t) }()
+	wg.Wait()
+	rep.Checks = []Result{spfRes, dkimRes, dmarcRes, checkAlignment(t, dm, dmarcRes), checkSeparation(t), mxRes}
+	return rep
+}
+
+// lookupFailed turns a lookup error that is not "not found" into a
+// StatusError observation and reports whether it did.
+func lookupFailed(res *result, what string, err error) bool {
+	if err == nil || NotFound(err) {
+		return false
+	}
+	res.note(StatusError, fmt.Sprintf("could not check %s: %v", what, err), "Retry, or point --resolver at a nameserver that answers.")
+	return true
+}
+
+// txtFix renders a TXT record as a zone-file line.
+func txtFix(name, value string) string {
+	return dkimkey.ZoneLine(name, value, RecordTTL)
+}
+
+// aligned reports whether a and b align under DMARC mode "s" (equal) or
+// "r" (same organisational domain).
+func aligned(a, b, mode string) bool {
+	a, b = normDomain(a), normDomain(b)
+	if mode == "s" {
+		return a == b
+	}
+	return OrgDomain(a) == OrgDomain(b)
+}
+
+// envelopeDomain is the domain SPF is evaluated for with the provider:
+// the envelope sender's domain.
+func envelopeDomain(t target) (string, string) {
+	switch t.provider {
+	case "postmark":
+		return "pm-bounces." + t.domain, "Postmark's Return-Path is pm-bounces." + t.domain
+	case "aws-ses":
+		return "amazonses.com", "SES bounces to amazonses.com unless a custom MAIL FROM domain is set"
+	default:
+		return t.domain, ""
+	}
+}
+
+func checkAlignment(t target, dm *dmarcRecord, dmarcRes Result) Result {
+	res := newResult(CheckAlignment)
+	adkim, aspf := "r", "r"
+	if dm != nil {
+		adkim, aspf = dm.adkim, dm.aspf
+		res.Found = append(res.Found, fmt.Sprintf("adkim=%s aspf=%s", adkim, aspf))
+	} else {
+		res.Details = append(res.Details, "no DMARC record found, so relaxed alignment is assumed")
+	}
+	spfDomain, spfNote := envelopeDomain(t)
+	if spfNote != "" {
+		res.Details = append(res.Details, spfNote)
+	}
+	dkimOK := aligned(t.fromDomain, t.domain, adkim)
+	spfOK := aligned(t.fromDomain, spfDomain, aspf)
+	mode := map[string]string{"r": "relaxed", "s": "strict"}
+	desc := fmt.Sprintf("From domain %s vs DKIM d=%s (%s) and SPF domain %s (%s)", t.fromDomain, t.domain, mode[adkim], spfDomain, mode[aspf])
+	res.Details = append(res.Details, desc)
+	switch {
+	case dkimOK && spfOK:
+		return res.done("From domain " + t.fromDomain + " aligns with both DKIM and SPF")
+	case dkimOK:
+		return res.done("From domain " + t.fromDomain + " aligns with DKIM d=" + t.domain + " (SPF domain " + spfDomain + " does not align, which DMARC allows)")
+	case spfOK:
+		res.note(StatusWarn, fmt.Sprintf("From domain %s aligns only with SPF; DKIM d=%s does not align under %s mode, and SPF breaks when mail is forwarded", t.fromDomain, t.domain, mode[adkim]),
+			fmt.Sprintf("Sign with d=%s: authmail dkim keygen --domain %s --selector <selector>", t.fromDomain, t.fromDomain))
+	default:
+		res.note(StatusFail, fmt.Sprintf("From domain %s aligns with neither DKIM d=%s nor SPF domain %s (adkim=%s, aspf=%s): DMARC fails", t.fromDomain, t.domain, spfDomain, adkim, aspf),
+			fmt.Sprintf("Send from an address at %s (such as noreply@%s), or authenticate %s itself: sign with d=%s (authmail dkim keygen --domain %s --selector <selector>).", t.domain, t.domain, t.fromDomain, t.fromDomain, t.fromDomain))
+	}
+	return res.done("")
+}
+
+func checkSeparation(t target) Result {
+	res := newResult(CheckSeparation)
+	res.Found = append(res.Found, "organisational domain "+t.org)
+	if t.fromDomain == t.org {
+		sub := "auth." + t.org
+		res.note(StatusWarn, fmt.Sprintf("authentication mail is sent from the organisational domain %s: its reputation is shared with all other mail of %s", t.fromDomain, t.org),
+			fmt.Sprintf("Send from a subdomain such as %s: publish SPF, DKIM and DMARC for it and set the connector's sender to noreply@%s.", sub, sub))
+		return res.done("")
+	}
+	return res.done(fmt.Sprintf("sends from %s, a subdomain of %s", t.fromDomain, t.org))
+}
+
+func checkMX(ctx context.Context, r *Resolver, t target) Result {
+	res := newResult(CheckMX)
+	mxs, err := r.LookupMX(ctx, t.fromDomain)
+	if lookupFailed(res, "MX of "+t.fromDomain, err) {
+		return res.done("")
+	}
+	host := "<your inbound mail host>"
+	if t.hasHints {
+		for _, h := range t.hints.Records {
+			if h.Type == "MX" && h.Name == DomainPlaceholder {
+				host = strings.Fields(h.Value)[1]
+			}
+		}
+	}
+	fix := fmt.Sprintf("%s. %d IN MX 10 %s.", t.fromDomain, RecordTTL, strings.TrimSuffix(host, "."))
+	if len(mxs) == 0 {
+		res.note(StatusFail, "no MX record for "+t.fromDomain+": bounces and replies have nowhere to go, and some receivers reject such senders", fix)
+		return res.done("")
+	}
+	for _, mx := range mxs {
+		res.Found = append(res.Found, fmt.Sprintf("%s MX %d %s", t.fromDomain, mx.Pref, mx.Host))
+		if mx.Host == "." || mx.Host == "" {
+			res.note(StatusWarn, t.fromDomain+" has a null MX (RFC 7505): it accepts no mail, so bounces and replies are lost", fix)
+		}
+	}
+	return res.done(fmt.Sprintf("%d MX record(s) for %s", len(mxs), t.fromDomain))
+}
