@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"strconv"
+	"strings"
 
 	"authmail/connector"
 )
@@ -130,17 +132,45 @@ func render(d Details, data map[string]any, b Branding) Rendered {
 		r.Text = substitute(d.Content, data, rawValues)
 	}
 	if d.SendFrom != "" {
-		r.From = connector.ParseSendFrom(header(d.SendFrom, data))
+		if a, ok := renderMailbox(d.SendFrom, data); ok {
+			r.From = a
+		} else {
+			r.From = connector.ParseSendFrom(header(d.SendFrom, data))
+		}
 	}
 	if r.From.Name == "" {
 		r.From.Name = connector.StripControl(b.SenderName)
 	}
-	if s := header(d.ReplyTo, data); s != "" {
-		if a, err := connector.ParseAddress(s); err == nil {
+	if d.ReplyTo != "" {
+		if a, ok := renderMailbox(d.ReplyTo, data); ok {
+			r.ReplyTo = a
+		} else if a, err := connector.ParseAddress(header(d.ReplyTo, data)); err == nil {
 			r.ReplyTo = a
 		}
 	}
 	return r
+}
+
+// renderMailbox renders a "Name <address>" template part by part, so that
+// a value in the name (a user's name with a comma, a colon or an "@") can
+// never change the address. ok is false when tmpl is not of that shape or
+// the address part does not render to one address.
+func renderMailbox(tmpl string, data map[string]any) (connector.Address, bool) {
+	t := strings.TrimSpace(tmpl)
+	i := strings.LastIndexByte(t, '<')
+	if i < 0 || !strings.HasSuffix(t, ">") {
+		return connector.Address{}, false
+	}
+	a, err := connector.ParseAddress(strings.TrimSpace(header(t[i+1:len(t)-1], data)))
+	if err != nil || a.Name != "" {
+		return connector.Address{}, false
+	}
+	name := strings.TrimSpace(header(t[:i], data))
+	if unquoted, err := strconv.Unquote(name); err == nil && strings.HasPrefix(name, `"`) {
+		name = unquoted
+	}
+	a.Name = name
+	return a, true
 }
 
 // header renders a header value: no escaping, no control characters.
