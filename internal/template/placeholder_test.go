@@ -113,15 +113,15 @@ func TestSenderAndReplyTo(t *testing.T) {
 		wantReplyTo connector.Address
 		payload     map[string]any // nil means the one above
 	}{
-		{"NoSendFromUsesBrandingName", "", "", connector.Address{Name: "Acme"}, connector.Address{}},
-		{"FullMailbox", "Support <support@example.com>", "", connector.Address{Name: "Support", Email: "support@example.com"}, connector.Address{}},
-		{"BareAddressKeepsBrandingName", "support@example.com", "", connector.Address{Name: "Acme", Email: "support@example.com"}, connector.Address{}},
-		{"DisplayNameOnly", "Acme Security", "", connector.Address{Name: "Acme Security"}, connector.Address{}},
-		{"PlaceholderReplyTo", "", "{{user.name}} <{{user.primaryEmail}}>", connector.Address{Name: "Acme"}, connector.Address{Name: "Jane", Email: "jane@example.com"}},
-		{"QuotedName", `"Acme, Support" <support@example.com>`, "", connector.Address{Name: "Acme, Support", Email: "support@example.com"}, connector.Address{}},
+		{"NoSendFromUsesBrandingName", "", "", connector.Address{Name: "Acme"}, connector.Address{}, nil},
+		{"FullMailbox", "Support <support@example.com>", "", connector.Address{Name: "Support", Email: "support@example.com"}, connector.Address{}, nil},
+		{"BareAddressKeepsBrandingName", "support@example.com", "", connector.Address{Name: "Acme", Email: "support@example.com"}, connector.Address{}, nil},
+		{"DisplayNameOnly", "Acme Security", "", connector.Address{Name: "Acme Security"}, connector.Address{}, nil},
+		{"PlaceholderReplyTo", "", "{{user.name}} <{{user.primaryEmail}}>", connector.Address{Name: "Acme"}, connector.Address{Name: "Jane", Email: "jane@example.com"}, nil},
+		{"QuotedName", `"Acme, Support" <support@example.com>`, "", connector.Address{Name: "Acme, Support", Email: "support@example.com"}, connector.Address{}, nil},
 		{"NameValueCannotChangeAddress", "{{user.name}} <support@example.com>", "", connector.Address{Name: "Jane, <evil@example.net>", Email: "support@example.com"}, connector.Address{},
 			map[string]any{"user": map[string]any{"name": "Jane, <evil@example.net>"}}},
-		{"InvalidReplyToIsDropped", "", "not an address", connector.Address{Name: "Acme"}, connector.Address{}},
+		{"InvalidReplyToIsDropped", "", "not an address", connector.Address{Name: "Acme"}, connector.Address{}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
