@@ -1,0 +1,333 @@
+package dkimkey_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-msgauth/dkim"
+	"github.com/miekg/dns"
+
+	"authmail/connector"
+	"authmail/internal/dkimkey"
+	"authmail/internal/dnscheck"
+	"authmail/internal/dnscheck/dnstest"
+)
+
+const message = "From: Example <noreply@auth.example.com>\r\n" +
+	"To: user@example.net\r\n" +
+	"Subject: Your sign-in code\r\n" +
+	"Date: Wed, 25 Nov 2026 10:00:00 +0000\r\n" +
+	"Message-ID: <abc123@auth.example.com>\r\n" +
+	"MIME-Version: 1.0\r\n" +
+	"Content-Type: text/plain; charset=utf-8\r\n" +
+	"\r\n" +
+	"Your code is 123456.\r\n" +
+	"It expires in 10 minutes.\r\n"
+
+func rsaPEM(t *testing.T, bits int) []byte {
+	t.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, bits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})
+}
+
+func TestValidateNamesTheField(t *testing.T) {
+	t.Parallel()
+	good, _, err := dkimkey.Generate("ed25519", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	weak := rsaPEM(t, 1024)
+	cert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte("x")})
+	cases := []struct {
+		name  string
+		cfg   dkimkey.Config
+		field string
+		want  string
+	}{
+		{"MissingDomain", dkimkey.Config{Selector: "s1", PrivateKey: connector.Secret(good)}, "dkim.domain", "required"},
+		{"BadDomain", dkimkey.Config{Domain: "not a domain", Selector: "s1", PrivateKey: connector.Secret(good)}, "dkim.domain", "not a domain"},
+		{"MissingSelector", dkimkey.Config{Domain: "example.com", PrivateKey: connector.Secret(good)}, "dkim.selector", "required"},
+		{"BadSelector", dkimkey.Config{Domain: "example.com", Selector: "s 1", PrivateKey: connector.Secret(good)}, "dkim.selector", "not a valid selector"},
+		{"MissingKey", dkimkey.Config{Domain: "example.com", Selector: "s1"}, "dkim.privateKey", "required"},
+		{"NotPEM", dkimkey.Config{Domain: "example.com", Selector: "s1", PrivateKey: "hello"}, "dkim.privateKey", "not a PEM"},
+		{"UnknownPEM", dkimkey.Config{Domain: "example.com", Selector: "s1", PrivateKey: connector.Secret(cert)}, "dkim.privateKey", "unsupported PEM block"},
+		{"WeakRSA", dkimkey.Config{Domain: "example.com", Selector: "s1", PrivateKey: connector.Secret(weak)}, "dkim.privateKey", "1024-bit RSA"},
+		{"HeadersWithoutFrom", dkimkey.Config{Domain: "example.com", Selector: "s1", PrivateKey: connector.Secret(good), Headers: []string{"To", "Subject"}}, "dkim.headers", "must include From"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.cfg.Validate()
+			var ce *connector.ConfigError
+			if !errors.As(err, &ce) || !errors.Is(err, connector.ErrInvalidConfig) {
+				t.Fatalf("Validate() = %v, want a ConfigError", err)
+			}
+			if ce.Field != tc.field || !strings.Contains(ce.Reason, tc.want) {
+				t.Fatalf("Validate() = field %q reason %q, want field %q reason containing %q", ce.Field, ce.Reason, tc.field, tc.want)
+			}
+			if k := tc.cfg.PrivateKey.Reveal(); k != "" && strings.Contains(err.Error(), k) {
+				t.Fatalf("error leaks the key: %v", err)
+			}
+		})
+	}
+	ok := dkimkey.Config{Domain: "example.com", Selector: "s1", PrivateKey: connector.Secret(rsaPEM(t, 2048))}
+	if err := ok.Validate(); err != nil {
+		t.Fatalf("Validate() on a PKCS#1 2048-bit key = %v", err)
+	}
+}
+
+func TestConfigJSON(t *testing.T) {
+	t.Parallel()
+	var c dkimkey.Config
+	raw := `{"domainName":"auth.example.com","keySelector":"mail","privateKey":"-----BEGIN PRIVATE KEY-----\nsecretstuff\n-----END PRIVATE KEY-----"}`
+	if err := connector.DecodeConfig(json.RawMessage(raw), &c); err != nil {
+		t.Fatal(err)
+	}
+	if c.Domain != "auth.example.com" || c.Selector != "mail" || !strings.Contains(c.PrivateKey.Reveal(), "secretstuff") {
+		t.Fatalf("nodemailer aliases not read: %+v", c)
+	}
+	out, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "secretstuff") || !strings.Contains(string(out), connector.Redacted) {
+		t.Fatalf("private key not redacted: %s", out)
+	}
+}
+
+// publish serves the signer's public key record in the test DNS server,
+// split into 255-byte strings as a real zone holds it.
+func publish(t *testing.T, srv *dnstest.Server, s *dkimkey.Signer) {
+	t.Helper()
+	name := dkimkey.RecordName(s.Selector(), s.Domain())
+	srv.MustAdd(t, dkimkey.ZoneLine(name, dkimkey.TXTRecord(s.PublicKey()), 300))
+}
+
+func verify(t *testing.T, r *dnscheck.Resolver, signed []byte) []*dkim.Verification {
+	t.Helper()
+	verifs, err := dkim.VerifyWithOptions(bytes.NewReader(signed), &dkim.VerifyOptions{
+		LookupTXT: func(name string) ([]string, error) { return r.LookupTXT(context.Background(), name) },
+	})
+	if err != nil {
+		t.Fatalf("verifying: %v", err)
+	}
+	if len(verifs) != 1 {
+		t.Fatalf("got %d verifications, want 1", len(verifs))
+	}
+	return verifs
+}
+
+func TestSignVerifiesAgainstPublishedKey(t *testing.T) {
+	t.Parallel()
+	srv := dnstest.Start(t)
+	r, err := dnscheck.NewResolver(srv.Addr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, algo := range []string{"rsa", "ed25519"} {
+		t.Run(algo, func(t *testing.T) {
+			pemKey, _, err := dkimkey.Generate(algo, 2048)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := dkimkey.Config{Domain: "auth.example.com", Selector: "sel-" + algo, PrivateKey: connector.Secret(pemKey)}
+			s, err := cfg.Signer()
+			if err != nil {
+				t.Fatal(err)
+			}
+			publish(t, srv, s)
+			signed, err := s.Sign([]byte(message))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.HasPrefix(signed, []byte("DKIM-Signature: ")) || !bytes.HasSuffix(signed, []byte(message)) {
+				t.Fatalf("signature not prepended to the message:\n%s", signed)
+			}
+			head := string(signed[:bytes.Index(signed, []byte("\r\nFrom:"))])
+			for _, want := range []string{"c=relaxed/relaxed", "d=auth.example.com", "s=sel-" + algo, "a=" + algo + "-sha256"} {
+				if !strings.Contains(head, want) {
+					t.Errorf("signature lacks %q: %s", want, head)
+				}
+			}
+			v := verify(t, r, signed)[0]
+			if v.Err != nil {
+				t.Fatalf("signature does not verify: %v", v.Err)
+			}
+			if v.Domain != "auth.example.com" {
+				t.Errorf("verified domain = %q", v.Domain)
+			}
+			keys := strings.ToLower(strings.Join(v.HeaderKeys, ":"))
+			for _, h := range dkimkey.DefaultHeaders {
+				if !strings.Contains(keys, strings.ToLower(h)) {
+					t.Errorf("header %s not signed (h=%s)", h, keys)
+				}
+			}
+
+			// One body byte changed: the body hash no longer matches.
+			tampered := bytes.Replace(signed, []byte("123456"), []byte("123457"), 1)
+			if v := verify(t, r, tampered)[0]; v.Err == nil {
+				t.Fatal("a changed body still verifies")
+			}
+			// A changed signed header fails too.
+			tampered = bytes.Replace(signed, []byte("Subject: Your"), []byte("Subject: Our"), 1)
+			if v := verify(t, r, tampered)[0]; v.Err == nil {
+				t.Fatal("a changed Subject still verifies")
+			}
+		})
+	}
+}
+
+func TestSignWithCustomHeaders(t *testing.T) {
+	t.Parallel()
+	pemKey, _, err := dkimkey.Generate("ed25519", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := dkimkey.Config{Domain: "example.com", Selector: "s", PrivateKey: connector.Secret(pemKey), Headers: []string{"From", "Subject"}}
+	s, err := cfg.Signer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, err := s.Sign([]byte(message))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(signed, []byte("h=From:Subject;")) {
+		t.Fatalf("custom header list not used:\n%s", signed[:300])
+	}
+	if _, err := s.Sign([]byte("From: a@example.com")); err == nil {
+		t.Fatal("a message without a body separator was signed")
+	}
+}
+
+func TestTXTRecordAndSplit(t *testing.T) {
+	t.Parallel()
+	_, pub, err := dkimkey.Generate("rsa", 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := dkimkey.TXTRecord(pub)
+	if !strings.HasPrefix(rec, "v=DKIM1; k=rsa; p=MII") {
+		t.Fatalf("TXTRecord = %q", rec)
+	}
+	parts := dkimkey.SplitTXT(rec)
+	if len(parts) < 2 || strings.Join(parts, "") != rec {
+		t.Fatalf("SplitTXT gave %d parts that do not rejoin", len(parts))
+	}
+	for _, p := range parts {
+		if len(p) > 255 {
+			t.Fatalf("part of %d bytes", len(p))
+		}
+	}
+	if got := dkimkey.RecordName("s1", "example.com."); got != "s1._domainkey.example.com" {
+		t.Fatalf("RecordName = %q", got)
+	}
+	if _, _, err := dkimkey.Generate("rsa", 1024); err == nil {
+		t.Fatal("Generate accepted 1024-bit RSA")
+	}
+	if _, _, err := dkimkey.Generate("dsa", 0); err == nil {
+		t.Fatal("Generate accepted an unknown type")
+	}
+}
+
+func TestKeygenCommand(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "dkim.pem")
+	var stdout, stderr bytes.Buffer
+	code := dkimkey.KeygenCommand(context.Background(), []string{"--domain", "auth.example.com", "--selector", "am1", "--out", out}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	st, err := os.Stat(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode %v, want 0600", st.Mode().Perm())
+	}
+	pemKey, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(stdout.String(), "PRIVATE KEY") {
+		t.Fatal("the private key was printed")
+	}
+
+	// The printed zone-file line parses, and its value is the printed Value.
+	var zoneLine, value string
+	for _, line := range strings.Split(stdout.String(), "\n") {
+		if strings.HasPrefix(line, "am1._domainkey.auth.example.com. ") {
+			zoneLine = line
+		}
+		if v, ok := strings.CutPrefix(line, "  Value: "); ok {
+			value = v
+		}
+	}
+	if !strings.Contains(stdout.String(), "Name:  am1._domainkey.auth.example.com\n") {
+		t.Fatalf("record name not printed:\n%s", stdout.String())
+	}
+	rr, err := dns.NewRR(zoneLine)
+	if err != nil || rr == nil {
+		t.Fatalf("zone line %q does not parse: %v", zoneLine, err)
+	}
+	txt := rr.(*dns.TXT)
+	if len(txt.Txt) < 2 || strings.Join(txt.Txt, "") != value {
+		t.Fatalf("zone line strings %d do not rejoin to the value", len(txt.Txt))
+	}
+
+	// The published record verifies a message signed with the written key.
+	srv := dnstest.Start(t, zoneLine)
+	r, err := dnscheck.NewResolver(srv.Addr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := dkimkey.Config{Domain: "auth.example.com", Selector: "am1", PrivateKey: connector.Secret(pemKey)}
+	s, err := cfg.Signer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, err := s.Sign([]byte(message))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := verify(t, r, signed)[0]; v.Err != nil {
+		t.Fatalf("record printed by keygen does not verify: %v", v.Err)
+	}
+
+	// A second run refuses to overwrite the key.
+	stdout.Reset()
+	stderr.Reset()
+	code = dkimkey.KeygenCommand(context.Background(), []string{"keygen", "--domain", "auth.example.com", "--selector", "am1", "--out", out, "--type", "ed25519"}, &stdout, &stderr)
+	if code != 1 || !strings.Contains(stderr.String(), "already exists") {
+		t.Fatalf("overwrite: exit %d, stderr %q", code, stderr.String())
+	}
+	if again, _ := os.ReadFile(out); !bytes.Equal(again, pemKey) {
+		t.Fatal("the existing key was changed")
+	}
+
+	for _, args := range [][]string{
+		{"--selector", "am1"},
+		{"--domain", "auth.example.com"},
+		{"--domain", "auth.example.com", "--selector", "am1", "--type", "dsa"},
+		{"--domain", "auth.example.com", "--selector", "am1", "--bits", "1024"},
+		{"--nope"},
+	} {
+		if code := dkimkey.KeygenCommand(context.Background(), args, &stdout, &stderr); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+}
