@@ -197,8 +197,12 @@ func checkAlignment(t target, dm *dmarcRecord, dmarcRes Result) Result {
 	if dm != nil {
 		adkim, aspf = dm.adkim, dm.aspf
 		res.Found = append(res.Found, fmt.Sprintf("adkim=%s aspf=%s", adkim, aspf))
+	} else if dmarcRes.Status == StatusError {
+		// The modes are unknown: only strict alignment holds whatever they are.
+		adkim, aspf = "s", "s"
+		res.Details = append(res.Details, "the DMARC record could not be read, so strict alignment is required")
 	} else {
-		res.Details = append(res.Details, "no DMARC record found, so relaxed alignment is assumed")
+		res.Details = append(res.Details, "no usable DMARC record, so relaxed alignment is assumed")
 	}
 	spfDomain, spfNote := envelopeDomain(t)
 	if spfNote != "" {
@@ -217,6 +221,8 @@ func checkAlignment(t target, dm *dmarcRecord, dmarcRes Result) Result {
 	case spfOK:
 		res.note(StatusWarn, fmt.Sprintf("From domain %s aligns only with SPF; DKIM d=%s does not align under %s mode, and SPF breaks when mail is forwarded", t.fromDomain, t.domain, mode[adkim]),
 			fmt.Sprintf("Sign with d=%s: authmail dkim keygen --domain %s --selector <selector>", t.fromDomain, t.fromDomain))
+	case dmarcRes.Status == StatusError:
+		res.note(StatusError, "could not check: the DMARC alignment modes are unknown because its record could not be read", "Retry, or point --resolver at a nameserver that answers.")
 	default:
 		res.note(StatusFail, fmt.Sprintf("From domain %s aligns with neither DKIM d=%s nor SPF domain %s (adkim=%s, aspf=%s): DMARC fails", t.fromDomain, t.domain, spfDomain, adkim, aspf),
 			fmt.Sprintf("Send from an address at %s (such as noreply@%s), or authenticate %s itself: sign with d=%s (authmail dkim keygen --domain %s --selector <selector>).", t.domain, t.domain, t.fromDomain, t.fromDomain, t.fromDomain))
