@@ -109,10 +109,15 @@ func stringify(v any) string {
 		return strconv.FormatInt(x, 10)
 	case json.Number:
 		return x.String()
-	case fmt.Stringer:
-		return x.String()
 	}
-	switch reflect.ValueOf(v).Kind() {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() == reflect.Pointer && rv.IsNil() {
+		return ""
+	}
+	if s, ok := v.(fmt.Stringer); ok {
+		return s.String()
+	}
+	switch rv.Kind() {
 	case reflect.Map, reflect.Slice, reflect.Array, reflect.Struct, reflect.Pointer, reflect.Func, reflect.Chan, reflect.Interface:
 		return ""
 	}

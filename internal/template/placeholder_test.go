@@ -166,3 +166,35 @@ func TestPlaceholders(t *testing.T) {
 		t.Errorf("Placeholders = %v, want %v", got, want)
 	}
 }
+
+type stringerPtr struct{ s string }
+
+func (p *stringerPtr) String() string { return p.s }
+
+func TestStringify(t *testing.T) {
+	t.Parallel()
+	var nilStringer *stringerPtr
+	tests := []struct {
+		in   any
+		want string
+	}{
+		{nil, ""},
+		{"s", "s"},
+		{10, "10"},
+		{int32(-3), "-3"},
+		{uint8(7), "7"},
+		{float64(10), "10"},
+		{0.25, "0.25"},
+		{false, "false"},
+		{&stringerPtr{"x"}, "x"},
+		{nilStringer, ""},
+		{map[string]any{"a": 1}, ""},
+		{[]string{"a"}, ""},
+		{struct{ A int }{1}, ""},
+	}
+	for _, tt := range tests {
+		if got := stringify(tt.in); got != tt.want {
+			t.Errorf("stringify(%#v) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
