@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -129,13 +130,13 @@ func firstDiff(want, got string) string {
 			gl = g[i]
 		}
 		if wl != gl {
-			return "line " + itoa(i+1) + ":\n want: " + wl + "\n  got: " + gl
+			return "line " + strconv.Itoa(i+1) + ":\n want: " + wl + "\n  got: " + gl
 		}
 	}
 	return "(no line differs)"
 }
 
-func itoa(i int) string { return stringify(i) }
+
 
 // TestBuiltinDefaultsAreValidTemplates checks that every built-in default,
 // shaped for the richest payload, passes the validation a stored template
