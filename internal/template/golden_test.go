@@ -136,8 +136,6 @@ func firstDiff(want, got string) string {
 	return "(no line differs)"
 }
 
-
-
 // TestBuiltinDefaultsAreValidTemplates checks that every built-in default,
 // shaped for the richest payload, passes the validation a stored template
 // must pass, shows the code or link, and leaves no placeholder unresolved.
