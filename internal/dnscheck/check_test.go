@@ -93,6 +93,8 @@ func setup(t *testing.T) *testBundle {
 		txt("_dmarc.strict.com", "v=DMARC1; p=reject; adkim=s; aspf=s; rua=mailto:d@strict.com"),
 		txt("_dmarc.relaxed.com", "v=DMARC1; p=reject; rua=mailto:d@relaxed.com"),
 
+		txt("voids.com", "v=spf1 include:nx1.voids.com include:nx2.voids.com a:nx3.voids.com -all"),
+
 		// SPF over the lookup limit: a chain of eleven includes.
 		txt("over.com", "v=spf1 include:n1.over.com -all"),
 	}
@@ -174,6 +176,7 @@ func TestSPF(t *testing.T) {
 		{"Missing", dnscheck.Options{Domain: "nospf.com", Provider: "sendgrid"}, dnscheck.StatusFail, []string{"no SPF record", `nospf.com. 3600 IN TXT "v=spf1 include:sendgrid.net ~all"`}},
 		{"TwoRecords", dnscheck.Options{Domain: "two.com", Provider: "sendgrid"}, dnscheck.StatusFail, []string{"2 SPF records", `two.com. 3600 IN TXT "v=spf1 include:sendgrid.net ip4:192.0.2.10 -all"`}},
 		{"OverLookupLimit", dnscheck.Options{Domain: "over.com"}, dnscheck.StatusFail, []string{"needs 11 DNS lookups", "receivers stop at 10"}},
+		{"VoidLookups", dnscheck.Options{Domain: "voids.com"}, dnscheck.StatusFail, []string{"3 void lookups (limit 2)", "nx1.voids.com has no SPF record"}},
 		{"NoAll", dnscheck.Options{Domain: "noall.com", Provider: "sendgrid"}, dnscheck.StatusFail, []string{"no all term", `"v=spf1 include:sendgrid.net ~all"`}},
 		{"PlusAll", dnscheck.Options{Domain: "plusall.com", Provider: "sendgrid"}, dnscheck.StatusFail, []string{"+all", `"v=spf1 include:sendgrid.net -all"`}},
 		{"ProviderIncludeMissing", dnscheck.Options{Domain: "noinclude.com", Provider: "sendgrid"}, dnscheck.StatusFail, []string{"does not include sendgrid.net", `"v=spf1 ip4:192.0.2.1 include:sendgrid.net -all"`}},

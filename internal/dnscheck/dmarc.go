@@ -128,7 +128,11 @@ func checkDMARC(ctx context.Context, r *Resolver, t target) (Result, *dmarcRecor
 	}
 	switch len(recs) {
 	case 0:
-		res.note(StatusFail, "no DMARC record at _dmarc."+t.fromDomain+" or _dmarc."+t.org+": receivers such as Gmail and Yahoo require one from bulk senders", txtFix(orgFix, suggestDMARC(nil, t.org)))
+		where := "_dmarc." + t.fromDomain
+		if t.org != t.fromDomain {
+			where += " or " + orgFix
+		}
+		res.note(StatusFail, "no DMARC record at "+where+": receivers such as Gmail and Yahoo require one from bulk senders", txtFix(orgFix, suggestDMARC(nil, t.org)))
 		return res.done(""), nil
 	case 1:
 	default:

@@ -135,6 +135,9 @@ func WriteText(w io.Writer, r Report) error {
 		}
 		if c.Status != StatusPass {
 			for _, d := range c.Details {
+				if d == c.Summary {
+					continue
+				}
 				fmt.Fprintf(&b, "        - %s\n", d)
 			}
 		}
