@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/mail"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -87,7 +88,7 @@ func (s *sender) Send(ctx context.Context, msg connector.Message) (connector.Rec
 }
 
 // Templates returns the config's own templates.
-func (s *sender) Templates() []connector.Template { return s.cfg.templates }
+func (s *sender) Templates() []connector.Template { return slices.Clone(s.cfg.templates) }
 
 // Close closes the connection pool.
 func (s *sender) Close() error { return s.pool.Close() }

@@ -45,13 +45,13 @@ const defaultConfig = `{
 // Factory returns the SMTP connector's factory.
 func Factory() connector.Factory {
 	return connector.Factory{
-		ID:          ID,
-		Aliases:     []string{LogtoID},
-		Name:        "SMTP",
-		Description: "Send email through any SMTP server or relay, with STARTTLS or implicit TLS and password or OAuth2 login.",
-		Logo:        logo,
-		ConfigSchema: json.RawMessage(schema),
-		SecretFields: []string{"auth.pass", "auth.accessToken", "auth.clientSecret", "auth.refreshToken", "auth.privateKey"},
+		ID:            ID,
+		Aliases:       []string{LogtoID},
+		Name:          "SMTP",
+		Description:   "Send email through any SMTP server or relay, with STARTTLS or implicit TLS and password or OAuth2 login.",
+		Logo:          logo,
+		ConfigSchema:  json.RawMessage(schema),
+		SecretFields:  []string{"auth.pass", "auth.accessToken", "auth.clientSecret", "auth.refreshToken", "auth.privateKey"},
 		Form:          form,
 		DefaultConfig: json.RawMessage(defaultConfig),
 		ReadMe:        readme,
