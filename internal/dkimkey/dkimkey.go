@@ -321,3 +321,23 @@ func SamePublicKey(a, b crypto.PublicKey) bool {
 	e, ok := a.(equaler)
 	return ok && e.Equal(b)
 }
+
+// SecretField is the dotted path of the private key in the SMTP
+// connector's config, for its Factory.SecretFields.
+const SecretField = "dkim.privateKey"
+
+// ConfigSchema is the JSON Schema (draft 2020-12) of the `dkim` block, for
+// the SMTP connector's config schema to reference as a property.
+var ConfigSchema = json.RawMessage(`{
+  "type": "object",
+  "title": "DKIM signing",
+  "description": "Sign outgoing mail with DKIM (relaxed/relaxed). Generate a key with: authmail dkim keygen --domain D --selector S",
+  "properties": {
+    "domain": {"type": "string", "description": "Signing domain (d=), usually the From address's domain"},
+    "selector": {"type": "string", "description": "Selector (s=); the public key is published at SELECTOR._domainkey.DOMAIN"},
+    "privateKey": {"type": "string", "description": "PEM private key: RSA 2048 bits or more, or Ed25519", "writeOnly": true},
+    "headers": {"type": "array", "items": {"type": "string"}, "description": "Header fields to sign; must include From. Default: From, To, Subject, Date, Message-ID, Reply-To, MIME-Version, Content-Type"},
+    "domainName": {"type": "string", "description": "Alias of domain (nodemailer's name)"},
+    "keySelector": {"type": "string", "description": "Alias of selector (nodemailer's name)"}
+  }
+}`)

@@ -331,3 +331,21 @@ func TestKeygenCommand(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigSchemaIsJSON(t *testing.T) {
+	t.Parallel()
+	var v struct {
+		Properties map[string]any `json:"properties"`
+	}
+	if err := json.Unmarshal(dkimkey.ConfigSchema, &v); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"domain", "selector", "privateKey", "headers"} {
+		if _, ok := v.Properties[k]; !ok {
+			t.Errorf("schema lacks %s", k)
+		}
+	}
+	if dkimkey.SecretField != "dkim.privateKey" {
+		t.Error("SecretField changed")
+	}
+}
