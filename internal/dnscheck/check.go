@@ -269,3 +269,27 @@ func checkMX(ctx context.Context, r *Resolver, t target) Result {
 	}
 	return res.done(fmt.Sprintf("%d MX record(s) for %s", len(mxs), t.fromDomain))
 }
+
+// WithDefaults returns o with its empty fields taken from def, such as the
+// active connector's sender, DKIM selector, provider, SMTP host and key,
+// for GET /api/deliverability/check?domain=&selector=&from=. When o names a
+// different domain than def, def's DKIM key is not carried over.
+func (o Options) WithDefaults(def Options) Options {
+	sameDomain := o.Domain == "" || normDomain(o.Domain) == normDomain(def.Domain)
+	if o.Domain == "" && o.From == "" {
+		o.Domain, o.From = def.Domain, def.From
+	}
+	if o.Selector == "" {
+		o.Selector = def.Selector
+	}
+	if o.Provider == "" {
+		o.Provider = def.Provider
+	}
+	if o.SMTPHost == "" {
+		o.SMTPHost = def.SMTPHost
+	}
+	if sameDomain && o.DKIMPublicKey == nil && o.DKIMPrivateKey == "" {
+		o.DKIMPublicKey, o.DKIMPrivateKey = def.DKIMPublicKey, def.DKIMPrivateKey
+	}
+	return o
+}

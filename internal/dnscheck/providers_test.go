@@ -66,3 +66,16 @@ func TestHints(t *testing.T) {
 		t.Error("Hints shares its slices")
 	}
 }
+
+func TestOptionsWithDefaults(t *testing.T) {
+	t.Parallel()
+	def := dnscheck.Options{Domain: "auth.example.com", From: "noreply@auth.example.com", Selector: "am1", Provider: "smtp", SMTPHost: "relay.example.com", DKIMPrivateKey: "pem"}
+	got := dnscheck.Options{}.WithDefaults(def)
+	if got != def {
+		t.Errorf("empty query: %+v", got)
+	}
+	got = dnscheck.Options{Domain: "other.com", Selector: "s2"}.WithDefaults(def)
+	if got.Domain != "other.com" || got.From != "" || got.Selector != "s2" || got.Provider != "smtp" || got.DKIMPrivateKey != "" {
+		t.Errorf("other domain: %+v", got)
+	}
+}
