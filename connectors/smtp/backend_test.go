@@ -52,6 +52,8 @@ type serverOpts struct {
 	// dropAfterData closes the connection instead of answering the end
 	// of DATA of every message after the first in a session.
 	dropAfterData bool
+	// tlsMax caps the server's TLS version.
+	tlsMax uint16
 	// rate421 makes FailRateLimit answer 421 4.7.0 instead of 451 4.7.1.
 	rate421 bool
 }
@@ -136,7 +138,7 @@ func newTestServer(t *testing.T, opts serverOpts) *testServer {
 	srv.ReadTimeout = 10 * time.Second
 	srv.WriteTimeout = 10 * time.Second
 	srv.ErrorLog = log.New(io.Discard, "", 0)
-	tlsConfig := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	tlsConfig := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, MaxVersion: opts.tlsMax}
 	if !opts.noStartTLS && !opts.implicitTLS {
 		srv.TLSConfig = tlsConfig
 	}

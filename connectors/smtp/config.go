@@ -69,11 +69,13 @@ type Config struct {
 	// CustomHeaders are added to every message; a value is a string or an
 	// array of strings (one header line each).
 	CustomHeaders map[string]json.RawMessage `json:"customHeaders,omitempty"`
-	// ConnectionTimeout, GreetingTimeout and SocketTimeout are in
-	// milliseconds (or duration strings such as "10s").
+	// ConnectionTimeout bounds connecting, in milliseconds or a duration
+	// string such as "10s" (default 10 s, at most 2 min).
 	ConnectionTimeout json.RawMessage `json:"connectionTimeout,omitempty"`
-	GreetingTimeout   json.RawMessage `json:"greetingTimeout,omitempty"`
-	SocketTimeout     json.RawMessage `json:"socketTimeout,omitempty"`
+	// GreetingTimeout bounds the wait for the greeting (default 10 s).
+	GreetingTimeout json.RawMessage `json:"greetingTimeout,omitempty"`
+	// SocketTimeout is how long the connection may stay silent (default 30 s).
+	SocketTimeout json.RawMessage `json:"socketTimeout,omitempty"`
 	// Templates are Logto's config templates, optional here.
 	Templates []connector.Template `json:"templates,omitempty"`
 	// MaxConnections is how many connections the pool keeps (default 4).
@@ -91,10 +93,11 @@ type Auth struct {
 	Pass connector.Secret `json:"pass,omitempty"`
 	// AccessToken is the OAuth2 bearer token sent with XOAUTH2.
 	AccessToken connector.Secret `json:"accessToken,omitempty"`
-	// ClientID, ClientSecret, RefreshToken, Expires and AccessURL are
-	// accepted for Logto compatibility; tokens are not refreshed.
-	ClientID     string           `json:"clientId,omitempty"`
+	// ClientID is accepted for Logto compatibility; tokens are not refreshed.
+	ClientID string `json:"clientId,omitempty"`
+	// ClientSecret is accepted for Logto compatibility and never used.
 	ClientSecret connector.Secret `json:"clientSecret,omitempty"`
+	// RefreshToken is accepted for Logto compatibility and never used.
 	RefreshToken connector.Secret `json:"refreshToken,omitempty"`
 	// PrivateKey (service-account OAuth2) is not supported; its presence
 	// is only detected so the error can say so.
@@ -114,8 +117,9 @@ func (p *present) UnmarshalJSON(b []byte) error {
 type TLSOptions struct {
 	// RejectUnauthorized, when false, skips certificate verification.
 	RejectUnauthorized *bool `json:"rejectUnauthorized,omitempty"`
-	// MinVersion and MaxVersion are "TLSv1", "TLSv1.1", "TLSv1.2" or "TLSv1.3".
+	// MinVersion is "TLSv1", "TLSv1.1", "TLSv1.2" (the default) or "TLSv1.3".
 	MinVersion string `json:"minVersion,omitempty"`
+	// MaxVersion caps the TLS version, in the same notation.
 	MaxVersion string `json:"maxVersion,omitempty"`
 	// CA is one PEM string (possibly holding several certificates) or an
 	// array of them; it replaces the system roots, as in Node.

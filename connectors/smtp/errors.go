@@ -62,13 +62,21 @@ func configError(st stage, err error) error {
 	case errors.As(err, &certErr), errors.As(err, &unknown), errors.As(err, &host), errors.As(err, &invalid):
 		return connector.InvalidConfig("tls", "the server's certificate failed verification (%s); set servername to the name in the certificate or tls.ca to its CA", connector.Snippet(err.Error()))
 	}
-	if st == stageStartTLS && !isNetworkError(err) {
+	if st == stageStartTLS && (tlsAlert(err) || !isNetworkError(err)) {
 		var reply *textproto.Error
 		if !errors.As(err, &reply) {
 			return connector.InvalidConfig("tls", "the TLS handshake failed (%s); check tls.minVersion and the server's TLS settings", connector.Snippet(err.Error()))
 		}
 	}
 	return nil
+}
+
+// tlsAlert reports whether the TLS handshake ended with an alert, sent by
+// the server (a net.OpError "remote error") or by the client.
+func tlsAlert(err error) bool {
+	var oe *net.OpError
+	var alert tls.AlertError
+	return errors.As(err, &alert) || errors.As(err, &oe) && oe.Op == "remote error"
 }
 
 func isNetworkError(err error) bool {

@@ -3,6 +3,7 @@ package smtp
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -276,6 +277,31 @@ func TestCertificateVerification(t *testing.T) {
 			t.Errorf("no warning about disabled verification in logs:\n%s", logs)
 		}
 	})
+}
+
+func TestTLSVersionMismatchNamesTLS(t *testing.T) {
+	s := newTestServer(t, serverOpts{user: testUser, pass: testPass, tlsMax: tls.VersionTLS12})
+	_, ca := testCert(t)
+	c := build(t, merge(t, s.Config(), map[string]any{"tls": map[string]any{"ca": ca, "minVersion": "TLSv1.3"}}), nil)
+	_, err := c.Send(context.Background(), connectortest.Message("tls13-only"))
+	if f := configField(t, err); f != "tls" {
+		t.Errorf("field = %q, want tls (%v)", f, err)
+	}
+	if s.AuthTries() != 0 {
+		t.Errorf("credentials were sent after a failed handshake")
+	}
+}
+
+func TestLoginInClearOnLoopbackWithoutWarning(t *testing.T) {
+	s := newTestServer(t, serverOpts{noStartTLS: true, user: testUser, pass: testPass})
+	logs := &logSink{}
+	send(t, build(t, s.Config(), logs), connectortest.Message("clear-loopback"))
+	if d := s.Deliveries(); len(d) != 1 || d[0].tls || d[0].authUser != testUser {
+		t.Fatalf("deliveries = %+v, want one authenticated in clear", d)
+	}
+	if strings.Contains(logs.String(), "unencrypted") {
+		t.Errorf("warned about clear-text credentials on loopback:\n%s", logs)
+	}
 }
 
 func TestAuthMechanisms(t *testing.T) {
