@@ -1,0 +1,149 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"authmail/connector"
+	"authmail/internal/delivery"
+	"authmail/internal/store"
+	"authmail/internal/template"
+)
+
+type sendCodeBody struct {
+	Email string `json:"email"`
+}
+
+type verifyCodeBody struct {
+	Email            string `json:"email"`
+	VerificationCode string `json:"verificationCode"`
+}
+
+// templateStore adapts the store to the template package's lookup.
+type templateStore struct{ st *store.Store }
+
+func (s *Server) templateStore() template.Store { return templateStore{st: s.Store} }
+
+func (t templateStore) FindTemplate(ctx context.Context, tenant, lang string, usage connector.UsageType) (template.Details, bool, error) {
+	row, err := t.st.TemplateFind(ctx, tenant, lang, string(usage))
+	if errors.Is(err, store.ErrNotFound) {
+		return template.Details{}, false, nil
+	}
+	if err != nil {
+		return template.Details{}, false, err
+	}
+	var d template.Details
+	if err := json.Unmarshal([]byte(row.Details), &d); err != nil {
+		return template.Details{}, false, err
+	}
+	return d, true, nil
+}
+
+// withExpiry adds expiresInMinutes, which the built-in templates show.
+func withExpiry(payload map[string]any, e Experience) map[string]any {
+	payload["expiresInMinutes"] = int(e.VerificationCodePolicy.TTL() / time.Minute)
+	return payload
+}
+
+// clientIP is the caller's address (no proxy headers are trusted).
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return ""
+	}
+	return host
+}
+
+// CodeRequest is one code to send.
+type CodeRequest struct {
+	Tenant  string
+	Email   string
+	Usage   connector.UsageType
+	Locale  string
+	Payload map[string]any
+	IP      string
+}
+
+// SendCode issues a code, renders its message and enqueues it in one
+// transaction, then makes the first delivery attempt. A permanent failure
+// is returned; a temporary one is left to the queue.
+func (s *Server) SendCode(ctx context.Context, req CodeRequest) error {
+	act, err := s.Connectors.Active(ctx, req.Tenant)
+	if err != nil {
+		return err
+	}
+	exp, err := s.experience(ctx, req.Tenant)
+	if err != nil {
+		return err
+	}
+	if req.Payload == nil {
+		req.Payload = map[string]any{}
+	}
+	var pending delivery.Pending
+	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
+		issued, err := s.Verification.Issue(ctx, tx, req.Tenant, req.Email, string(req.Usage), exp.VerificationCodePolicy)
+		if err != nil {
+			return err
+		}
+		payload := withExpiry(req.Payload, exp)
+		payload["code"] = issued.Code
+		rendered, err := template.Render(ctx, s.templateStore(), template.Request{Tenant: req.Tenant, Usage: req.Usage,
+			Locale: req.Locale, FallbackLanguage: exp.LanguageInfo.FallbackLanguage, Payload: payload,
+			Branding: exp.EmailBranding, ConnectorTemplates: act.Templates})
+		if err != nil {
+			return err
+		}
+		pending, err = s.Delivery.Enqueue(ctx, tx, delivery.Outgoing{Tenant: req.Tenant, To: req.Email, Usage: req.Usage,
+			Locale: rendered.Language, ExpiresAt: issued.ExpiresAt, Content: delivery.Content{From: rendered.From,
+				ReplyTo: rendered.ReplyTo, Subject: rendered.Subject, HTML: rendered.HTML, Text: rendered.Text,
+				Payload: payload, IP: req.IP}})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return s.Delivery.Deliver(ctx, pending)
+}
+
+func (s *Server) sendCode(w http.ResponseWriter, r *http.Request) error {
+	var body sendCodeBody
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	email, err := checkEmail("email", body.Email)
+	if err != nil {
+		return err
+	}
+	if err := s.SendCode(r.Context(), CodeRequest{Tenant: DefaultTenant, Email: email, Usage: connector.UsageGeneric, IP: clientIP(r)}); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) verifyCode(w http.ResponseWriter, r *http.Request) error {
+	var body verifyCodeBody
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	email, err := checkEmail("email", body.Email)
+	if err != nil {
+		return err
+	}
+	if body.VerificationCode == "" || len(body.VerificationCode) > 32 {
+		return invalidInput("verificationCode", "is required (the code from the email)")
+	}
+	exp, err := s.experience(r.Context(), DefaultTenant)
+	if err != nil {
+		return err
+	}
+	if err := s.Verification.Verify(r.Context(), s.Store, DefaultTenant, email, string(connector.UsageGeneric), body.VerificationCode, exp.VerificationCodePolicy); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,312 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"authmail/connector"
+	"authmail/internal/delivery"
+	"authmail/internal/store"
+	"authmail/internal/template"
+)
+
+// factoryJSON is a catalog entry, in the shape of Logto's factory response.
+type factoryJSON struct {
+	ID                string               `json:"id"`
+	Aliases           []string             `json:"aliases,omitempty"`
+	Type              string               `json:"type"`
+	Name              map[string]string    `json:"name"`
+	Description       map[string]string    `json:"description"`
+	Logo              string               `json:"logo"`
+	ReadMe            string               `json:"readme"`
+	ConfigSchema      json.RawMessage      `json:"configSchema,omitempty"`
+	ConfigTemplate    json.RawMessage      `json:"configTemplate,omitempty"`
+	FormItems         []connector.FormItem `json:"formItems"`
+	SecretFields      []string             `json:"secretFields"`
+	RendersOnProvider bool                 `json:"rendersOnProvider"`
+	IsDemo            bool                 `json:"isDemo"`
+}
+
+func factoryView(f connector.Factory) factoryJSON {
+	return factoryJSON{ID: f.ID, Aliases: f.Aliases, Type: "Email", Name: map[string]string{"en": f.Name},
+		Description: map[string]string{"en": f.Description}, Logo: f.Logo, ReadMe: f.ReadMe,
+		ConfigSchema: f.ConfigSchema, ConfigTemplate: f.DefaultConfig, FormItems: nonNil(f.Form),
+		SecretFields: nonNil(f.SecretFields), RendersOnProvider: f.RendersOnProvider}
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func (s *Server) listFactories(w http.ResponseWriter, r *http.Request) error {
+	out := []factoryJSON{}
+	for _, f := range connector.Factories() {
+		out = append(out, factoryView(f))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) getFactory(w http.ResponseWriter, r *http.Request) error {
+	f, ok := connector.Lookup(r.PathValue("id"))
+	if !ok {
+		return &Error{Status: http.StatusNotFound, Code: "connector.not_found_with_connector_id", Message: "no connector factory " + r.PathValue("id")}
+	}
+	writeJSON(w, http.StatusOK, factoryView(f))
+	return nil
+}
+
+// connectorJSON is an installed connector with its config redacted.
+type connectorJSON struct {
+	factoryJSON
+	ID          string          `json:"id"`
+	ConnectorID string          `json:"connectorId"`
+	Config      json.RawMessage `json:"config"`
+	CreatedAt   int64           `json:"createdAt"`
+	UpdatedAt   int64           `json:"updatedAt"`
+}
+
+func (s *Server) connectorView(row store.Connector) (connectorJSON, error) {
+	f, ok := connector.Lookup(row.ConnectorID)
+	if !ok {
+		return connectorJSON{}, errors.New("stored connector has unknown factory " + row.ConnectorID)
+	}
+	raw, err := s.Connectors.OpenConfig(row)
+	if err != nil {
+		return connectorJSON{}, err
+	}
+	return connectorJSON{factoryJSON: factoryView(f), ID: row.ID, ConnectorID: f.ID, Config: connector.Redact(f, raw),
+		CreatedAt: row.CreatedAt.UnixMilli(), UpdatedAt: row.UpdatedAt.UnixMilli()}, nil
+}
+
+func (s *Server) listConnectors(w http.ResponseWriter, r *http.Request) error {
+	rows, err := s.Store.ConnectorList(r.Context(), DefaultTenant)
+	if err != nil {
+		return err
+	}
+	out := []connectorJSON{}
+	for _, row := range rows {
+		v, err := s.connectorView(row)
+		if err != nil {
+			return err
+		}
+		out = append(out, v)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) getConnector(w http.ResponseWriter, r *http.Request) error {
+	row, err := s.Store.ConnectorGet(r.Context(), DefaultTenant, r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("connector")
+	}
+	if err != nil {
+		return err
+	}
+	v, err := s.connectorView(row)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+type createConnectorBody struct {
+	ConnectorID string          `json:"connectorId"`
+	Config      json.RawMessage `json:"config"`
+	ID          string          `json:"id,omitempty"`
+}
+
+// validateConfig builds the connector from raw to prove the config works
+// on paper (schema, fields, endpoints), then closes it.
+func (s *Server) validateConfig(ctx context.Context, factoryID string, raw json.RawMessage) error {
+	a, err := s.Connectors.Build(ctx, DefaultTenant, factoryID, raw)
+	if err != nil {
+		return err
+	}
+	if cl, ok := a.Conn.(interface{ Close() error }); ok {
+		_ = cl.Close()
+	}
+	return nil
+}
+
+func configOrEmpty(raw json.RawMessage) json.RawMessage {
+	if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
+		return json.RawMessage("{}")
+	}
+	return raw
+}
+
+func (s *Server) createConnector(w http.ResponseWriter, r *http.Request) error {
+	var body createConnectorBody
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	if body.ConnectorID == "" {
+		return invalidInput("connectorId", "is required: a factory ID from GET /api/connector-factories")
+	}
+	f, ok := connector.Lookup(body.ConnectorID)
+	if !ok {
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "connector.not_found_with_connector_id", Message: "no connector factory " + body.ConnectorID}
+	}
+	raw := configOrEmpty(body.Config)
+	if err := s.validateConfig(r.Context(), f.ID, raw); err != nil {
+		return err
+	}
+	id := body.ID
+	if id == "" {
+		id = delivery.NewID("conn")
+	} else if len(id) > 128 {
+		return invalidInput("id", "is over 128 characters")
+	}
+	now := s.Now()
+	row := store.Connector{TenantID: DefaultTenant, ID: id, ConnectorID: f.ID, Config: s.Connectors.SealConfig(DefaultTenant, id, raw), CreatedAt: now, UpdatedAt: now}
+	if err := s.Store.InTx(r.Context(), func(tx *store.Tx) error { return tx.ConnectorReplace(r.Context(), row) }); err != nil {
+		return err
+	}
+	s.logger.InfoContext(r.Context(), "email connector set", "connector", f.ID, "id", id)
+	v, err := s.connectorView(row)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+type patchConnectorBody struct {
+	Config json.RawMessage `json:"config"`
+}
+
+func (s *Server) patchConnector(w http.ResponseWriter, r *http.Request) error {
+	var body patchConnectorBody
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	if len(body.Config) == 0 {
+		return invalidInput("config", "is required")
+	}
+	row, err := s.Store.ConnectorGet(r.Context(), DefaultTenant, r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("connector")
+	}
+	if err != nil {
+		return err
+	}
+	f, _ := connector.Lookup(row.ConnectorID)
+	prev, err := s.Connectors.OpenConfig(row)
+	if err != nil {
+		return err
+	}
+	// A client that echoes the redacted config keeps the stored secrets.
+	raw := connector.KeepRedacted(f, body.Config, prev)
+	if err := s.validateConfig(r.Context(), f.ID, raw); err != nil {
+		return err
+	}
+	now := s.Now()
+	row.Config, row.UpdatedAt = s.Connectors.SealConfig(DefaultTenant, row.ID, raw), now
+	if err := s.Store.WriteQ().ConnectorUpdateConfig(r.Context(), DefaultTenant, row.ID, row.Config, now); err != nil {
+		return err
+	}
+	v, err := s.connectorView(row)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func (s *Server) deleteConnector(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if _, err := s.Store.ConnectorGet(r.Context(), DefaultTenant, id); errors.Is(err, store.ErrNotFound) {
+		return notFound("connector")
+	} else if err != nil {
+		return err
+	}
+	if r.URL.Query().Get("force") != "true" {
+		e, err := s.experience(r.Context(), DefaultTenant)
+		if err != nil {
+			return err
+		}
+		if e.usesEmailCodes() {
+			return &Error{Status: http.StatusConflict, Code: "connector.in_use",
+				Message: "sign-up or sign-in uses email codes and would stop working; change the sign-in settings first, switch connectors with POST /api/connectors, or delete with ?force=true"}
+		}
+	}
+	if err := s.Store.WriteQ().ConnectorDelete(r.Context(), DefaultTenant, id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type testConnectorBody struct {
+	Email  string          `json:"email"`
+	Config json.RawMessage `json:"config"`
+	Locale string          `json:"locale,omitempty"`
+}
+
+// testConnector sends a Generic message with code 000000 through an
+// unsaved config, as Logto does, and reports the provider's answer.
+func (s *Server) testConnector(w http.ResponseWriter, r *http.Request) error {
+	var body testConnectorBody
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	email, err := checkEmail("email", body.Email)
+	if err != nil {
+		return err
+	}
+	if len(body.Config) == 0 {
+		return invalidInput("config", "is required: the config to test")
+	}
+	if body.Locale != "" {
+		if _, err := template.CanonicalLanguageTag(body.Locale); err != nil {
+			return invalidInput("locale", "%s", err.Error())
+		}
+	}
+	f, ok := connector.Lookup(r.PathValue("factoryId"))
+	if !ok {
+		return &Error{Status: http.StatusNotFound, Code: "connector.not_found_with_connector_id", Message: "no connector factory " + r.PathValue("factoryId")}
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	act, err := s.Connectors.Build(ctx, DefaultTenant, f.ID, body.Config)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cl, ok := act.Conn.(interface{ Close() error }); ok {
+			_ = cl.Close()
+		}
+	}()
+	exp, err := s.experience(ctx, DefaultTenant)
+	if err != nil {
+		return err
+	}
+	payload := map[string]any{"code": "000000"}
+	if body.Locale != "" {
+		payload["locale"] = body.Locale
+	}
+	rendered, err := template.Render(ctx, s.templateStore(), template.Request{Tenant: DefaultTenant, Usage: "Generic",
+		Locale: body.Locale, FallbackLanguage: exp.LanguageInfo.FallbackLanguage, Payload: withExpiry(payload, exp),
+		Branding: exp.EmailBranding, ConnectorTemplates: act.Templates})
+	if err != nil {
+		return err
+	}
+	msg := connector.Message{ID: delivery.NewID("test"), To: email, From: rendered.From, ReplyTo: rendered.ReplyTo,
+		Type: "Generic", Locale: rendered.Language, Subject: rendered.Subject, HTML: rendered.HTML, Text: rendered.Text,
+		Payload: payload, IP: clientIP(r)}
+	if _, err := act.Conn.Send(ctx, msg); err != nil {
+		return sendError(err)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

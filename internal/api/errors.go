@@ -1,0 +1,202 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"authmail/connector"
+	"authmail/internal/delivery"
+	"authmail/internal/keyring"
+	"authmail/internal/store"
+	"authmail/internal/template"
+	"authmail/internal/verification"
+)
+
+// Error is an API error: {"code": "area.reason", "message": "...", "data": ...}.
+type Error struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Data    any    `json:"data,omitempty"`
+	// RetryAfter, when set, becomes the Retry-After header (seconds).
+	RetryAfter int `json:"-"`
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// invalidInput is a 400 guard.invalid_input naming the field.
+func invalidInput(field, format string, args ...any) *Error {
+	msg := fmt.Sprintf(format, args...)
+	if field != "" {
+		msg = field + ": " + msg
+	}
+	return &Error{Status: http.StatusBadRequest, Code: "guard.invalid_input", Message: msg, Data: map[string]string{"field": field}}
+}
+
+func notFound(what string) *Error {
+	return &Error{Status: http.StatusNotFound, Code: "entity.not_found", Message: what + " not found"}
+}
+
+// toAPIError maps every error the services return to an API error. Errors
+// it does not know are internal: logged with an ID that the response shows.
+func (s *Server) toAPIError(ctx context.Context, err error) *Error {
+	var ae *Error
+	if errors.As(err, &ae) {
+		return ae
+	}
+	var ve *verification.Error
+	if errors.As(err, &ve) {
+		status := http.StatusBadRequest
+		if ve.Code == verification.ErrRateLimited.Code || ve.Code == verification.ErrResendTooSoon.Code || ve.Code == verification.ErrIdentifierLock.Code {
+			status = http.StatusTooManyRequests
+		}
+		out := &Error{Status: status, Code: ve.Code, Message: ve.Message}
+		if ve.RetryAfter > 0 {
+			out.RetryAfter = int(ve.RetryAfter.Seconds())
+			out.Data = map[string]int{"retryAfter": out.RetryAfter}
+		}
+		return out
+	}
+	if errors.Is(err, delivery.ErrNoConnector) {
+		return &Error{Status: http.StatusNotImplemented, Code: "connector.not_found", Message: "Cannot find any available connector for type: Email. Create one with POST /api/connectors."}
+	}
+	if errors.Is(err, connector.ErrUnknownFactory) {
+		return &Error{Status: http.StatusNotFound, Code: "connector.not_found_with_connector_id", Message: err.Error()}
+	}
+	var ce *connector.ConfigError
+	if errors.As(err, &ce) {
+		return &Error{Status: http.StatusBadRequest, Code: "connector.invalid_config", Message: ce.Error(), Data: map[string]string{"field": ce.Field}}
+	}
+	var se *delivery.SendError
+	if errors.As(err, &se) {
+		return sendError(se.Err)
+	}
+	if errors.Is(err, connector.ErrAuth) || errors.Is(err, connector.ErrRejected) || errors.Is(err, connector.ErrRateLimited) || errors.Is(err, connector.ErrTemporary) {
+		return sendError(err)
+	}
+	if errors.Is(err, template.ErrInvalidTemplate) {
+		return &Error{Status: http.StatusBadRequest, Code: "email_template.invalid", Message: err.Error(), Data: templateErrorData(err)}
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("entity")
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return &Error{Status: http.StatusServiceUnavailable, Code: "request.timeout", Message: "the request took too long; try again"}
+	}
+	id := strings.ToUpper(fmt.Sprintf("%x", keyring.RandomBytes(4)))
+	s.logger.ErrorContext(ctx, "internal error", "errorId", id, "err", err)
+	return &Error{Status: http.StatusInternalServerError, Code: "unexpected_error", Message: "internal error " + id + "; the server log has the details"}
+}
+
+// sendError reports a connector failure as Logto does: 400
+// connector.general with the provider's message, 429 when rate limited.
+func sendError(err error) *Error {
+	out := &Error{Status: http.StatusBadRequest, Code: "connector.general", Message: err.Error()}
+	var ce *connector.Error
+	if errors.As(err, &ce) {
+		out.Data = map[string]any{"status": ce.Status, "providerCode": ce.Code, "errorDescription": ce.Message, "class": ce.Kind.Error()}
+	}
+	if errors.Is(err, connector.ErrRateLimited) {
+		out.Status, out.Code = http.StatusTooManyRequests, "connector.rate_limit_exceeded"
+	}
+	return out
+}
+
+func templateErrorData(err error) any {
+	var pe *template.PlaceholderError
+	if errors.As(err, &pe) {
+		return pe
+	}
+	var ve *template.ValidationError
+	if errors.As(err, &ve) {
+		return map[string]string{"field": ve.Field}
+	}
+	return nil
+}
+
+// writeError writes err as JSON.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	ae := s.toAPIError(r.Context(), err)
+	if ae.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(ae.RetryAfter))
+	}
+	writeJSON(w, ae.Status, ae)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// maxBody bounds request bodies.
+const maxBody = 1 << 20
+
+// decode reads a JSON body into v: at most 1 MiB, no unknown fields, one
+// value only.
+func decode(r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return &Error{Status: http.StatusUnsupportedMediaType, Code: "guard.invalid_content_type", Message: "send the body as application/json"}
+	}
+	body := http.MaxBytesReader(nil, r.Body, maxBody)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return bodyError(err)
+	}
+	if dec.More() {
+		return invalidInput("", "the body must hold one JSON value")
+	}
+	if _, err := io.Copy(io.Discard, body); err != nil {
+		return bodyError(err)
+	}
+	return nil
+}
+
+func bodyError(err error) error {
+	var mbe *http.MaxBytesError
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &mbe):
+		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "guard.request_too_large", Message: "the body is over 1 MiB"}
+	case errors.Is(err, io.EOF):
+		return invalidInput("", "the body is empty; send a JSON object")
+	case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF):
+		return invalidInput("", "the body is not valid JSON")
+	case errors.As(err, &te):
+		return invalidInput(te.Field, "must be %s", jsonType(te.Type.Kind().String()))
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return invalidInput(field, "unknown field")
+	}
+	return invalidInput("", "%s", err.Error())
+}
+
+func jsonType(kind string) string {
+	switch kind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "a boolean"
+	case "slice", "array":
+		return "an array"
+	case "map", "struct":
+		return "an object"
+	}
+	return "a number"
+}
+
+// logRequestError logs client errors at debug level without bodies.
+func logRequestError(logger *slog.Logger, r *http.Request, ae *Error) {
+	logger.DebugContext(r.Context(), "request refused", "method", r.Method, "path", r.URL.Path, "status", ae.Status, "code", ae.Code)
+}

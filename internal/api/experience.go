@@ -1,0 +1,145 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"authmail/internal/store"
+	"authmail/internal/template"
+	"authmail/internal/verification"
+)
+
+// Experience is a tenant's email settings, in the shape of the parts of
+// Logto's sign-in experience that concern email.
+type Experience struct {
+	// VerificationCodePolicy is the code policy (Logto's field, extended).
+	VerificationCodePolicy verification.Policy `json:"verificationCodePolicy"`
+	// LanguageInfo holds the fallback language for templates.
+	LanguageInfo LanguageInfo `json:"languageInfo"`
+	// EmailBranding is available to every template as branding.*.
+	EmailBranding template.Branding `json:"emailBranding"`
+	// SignUp and SignIn say which methods use email codes.
+	SignUp SignUp `json:"signUp"`
+	SignIn SignIn `json:"signIn"`
+}
+
+// LanguageInfo is Logto's languageInfo.
+type LanguageInfo struct {
+	FallbackLanguage string `json:"fallbackLanguage"`
+}
+
+// SignUp says whether sign-up verifies an email with a code.
+type SignUp struct {
+	Identifiers []string `json:"identifiers"`
+	Verify      bool     `json:"verify"`
+}
+
+// SignIn lists sign-in methods.
+type SignIn struct {
+	Methods []SignInMethod `json:"methods"`
+}
+
+// SignInMethod is one sign-in method.
+type SignInMethod struct {
+	Identifier       string `json:"identifier"`
+	Password         bool   `json:"password"`
+	VerificationCode bool   `json:"verificationCode"`
+}
+
+func defaultExperience() Experience {
+	return Experience{LanguageInfo: LanguageInfo{FallbackLanguage: "en"}}
+}
+
+// usesEmailCodes reports whether sign-up or sign-in relies on email codes.
+func (e Experience) usesEmailCodes() bool {
+	for _, id := range e.SignUp.Identifiers {
+		if id == "email" && e.SignUp.Verify {
+			return true
+		}
+	}
+	for _, m := range e.SignIn.Methods {
+		if m.Identifier == "email" && m.VerificationCode {
+			return true
+		}
+	}
+	return false
+}
+
+func (e Experience) validate() error {
+	if err := e.VerificationCodePolicy.Validate(); err != nil {
+		return invalidInput("verificationCodePolicy", "%s", err.Error())
+	}
+	if _, err := template.CanonicalLanguageTag(e.LanguageInfo.FallbackLanguage); err != nil {
+		return invalidInput("languageInfo.fallbackLanguage", "%s", err.Error())
+	}
+	if err := e.EmailBranding.Validate(); err != nil {
+		return invalidInput("emailBranding", "%s", err.Error())
+	}
+	for i, id := range e.SignUp.Identifiers {
+		if id != "email" && id != "username" {
+			return invalidInput("signUp.identifiers", "item %d must be email or username", i)
+		}
+	}
+	for _, m := range e.SignIn.Methods {
+		if m.Identifier != "email" && m.Identifier != "username" {
+			return invalidInput("signIn.methods.identifier", "must be email or username")
+		}
+		if !m.Password && !m.VerificationCode {
+			return invalidInput("signIn.methods", "each method needs password or verificationCode")
+		}
+	}
+	return nil
+}
+
+// experience loads the tenant's settings.
+func (s *Server) experience(ctx context.Context, tenant string) (Experience, error) {
+	raw, err := s.Store.SettingGet(ctx, tenant, settingExperience)
+	if errors.Is(err, store.ErrNotFound) {
+		return defaultExperience(), nil
+	}
+	if err != nil {
+		return Experience{}, err
+	}
+	e := defaultExperience()
+	if err := json.Unmarshal([]byte(raw), &e); err != nil {
+		return Experience{}, err
+	}
+	return e, nil
+}
+
+func (s *Server) getExperience(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.experience(r.Context(), DefaultTenant)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, e)
+	return nil
+}
+
+// patchExperience merges the given top-level fields into the settings.
+func (s *Server) patchExperience(w http.ResponseWriter, r *http.Request) error {
+	cur, err := s.experience(r.Context(), DefaultTenant)
+	if err != nil {
+		return err
+	}
+	if err := decode(r, &cur); err != nil {
+		return err
+	}
+	if err := cur.validate(); err != nil {
+		return err
+	}
+	if cur.usesEmailCodes() {
+		if _, err := s.Store.ConnectorActive(r.Context(), DefaultTenant); errors.Is(err, store.ErrNotFound) {
+			return &Error{Status: http.StatusBadRequest, Code: "sign_in_experiences.enabled_connector_not_found",
+				Message: "email codes need an email connector: create one first", Data: map[string]string{"type": "Email"}}
+		}
+	}
+	b, _ := json.Marshal(cur)
+	if err := s.Store.WriteQ().SettingPut(r.Context(), DefaultTenant, settingExperience, string(b), s.Now()); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, cur)
+	return nil
+}

@@ -1,0 +1,203 @@
+// Package api is authmail's HTTP layer: the management API (Logto's
+// connector, email-template and verification-code routes), the message
+// log, the dev inbox, health, metrics and the OpenAPI document.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"authmail/internal/delivery"
+	"authmail/internal/keyring"
+	"authmail/internal/store"
+	"authmail/internal/verification"
+)
+
+// DefaultTenant is the tenant of a single-tenant install.
+const DefaultTenant = "default"
+
+// Setting names in the settings table.
+const (
+	settingAdminKeyHash = "admin_key_hash"
+	settingExperience   = "experience"
+)
+
+// Deps are the services the API uses.
+type Deps struct {
+	Store        *store.Store
+	Keys         *keyring.Keyring
+	Connectors   *delivery.Connectors
+	Delivery     *delivery.Service
+	Verification *verification.Service
+	Registry     *prometheus.Registry
+	Logger       *slog.Logger
+	Now          func() time.Time
+}
+
+// Server serves the API.
+type Server struct {
+	Deps
+	logger *slog.Logger
+	routes []route
+}
+
+// route is one API operation; the same table registers the handlers and
+// generates the OpenAPI document, so the two cannot disagree.
+type route struct {
+	method, path string
+	summary      string
+	public       bool // no admin key needed
+	handler      func(w http.ResponseWriter, r *http.Request) error
+	request      any // example body type for the document, or nil
+	status       int // success status
+}
+
+// New builds the server.
+func New(d Deps) *Server {
+	s := &Server{Deps: d, logger: d.Logger.With("component", "api")}
+	s.routes = s.routeTable()
+	return s
+}
+
+func (s *Server) routeTable() []route {
+	return []route{
+		{method: "GET", path: "/healthz", summary: "Process is up", public: true, handler: s.healthz, status: 200},
+		{method: "GET", path: "/readyz", summary: "Database is reachable", public: true, handler: s.readyz, status: 200},
+		{method: "GET", path: "/api/openapi.json", summary: "This document", public: true, handler: s.openapi, status: 200},
+		{method: "GET", path: "/api/connector-factories", summary: "List connector factories (the catalog)", handler: s.listFactories, status: 200},
+		{method: "GET", path: "/api/connector-factories/{id}", summary: "Get one connector factory", handler: s.getFactory, status: 200},
+		{method: "GET", path: "/api/connectors", summary: "List installed connectors (secrets redacted)", handler: s.listConnectors, status: 200},
+		{method: "POST", path: "/api/connectors", summary: "Create a connector; an email connector replaces the old one", handler: s.createConnector, request: createConnectorBody{}, status: 200},
+		{method: "GET", path: "/api/connectors/{id}", summary: "Get one connector (secrets redacted)", handler: s.getConnector, status: 200},
+		{method: "PATCH", path: "/api/connectors/{id}", summary: "Replace a connector's config", handler: s.patchConnector, request: patchConnectorBody{}, status: 200},
+		{method: "DELETE", path: "/api/connectors/{id}", summary: "Delete a connector (refused while sign-in relies on email codes unless force=true)", handler: s.deleteConnector, status: 204},
+		{method: "POST", path: "/api/connectors/{factoryId}/test", summary: "Send a Generic test email (code 000000) with an unsaved config", handler: s.testConnector, request: testConnectorBody{}, status: 204},
+		{method: "PUT", path: "/api/email-templates", summary: "Create or replace templates by language and usage type", handler: s.putTemplates, request: putTemplatesBody{}, status: 200},
+		{method: "GET", path: "/api/email-templates", summary: "List templates, filtered by languageTag and templateType", handler: s.listTemplates, status: 200},
+		{method: "DELETE", path: "/api/email-templates", summary: "Delete templates matching languageTag and/or templateType", handler: s.deleteTemplates, status: 200},
+		{method: "POST", path: "/api/email-templates/preview", summary: "Render a saved or unsaved template with sample or given values", handler: s.previewTemplate, request: previewBody{}, status: 200},
+		{method: "GET", path: "/api/email-templates/{id}", summary: "Get one template", handler: s.getTemplate, status: 200},
+		{method: "DELETE", path: "/api/email-templates/{id}", summary: "Delete one template", handler: s.deleteTemplate, status: 204},
+		{method: "PATCH", path: "/api/email-templates/{id}/details", summary: "Merge fields into a template's details", handler: s.patchTemplateDetails, request: detailsPatch{}, status: 200},
+		{method: "GET", path: "/api/sign-in-exp", summary: "Email settings: code policy, fallback language, branding, email sign-in methods", handler: s.getExperience, status: 200},
+		{method: "PATCH", path: "/api/sign-in-exp", summary: "Change email settings", handler: s.patchExperience, request: Experience{}, status: 200},
+		{method: "POST", path: "/api/verification-codes", summary: "Send a Generic code to an email address", handler: s.sendCode, request: sendCodeBody{}, status: 204},
+		{method: "POST", path: "/api/verification-codes/verify", summary: "Check a code", handler: s.verifyCode, request: verifyCodeBody{}, status: 204},
+		{method: "GET", path: "/api/messages", summary: "Message log, newest first, filtered by to and status", handler: s.listMessages, status: 200},
+		{method: "GET", path: "/api/messages/{id}", summary: "One message with every attempt", handler: s.getMessage, status: 200},
+		{method: "GET", path: "/api/dev-inbox/messages", summary: "Messages kept by the dev inbox connector, newest first", handler: s.devInbox, status: 200},
+	}
+}
+
+// Handler returns the HTTP handler for every route, plus /metrics.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range s.routes {
+		mux.Handle(rt.method+" "+rt.path, s.wrap(rt))
+	}
+	if s.Registry != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, &Error{Code: "request.not_found", Message: "no route " + r.Method + " " + r.URL.Path + "; see /api/openapi.json"})
+	})
+	return mux
+}
+
+func (s *Server) wrap(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if p := recover(); p != nil {
+				s.logger.ErrorContext(r.Context(), "handler panic", "panic", p, "path", r.URL.Path)
+				writeJSON(w, http.StatusInternalServerError, &Error{Code: "unexpected_error", Message: "internal error"})
+			}
+		}()
+		if !rt.public && !s.authorized(r) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="authmail"`)
+			writeJSON(w, http.StatusUnauthorized, &Error{Code: "auth.unauthorized", Message: "send the admin key as Authorization: Bearer <key>"})
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		if err := rt.handler(w, r); err != nil {
+			ae := s.toAPIError(r.Context(), err)
+			logRequestError(s.logger, r, ae)
+			s.writeError(w, r, ae)
+		}
+	})
+}
+
+// authorized checks the admin key.
+func (s *Server) authorized(r *http.Request) bool {
+	key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || key == "" {
+		return false
+	}
+	hash, err := s.Store.SettingGet(r.Context(), DefaultTenant, settingAdminKeyHash)
+	if err != nil {
+		return false
+	}
+	return keyring.AdminKeyEqual(hash, strings.TrimSpace(key))
+}
+
+// EnsureAdminKey makes sure the tenant has an admin key. When key is given
+// (AUTHMAIL_ADMIN_KEY) its hash is stored; otherwise, on first start, a new
+// key is generated, stored hashed and returned so the caller can write it
+// down once. It returns "" when a key already existed.
+func EnsureAdminKey(ctx context.Context, st *store.Store, key string, now time.Time) (string, error) {
+	if key != "" {
+		return "", st.WriteQ().SettingPut(ctx, DefaultTenant, settingAdminKeyHash, keyring.HashAdminKey(key), now)
+	}
+	fresh := "am_" + strings.TrimRight(strings.ToLower(keyring.NewKey()), "=")
+	wrote, err := st.WriteQ().SettingInsert(ctx, DefaultTenant, settingAdminKeyHash, keyring.HashAdminKey(fresh), now)
+	if err != nil || !wrote {
+		return "", err
+	}
+	return fresh, nil
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.Store.Ping(ctx); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "database unreachable"})
+		return nil
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	return nil
+}
+
+// checkEmail validates a recipient address: at most 254 bytes, no
+// control characters, one address with a dotted domain.
+func checkEmail(field, email string) (string, error) {
+	if email == "" {
+		return "", invalidInput(field, "is required")
+	}
+	if len(email) > 254 {
+		return "", invalidInput(field, "is over 254 bytes")
+	}
+	if strings.IndexFunc(email, func(r rune) bool { return r < 32 || r == 127 }) >= 0 {
+		return "", invalidInput(field, "must not contain control characters")
+	}
+	a, err := mail.ParseAddress(email)
+	if err != nil || a.Address != email || a.Name != "" {
+		return "", invalidInput(field, "must be a bare email address such as alice@example.com")
+	}
+	at := strings.LastIndexByte(email, '@')
+	if at < 1 || !strings.Contains(email[at+1:], ".") || strings.HasSuffix(email, ".") {
+		return "", invalidInput(field, "must have a domain such as example.com")
+	}
+	return email, nil
+}
+

@@ -1,0 +1,322 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"authmail/connector"
+	"authmail/internal/delivery"
+	"authmail/internal/store"
+	"authmail/internal/template"
+)
+
+// templateJSON is Logto's EmailTemplate shape.
+type templateJSON struct {
+	TenantID     string           `json:"tenantId"`
+	ID           string           `json:"id"`
+	LanguageTag  string           `json:"languageTag"`
+	TemplateType string           `json:"templateType"`
+	Details      template.Details `json:"details"`
+	CreatedAt    int64            `json:"createdAt"`
+}
+
+func templateView(t store.Template) (templateJSON, error) {
+	v := templateJSON{TenantID: t.TenantID, ID: t.ID, LanguageTag: t.LanguageTag, TemplateType: t.TemplateType, CreatedAt: t.CreatedAt.UnixMilli()}
+	return v, json.Unmarshal([]byte(t.Details), &v.Details)
+}
+
+type templateInput struct {
+	LanguageTag  string           `json:"languageTag"`
+	TemplateType string           `json:"templateType"`
+	Details      template.Details `json:"details"`
+}
+
+type putTemplatesBody struct {
+	Templates []templateInput `json:"templates"`
+}
+
+func checkUsage(field, typ string) (connector.UsageType, error) {
+	u := connector.UsageType(typ)
+	if !u.Valid() {
+		return "", invalidInput(field, "unknown usage type %q; use one of %v", typ, connector.UsageTypes())
+	}
+	return u, nil
+}
+
+func checkLanguage(field, tag string) (string, error) {
+	canon, err := template.CanonicalLanguageTag(tag)
+	if err != nil {
+		return "", invalidInput(field, "%s", err.Error())
+	}
+	return canon, nil
+}
+
+// putTemplates validates every template first, then upserts them all in
+// one transaction.
+func (s *Server) putTemplates(w http.ResponseWriter, r *http.Request) error {
+	var body putTemplatesBody
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	if len(body.Templates) == 0 {
+		return invalidInput("templates", "needs at least one template")
+	}
+	if len(body.Templates) > 200 {
+		return invalidInput("templates", "at most 200 templates at once")
+	}
+	rows := make([]store.Template, 0, len(body.Templates))
+	for i, t := range body.Templates {
+		field := fmt.Sprintf("templates[%d]", i)
+		lang, err := checkLanguage(field+".languageTag", t.LanguageTag)
+		if err != nil {
+			return err
+		}
+		usage, err := checkUsage(field+".templateType", t.TemplateType)
+		if err != nil {
+			return err
+		}
+		if err := template.ValidateDetails(usage, t.Details); err != nil {
+			return err
+		}
+		details, _ := json.Marshal(t.Details)
+		rows = append(rows, store.Template{TenantID: DefaultTenant, ID: delivery.NewID("tpl"), LanguageTag: lang,
+			TemplateType: string(usage), Details: string(details), CreatedAt: s.Now()})
+	}
+	out := make([]templateJSON, 0, len(rows))
+	err := s.Store.InTx(r.Context(), func(tx *store.Tx) error {
+		out = out[:0]
+		for _, row := range rows {
+			saved, err := tx.TemplateUpsert(r.Context(), row)
+			if err != nil {
+				return err
+			}
+			v, err := templateView(saved)
+			if err != nil {
+				return err
+			}
+			out = append(out, v)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) templateFilters(r *http.Request) (lang, typ string, err error) {
+	q := r.URL.Query()
+	if v := q.Get("languageTag"); v != "" {
+		if lang, err = checkLanguage("languageTag", v); err != nil {
+			return "", "", err
+		}
+	}
+	if v := q.Get("templateType"); v != "" {
+		u, err := checkUsage("templateType", v)
+		if err != nil {
+			return "", "", err
+		}
+		typ = string(u)
+	}
+	return lang, typ, nil
+}
+
+func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request) error {
+	lang, typ, err := s.templateFilters(r)
+	if err != nil {
+		return err
+	}
+	rows, err := s.Store.TemplateList(r.Context(), DefaultTenant, lang, typ)
+	if err != nil {
+		return err
+	}
+	out := make([]templateJSON, 0, len(rows))
+	for _, row := range rows {
+		v, err := templateView(row)
+		if err != nil {
+			return err
+		}
+		out = append(out, v)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) deleteTemplates(w http.ResponseWriter, r *http.Request) error {
+	lang, typ, err := s.templateFilters(r)
+	if err != nil {
+		return err
+	}
+	if lang == "" && typ == "" {
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "connector.email_connector.bulk_deletion_no_filter",
+			Message: "give languageTag and/or templateType; deleting every template at once is refused"}
+	}
+	n, err := s.Store.WriteQ().TemplateDeleteWhere(r.Context(), DefaultTenant, lang, typ)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]int64{"rowCount": n})
+	return nil
+}
+
+func (s *Server) getTemplate(w http.ResponseWriter, r *http.Request) error {
+	row, err := s.Store.TemplateGet(r.Context(), DefaultTenant, r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("email template")
+	}
+	if err != nil {
+		return err
+	}
+	v, err := templateView(row)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func (s *Server) deleteTemplate(w http.ResponseWriter, r *http.Request) error {
+	err := s.Store.WriteQ().TemplateDelete(r.Context(), DefaultTenant, r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("email template")
+	}
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// detailsPatch is a partial EmailTemplateDetails, shallow-merged.
+type detailsPatch struct {
+	Subject     *string `json:"subject,omitempty"`
+	Content     *string `json:"content,omitempty"`
+	ContentType *string `json:"contentType,omitempty"`
+	ReplyTo     *string `json:"replyTo,omitempty"`
+	SendFrom    *string `json:"sendFrom,omitempty"`
+	Text        *string `json:"text,omitempty"`
+}
+
+func (s *Server) patchTemplateDetails(w http.ResponseWriter, r *http.Request) error {
+	var patch detailsPatch
+	if err := decode(r, &patch); err != nil {
+		return err
+	}
+	row, err := s.Store.TemplateGet(r.Context(), DefaultTenant, r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("email template")
+	}
+	if err != nil {
+		return err
+	}
+	v, err := templateView(row)
+	if err != nil {
+		return err
+	}
+	d := &v.Details
+	for _, f := range []struct {
+		src *string
+		dst *string
+	}{{patch.Subject, &d.Subject}, {patch.Content, &d.Content}, {patch.ContentType, &d.ContentType},
+		{patch.ReplyTo, &d.ReplyTo}, {patch.SendFrom, &d.SendFrom}, {patch.Text, &d.Text}} {
+		if f.src != nil {
+			*f.dst = *f.src
+		}
+	}
+	if err := template.ValidateDetails(connector.UsageType(row.TemplateType), *d); err != nil {
+		return err
+	}
+	b, _ := json.Marshal(d)
+	if err := s.Store.WriteQ().TemplateUpdateDetails(r.Context(), DefaultTenant, row.ID, string(b)); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// previewBody renders a saved template (id), an unsaved one (details) or
+// whatever the resolution chain picks for templateType and languageTag.
+type previewBody struct {
+	ID           string            `json:"id,omitempty"`
+	TemplateType string            `json:"templateType,omitempty"`
+	LanguageTag  string            `json:"languageTag,omitempty"`
+	Details      *template.Details `json:"details,omitempty"`
+	Payload      map[string]any    `json:"payload,omitempty"`
+}
+
+type previewJSON struct {
+	Subject  string            `json:"subject"`
+	HTML     string            `json:"html"`
+	Text     string            `json:"text"`
+	From     connector.Address `json:"from"`
+	ReplyTo  connector.Address `json:"replyTo"`
+	Language string            `json:"language"`
+	Source   string            `json:"source"`
+}
+
+func (s *Server) previewTemplate(w http.ResponseWriter, r *http.Request) error {
+	var body previewBody
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	exp, err := s.experience(r.Context(), DefaultTenant)
+	if err != nil {
+		return err
+	}
+	usage := connector.UsageGeneric
+	details := body.Details
+	if body.ID != "" {
+		row, err := s.Store.TemplateGet(r.Context(), DefaultTenant, body.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			return notFound("email template")
+		}
+		if err != nil {
+			return err
+		}
+		v, err := templateView(row)
+		if err != nil {
+			return err
+		}
+		usage, details = connector.UsageType(row.TemplateType), &v.Details
+	} else if body.TemplateType != "" {
+		if usage, err = checkUsage("templateType", body.TemplateType); err != nil {
+			return err
+		}
+	}
+	lang := ""
+	if body.LanguageTag != "" {
+		if lang, err = checkLanguage("languageTag", body.LanguageTag); err != nil {
+			return err
+		}
+	}
+	payload := template.SamplePayload(usage)
+	for k, v := range body.Payload {
+		payload[k] = v
+	}
+	withExpiry(payload, exp)
+	var out template.Rendered
+	if details != nil {
+		if err := template.ValidateDetails(usage, *details); err != nil {
+			return err
+		}
+		out = template.RenderDetails(*details, usage, payload, exp.EmailBranding)
+		out.Source, out.Language = "given", lang
+	} else {
+		var connTemplates []connector.Template
+		if act, err := s.Connectors.Active(r.Context(), DefaultTenant); err == nil {
+			connTemplates = act.Templates
+		}
+		out, err = template.Render(r.Context(), s.templateStore(), template.Request{Tenant: DefaultTenant, Usage: usage,
+			Locale: lang, FallbackLanguage: exp.LanguageInfo.FallbackLanguage, Payload: payload,
+			Branding: exp.EmailBranding, ConnectorTemplates: connTemplates})
+		if err != nil {
+			return err
+		}
+	}
+	writeJSON(w, http.StatusOK, previewJSON{Subject: out.Subject, HTML: out.HTML, Text: out.Text, From: out.From,
+		ReplyTo: out.ReplyTo, Language: out.Language, Source: string(out.Source)})
+	return nil
+}

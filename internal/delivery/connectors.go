@@ -1,0 +1,188 @@
+package delivery
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"authmail/connector"
+	"authmail/internal/keyring"
+	"authmail/internal/store"
+)
+
+// ErrNoConnector means the tenant has no email connector.
+var ErrNoConnector = errors.New("no email connector is configured")
+
+// Active is a tenant's built email connector.
+type Active struct {
+	// ID is the connector instance ID.
+	ID string
+	// Factory describes the connector kind.
+	Factory connector.Factory
+	// Conn sends mail.
+	Conn connector.Connector
+	// Templates are the config's own templates, if it has any.
+	Templates []connector.Template
+	// Secrets are the config's secret values, for masking errors.
+	Secrets []string
+}
+
+// Connectors builds each tenant's active connector once and rebuilds it
+// when the stored row changes, so a switch made through any process takes
+// effect for the next message.
+type Connectors struct {
+	st     *store.Store
+	keys   *keyring.Keyring
+	logger *slog.Logger
+	now    func() time.Time
+	client *http.Client
+
+	mu    sync.Mutex
+	cache map[string]*cachedConnector
+}
+
+type cachedConnector struct {
+	rowID   string
+	updated time.Time
+	active  *Active
+}
+
+// NewConnectors returns an empty cache.
+func NewConnectors(st *store.Store, keys *keyring.Keyring, logger *slog.Logger, now func() time.Time) *Connectors {
+	return &Connectors{st: st, keys: keys, logger: logger, now: now,
+		client: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
+		cache:  map[string]*cachedConnector{}}
+}
+
+// SealConfig seals a connector config for its row.
+func (c *Connectors) SealConfig(tenant, id string, raw json.RawMessage) string {
+	return c.keys.Seal(raw, "connector:"+tenant+":"+id)
+}
+
+// OpenConfig unseals a stored connector config.
+func (c *Connectors) OpenConfig(row store.Connector) (json.RawMessage, error) {
+	b, err := c.keys.Open(row.Config, "connector:"+row.TenantID+":"+row.ID)
+	if err != nil {
+		return nil, fmt.Errorf("connector %s: %w", row.ID, err)
+	}
+	return b, nil
+}
+
+// Env returns the environment connectors of a tenant are built with.
+func (c *Connectors) Env(tenant, factoryID string) connector.Env {
+	return connector.Env{
+		Logger:     c.logger.With("connector", factoryID, "tenant", tenant),
+		HTTPClient: c.client,
+		Inbox:      &storeInbox{st: c.st, tenant: tenant, now: c.now},
+		Now:        c.now,
+	}
+}
+
+// Build builds a connector from a raw config without saving it.
+func (c *Connectors) Build(ctx context.Context, tenant, factoryID string, raw json.RawMessage) (*Active, error) {
+	f, ok := connector.Lookup(factoryID)
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", connector.ErrUnknownFactory, factoryID)
+	}
+	conn, err := connector.Build(ctx, f.ID, raw, c.Env(tenant, f.ID))
+	if err != nil {
+		return nil, err
+	}
+	a := &Active{Factory: f, Conn: conn, Secrets: connector.Secrets(f, raw)}
+	if ts, ok := conn.(connector.TemplateSource); ok {
+		a.Templates = ts.Templates()
+	}
+	return a, nil
+}
+
+// Active returns the tenant's connector, building it when the stored row
+// is new or changed. It returns ErrNoConnector when there is none.
+func (c *Connectors) Active(ctx context.Context, tenant string) (*Active, error) {
+	row, err := c.st.ConnectorActive(ctx, tenant)
+	if errors.Is(err, store.ErrNotFound) {
+		c.drop(tenant)
+		return nil, ErrNoConnector
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	cached := c.cache[tenant]
+	c.mu.Unlock()
+	if cached != nil && cached.rowID == row.ID && cached.updated.Equal(row.UpdatedAt) {
+		return cached.active, nil
+	}
+	raw, err := c.OpenConfig(row)
+	if err != nil {
+		return nil, err
+	}
+	a, err := c.Build(ctx, tenant, row.ConnectorID, raw)
+	if err != nil {
+		return nil, fmt.Errorf("building connector %s: %w", row.ID, err)
+	}
+	a.ID = row.ID
+	c.mu.Lock()
+	old := c.cache[tenant]
+	c.cache[tenant] = &cachedConnector{rowID: row.ID, updated: row.UpdatedAt, active: a}
+	c.mu.Unlock()
+	if old != nil {
+		closeLater(old.active)
+	}
+	return a, nil
+}
+
+func (c *Connectors) drop(tenant string) {
+	c.mu.Lock()
+	old := c.cache[tenant]
+	delete(c.cache, tenant)
+	c.mu.Unlock()
+	if old != nil {
+		closeLater(old.active)
+	}
+}
+
+// Close closes every cached connector.
+func (c *Connectors) Close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for t, cc := range c.cache {
+		closeNow(cc.active)
+		delete(c.cache, t)
+	}
+}
+
+// closeLater closes a replaced connector once sends already using it have
+// had time to finish.
+func closeLater(a *Active) {
+	time.AfterFunc(time.Minute, func() { closeNow(a) })
+}
+
+func closeNow(a *Active) {
+	if cl, ok := a.Conn.(interface{ Close() error }); ok {
+		_ = cl.Close()
+	}
+}
+
+// storeInbox keeps dev inbox messages in the database.
+type storeInbox struct {
+	st     *store.Store
+	tenant string
+	now    func() time.Time
+}
+
+func (i *storeInbox) Store(ctx context.Context, msg connector.Message) (string, error) {
+	payload, err := json.Marshal(msg.Payload)
+	if err != nil {
+		return "", err
+	}
+	id := NewID("inbox")
+	err = i.st.WriteQ().InboxInsert(ctx, store.InboxMessage{TenantID: i.tenant, ID: id, MessageID: msg.ID, To: msg.To,
+		From: msg.From.String(), Subject: msg.Subject, HTML: msg.HTML, Text: msg.Text, Type: string(msg.Type),
+		Payload: string(payload), CreatedAt: i.now()})
+	return id, err
+}

@@ -1,0 +1,418 @@
+// Package delivery takes rendered messages to the tenant's email connector
+// without losing any: a message row and its River job commit in the same
+// transaction as whatever caused the send, the request then makes the
+// first attempt itself (bounded in time), and the job is the safety net
+// that retries temporary failures with backoff until the message's
+// content (a code) expires. Every attempt is logged with its error.
+package delivery
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	mrand "math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"authmail/connector"
+	"authmail/internal/keyring"
+	"authmail/internal/store"
+)
+
+// Config tunes delivery. Zero fields take the documented defaults.
+type Config struct {
+	// Workers is how many deliveries a process runs at once; 0 runs no
+	// workers (the process only enqueues and makes first attempts).
+	Workers int
+	// FirstAttemptWait bounds the attempt made inside the request.
+	// Defaults to 8s.
+	FirstAttemptWait time.Duration
+	// AttemptTimeout bounds each attempt a worker makes. Defaults to 20s.
+	AttemptTimeout time.Duration
+	// RescueAfter is when a job whose process died is run again. Defaults
+	// to 40s, so a crash delays a message by well under a minute.
+	RescueAfter time.Duration
+	// PollInterval is how often workers look for due jobs. Defaults to 250ms.
+	PollInterval time.Duration
+	// KeepMessages is how long the message log keeps finished messages.
+	// Defaults to 30 days.
+	KeepMessages time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	def := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&c.FirstAttemptWait, 8*time.Second)
+	def(&c.AttemptTimeout, 20*time.Second)
+	def(&c.RescueAfter, 40*time.Second)
+	def(&c.PollInterval, 250*time.Millisecond)
+	def(&c.KeepMessages, 30*24*time.Hour)
+	return c
+}
+
+// Content is what a message says. It is sealed at rest because it carries
+// the code.
+type Content struct {
+	From    connector.Address `json:"from"`
+	ReplyTo connector.Address `json:"replyTo"`
+	Subject string            `json:"subject"`
+	HTML    string            `json:"html"`
+	Text    string            `json:"text"`
+	Payload map[string]any    `json:"payload"`
+	IP      string            `json:"ip,omitempty"`
+}
+
+// Outgoing is a message to enqueue.
+type Outgoing struct {
+	Tenant  string
+	To      string
+	Usage   connector.UsageType
+	Locale  string
+	Content Content
+	// ExpiresAt is when the message stops being worth delivering (the
+	// code's expiry). Zero means a day from now.
+	ExpiresAt time.Time
+}
+
+// Pending is an enqueued message, for Deliver.
+type Pending struct {
+	Tenant string
+	ID     string
+}
+
+// Service enqueues and delivers messages.
+type Service struct {
+	st      *store.Store
+	keys    *keyring.Keyring
+	conns   *Connectors
+	logger  *slog.Logger
+	now     func() time.Time
+	cfg     Config
+	metrics *Metrics
+	river   *river.Client[*sql.Tx]
+}
+
+// New builds the service and its River client. Call Start to run workers.
+func New(st *store.Store, keys *keyring.Keyring, conns *Connectors, metrics *Metrics, logger *slog.Logger, now func() time.Time, cfg Config) (*Service, error) {
+	cfg = cfg.withDefaults()
+	s := &Service{st: st, keys: keys, conns: conns, logger: logger.With("component", "delivery"), now: now, cfg: cfg, metrics: metrics}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &deliverWorker{s: s})
+	river.AddWorker(workers, &purgeWorker{s: s})
+	rc := &river.Config{
+		Logger:                      logger.With("component", "queue"),
+		Workers:                     workers,
+		RetryPolicy:                 retryPolicy{},
+		JobTimeout:                  cfg.AttemptTimeout + 5*time.Second,
+		RescueStuckJobsAfter:        cfg.RescueAfter,
+		FetchPollInterval:           cfg.PollInterval,
+		FetchCooldown:               min(cfg.PollInterval, 50*time.Millisecond),
+		CompletedJobRetentionPeriod: time.Hour,
+		CancelledJobRetentionPeriod: 24 * time.Hour,
+		DiscardedJobRetentionPeriod: 24 * time.Hour,
+		MaxAttempts:                 50,
+		PollOnly:                    true,
+		TestOnly:                    false,
+	}
+	if cfg.Workers > 0 {
+		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
+		rc.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(10*time.Minute),
+			func() (river.JobArgs, *river.InsertOpts) { return purgeArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})}
+	}
+	client, err := river.NewClient(st.RiverDriver(), rc)
+	if err != nil {
+		return nil, fmt.Errorf("creating queue client: %w", err)
+	}
+	s.river = client
+	return s, nil
+}
+
+// Start runs the workers, if any.
+func (s *Service) Start(ctx context.Context) error {
+	if s.cfg.Workers == 0 {
+		return nil
+	}
+	return s.river.Start(ctx)
+}
+
+// Stop lets running deliveries finish (until ctx ends) and stops.
+func (s *Service) Stop(ctx context.Context) error {
+	if s.cfg.Workers == 0 {
+		return nil
+	}
+	return s.river.Stop(ctx)
+}
+
+// NewID returns a random, URL-safe, lower-case ID with a prefix.
+func NewID(prefix string) string {
+	b := keyring.RandomBytes(15)
+	return prefix + "_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}
+
+var _ = rand.Reader // crypto/rand is the source of NewID (through keyring)
+
+func contentAAD(tenant, id string) string { return "message:" + tenant + ":" + id }
+
+// Enqueue writes the message and its delivery job inside tx. The message
+// is leased to the caller for its first attempt: call Deliver after the
+// transaction commits. The job runs only if that attempt does not settle
+// the message.
+func (s *Service) Enqueue(ctx context.Context, tx *store.Tx, o Outgoing) (Pending, error) {
+	now := s.now()
+	id := NewID("msg")
+	if o.ExpiresAt.IsZero() {
+		o.ExpiresAt = now.Add(24 * time.Hour)
+	}
+	content, err := json.Marshal(o.Content)
+	if err != nil {
+		return Pending{}, fmt.Errorf("encoding message: %w", err)
+	}
+	lease := now.Add(s.cfg.FirstAttemptWait + 2*time.Second)
+	res, err := s.river.InsertTx(ctx, tx.SQL(), deliverArgs{Tenant: o.Tenant, MessageID: id}, &river.InsertOpts{ScheduledAt: lease})
+	if err != nil {
+		return Pending{}, fmt.Errorf("enqueuing delivery: %w", err)
+	}
+	err = tx.MessageInsert(ctx, store.Message{TenantID: o.Tenant, ID: id, Recipient: o.To, UsageType: string(o.Usage),
+		Locale: o.Locale, Content: s.keys.Seal(content, contentAAD(o.Tenant, id)), Status: store.StatusSending,
+		JobID: res.Job.ID, LeaseUntil: lease, CreatedAt: now, UpdatedAt: now, ExpiresAt: o.ExpiresAt})
+	if err != nil {
+		return Pending{}, err
+	}
+	s.metrics.enqueued()
+	return Pending{Tenant: o.Tenant, ID: id}, nil
+}
+
+// SendError is a delivery failure the caller should report: the message
+// was refused for good, or there is no connector.
+type SendError struct {
+	// Connector is the factory ID of the connector that failed, if any.
+	Connector string
+	Err       error
+}
+
+func (e *SendError) Error() string { return e.Err.Error() }
+func (e *SendError) Unwrap() error { return e.Err }
+
+// Deliver makes the first attempt for a message enqueued by the caller,
+// bounded by the configured wait. It returns a *SendError when the message
+// failed for good (the request should report it); a temporary failure
+// returns nil, and the queue retries.
+func (s *Service) Deliver(ctx context.Context, p Pending) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.FirstAttemptWait)
+	defer cancel()
+	m, err := s.st.MessageGet(ctx, p.Tenant, p.ID)
+	if err != nil {
+		return err
+	}
+	res := s.attempt(ctx, m)
+	if res.final {
+		// Settled: the safety-net job is no longer needed.
+		if _, err := s.river.JobDelete(context.WithoutCancel(ctx), m.JobID); err != nil && !errors.Is(err, rivertype.ErrNotFound) {
+			s.logger.WarnContext(ctx, "removing settled delivery job", "message", m.ID, "err", err)
+		}
+	}
+	if res.final && res.err != nil {
+		return &SendError{Connector: res.connector, Err: res.err}
+	}
+	return nil
+}
+
+type attemptResult struct {
+	final     bool  // sent, or failed for good
+	err       error // the send error, if any
+	connector string
+}
+
+// attempt sends m once through the tenant's active connector and records
+// the outcome.
+func (s *Service) attempt(ctx context.Context, m store.Message) attemptResult {
+	start := s.now()
+	raw, err := s.keys.Open(m.Content, contentAAD(m.TenantID, m.ID))
+	var c Content
+	if err == nil {
+		err = json.Unmarshal(raw, &c)
+	}
+	if err != nil {
+		s.fail(ctx, m, "cannot read message content: "+err.Error())
+		return attemptResult{final: true, err: err}
+	}
+	act, err := s.conns.Active(ctx, m.TenantID)
+	if err != nil {
+		if errors.Is(err, ErrNoConnector) {
+			s.fail(ctx, m, err.Error())
+			return attemptResult{final: true, err: err}
+		}
+		// A connector that cannot be built (bad stored config) fails the
+		// attempt but may be fixed before the message expires.
+		s.record(ctx, m, start, "", store.StatusQueued, err.Error(), "")
+		return attemptResult{err: err}
+	}
+	msg := connector.Message{ID: m.ID, To: m.Recipient, From: c.From, ReplyTo: c.ReplyTo, Type: connector.UsageType(m.UsageType),
+		Locale: m.Locale, Subject: c.Subject, HTML: c.HTML, Text: c.Text, Payload: c.Payload, IP: c.IP}
+	rec, sendErr := act.Conn.Send(ctx, msg)
+	elapsed := s.now().Sub(start)
+	s.metrics.observe(act.Factory.ID, m.UsageType, sendErr, elapsed)
+	switch {
+	case sendErr == nil:
+		s.record(ctx, m, start, act.Factory.ID, store.StatusSent, "", rec.ProviderMessageID)
+		return attemptResult{final: true, connector: act.Factory.ID}
+	case connector.Temporary(sendErr) || errors.Is(sendErr, context.Canceled):
+		s.record(ctx, m, start, act.Factory.ID, store.StatusQueued, errorText(sendErr, act.Secrets), "")
+		return attemptResult{err: sendErr, connector: act.Factory.ID}
+	default:
+		s.record(ctx, m, start, act.Factory.ID, store.StatusFailed, errorText(sendErr, act.Secrets), "")
+		return attemptResult{final: true, err: sendErr, connector: act.Factory.ID}
+	}
+}
+
+func errorText(err error, secrets []string) string {
+	return connector.Snippet(err.Error(), secrets...)
+}
+
+func (s *Service) record(ctx context.Context, m store.Message, start time.Time, connID, status, errText, providerID string) {
+	now := s.now()
+	err := s.st.WriteQ().MessageRecord(context.WithoutCancel(ctx), store.Outcome{TenantID: m.TenantID, MessageID: m.ID,
+		Attempt: m.Attempts + 1, StartedAt: start, Duration: now.Sub(start), ConnectorID: connID, Status: status,
+		Error: errText, ProviderMessageID: providerID, At: now})
+	if err != nil {
+		s.logger.ErrorContext(ctx, "recording delivery attempt", "message", m.ID, "err", err)
+	}
+	s.logger.DebugContext(ctx, "delivery attempt", "message", m.ID, "status", status, "connector", connID, "attempt", m.Attempts+1)
+}
+
+func (s *Service) fail(ctx context.Context, m store.Message, reason string) {
+	if err := s.st.WriteQ().MessageFail(context.WithoutCancel(ctx), m.TenantID, m.ID, reason, s.now()); err != nil {
+		s.logger.ErrorContext(ctx, "marking message failed", "message", m.ID, "err", err)
+	}
+	s.metrics.failedWithoutAttempt()
+	s.logger.WarnContext(ctx, "message failed", "message", m.ID, "reason", reason)
+}
+
+// deliverArgs is the job that backs a message.
+type deliverArgs struct {
+	Tenant    string `json:"tenant"`
+	MessageID string `json:"messageId"`
+}
+
+// Kind names the job; stored jobs depend on it, so it never changes.
+func (deliverArgs) Kind() string { return "deliver_email" }
+
+type deliverWorker struct {
+	river.WorkerDefaults[deliverArgs]
+	s *Service
+}
+
+func (w *deliverWorker) Timeout(*river.Job[deliverArgs]) time.Duration {
+	return w.s.cfg.AttemptTimeout + 2*time.Second
+}
+
+func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
+	s := w.s
+	m, err := s.st.MessageGet(ctx, job.Args.Tenant, job.Args.MessageID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if m.Status == store.StatusSent || m.Status == store.StatusFailed {
+		return nil
+	}
+	now := s.now()
+	if !now.Before(m.ExpiresAt) {
+		s.fail(ctx, m, expiredReason(m.LastError))
+		return nil
+	}
+	claimed, err := s.st.WriteQ().MessageClaim(ctx, m.TenantID, m.ID, now, now.Add(s.cfg.AttemptTimeout+time.Second))
+	if err != nil {
+		return err
+	}
+	if !claimed {
+		// The request that enqueued it is still on its first attempt.
+		return river.JobSnooze(max(m.LeaseUntil.Sub(now), 0) + 100*time.Millisecond)
+	}
+	actx, cancel := context.WithTimeout(ctx, s.cfg.AttemptTimeout)
+	defer cancel()
+	res := s.attempt(actx, m)
+	switch {
+	case res.err == nil:
+		return nil
+	case res.final:
+		return river.JobCancel(res.err)
+	}
+	next := s.now().Add(backoff(job.Attempt, 0))
+	if wait := connector.RetryAfter(res.err); wait > 0 {
+		next = s.now().Add(wait)
+	}
+	if !next.Before(m.ExpiresAt) {
+		m.Attempts++ // the attempt just recorded
+		if latest, err := s.st.MessageGet(ctx, m.TenantID, m.ID); err == nil {
+			m = latest
+		}
+		s.fail(ctx, m, expiredReason(m.LastError))
+		return nil
+	}
+	if wait := connector.RetryAfter(res.err); wait > 0 {
+		return river.JobSnooze(wait)
+	}
+	return res.err
+}
+
+func expiredReason(lastErr string) string {
+	if lastErr == "" {
+		return "expired before delivery"
+	}
+	return "expired before delivery; last error: " + lastErr
+}
+
+// backoffSteps is the retry schedule: quick at first, because a code is
+// worth nothing once it expires.
+var backoffSteps = [...]time.Duration{2 * time.Second, 5 * time.Second, 10 * time.Second, 20 * time.Second,
+	40 * time.Second, 60 * time.Second, 2 * time.Minute, 5 * time.Minute}
+
+// backoff returns the delay before retry number attempt (1-based), with
+// jitter of up to ±10% drawn from r in [-1, 1].
+func backoff(attempt int, r float64) time.Duration {
+	i := min(max(attempt, 1), len(backoffSteps)) - 1
+	d := backoffSteps[i]
+	return d + time.Duration(math.Round(float64(d)*0.1*r))
+}
+
+// retryPolicy applies backoff with jitter to River's retries.
+type retryPolicy struct{}
+
+func (retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
+	return time.Now().Add(backoff(job.Attempt, mrand.Float64()*2-1))
+}
+
+// purgeArgs is the periodic clean-up job.
+type purgeArgs struct{}
+
+// Kind names the job.
+func (purgeArgs) Kind() string { return "purge_expired" }
+
+type purgeWorker struct {
+	river.WorkerDefaults[purgeArgs]
+	s *Service
+}
+
+func (w *purgeWorker) Work(ctx context.Context, _ *river.Job[purgeArgs]) error {
+	r, err := w.s.st.WriteQ().Purge(ctx, w.s.now(), 25*time.Hour, w.s.cfg.KeepMessages)
+	if err != nil {
+		return err
+	}
+	w.s.logger.InfoContext(ctx, "purged old rows", "codes", r.Codes, "rateEvents", r.RateEvents, "lockouts", r.Lockouts, "messages", r.Messages)
+	return nil
+}
