@@ -19,7 +19,7 @@ func (s *Server) OpenAPI() map[string]any {
 			"operationId": operationID(rt),
 			"responses": map[string]any{
 				strconv.Itoa(rt.status): map[string]any{"description": http.StatusText(rt.status)},
-				"4XX":           map[string]any{"description": "Client error", "content": jsonContent(ref("Error"))},
+				"4XX":                   map[string]any{"description": "Client error", "content": jsonContent(ref("Error"))},
 			},
 		}
 		if !rt.public {
@@ -64,7 +64,9 @@ func operationID(rt route) string {
 	return strings.ToLower(rt.method) + "-" + strings.NewReplacer("/", "-", ".", "-").Replace(strings.Trim(p, "/"))
 }
 
-func ref(name string) map[string]string { return map[string]string{"$ref": "#/components/schemas/" + name} }
+func ref(name string) map[string]string {
+	return map[string]string{"$ref": "#/components/schemas/" + name}
+}
 
 func jsonContent(schema any) map[string]any {
 	return map[string]any{"application/json": map[string]any{"schema": schema}}

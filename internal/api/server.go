@@ -200,4 +200,3 @@ func checkEmail(field, email string) (string, error) {
 	}
 	return email, nil
 }
-
