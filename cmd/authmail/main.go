@@ -11,7 +11,7 @@ package main
 
 import (
 	"context"
-	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,24 +19,15 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-
-	"authmail/connector"
-	_ "authmail/connectors/standard"
-	"authmail/internal/api"
+	"authmail/internal/app"
 	"authmail/internal/config"
-	"authmail/internal/delivery"
 	"authmail/internal/dkimkey"
 	"authmail/internal/dnscheck"
-	"authmail/internal/keyring"
 	"authmail/internal/store"
-	"authmail/internal/verification"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -57,7 +48,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "serve", "worker", "migrate":
 		s, err := config.Parse(cmd, args, os.Getenv, stderr)
 		if err != nil {
-			if errors.Is(err, flagHelp) {
+			if err == flag.ErrHelp {
 				return 0
 			}
 			fmt.Fprintln(stderr, "authmail:", err)
@@ -96,8 +87,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
-var flagHelp = errors.New("flag: help requested")
-
 func newLogger(s config.Settings, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(s.LogLevel))
@@ -108,108 +97,52 @@ func newLogger(s config.Settings, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// secretKey reads AUTHMAIL_SECRET_KEY, or the key file in the data dir,
-// generating it on first start.
-func secretKey(dataDir string, logger *slog.Logger) (*keyring.Keyring, error) {
-	if v := os.Getenv("AUTHMAIL_SECRET_KEY"); v != "" {
-		b, err := keyring.ParseKey(v)
-		if err != nil {
-			return nil, fmt.Errorf("AUTHMAIL_SECRET_KEY: %w", err)
-		}
-		return keyring.New(b)
-	}
-	path := filepath.Join(dataDir, "secret-key")
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		if err := os.MkdirAll(dataDir, 0o700); err != nil {
-			return nil, err
-		}
-		key := keyring.NewKey()
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return nil, fmt.Errorf("writing %s: %w", path, err)
-		}
-		if _, err := f.WriteString(key + "\n"); err != nil {
-			f.Close()
-			return nil, err
-		}
-		if err := f.Close(); err != nil {
-			return nil, err
-		}
-		logger.Info("generated the secret key that seals secrets at rest; back it up", "path", path)
-		b = []byte(key)
-	} else if err != nil {
-		return nil, err
-	}
-	raw, err := keyring.ParseKey(string(b))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return keyring.New(raw)
-}
-
 func serve(ctx context.Context, cmd string, s config.Settings, logger *slog.Logger) error {
-	st, err := store.Open(ctx, s.DatabaseURL(), logger.With("component", "store"))
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		return err
-	}
 	if cmd == "migrate" {
+		st, err := store.Open(ctx, s.DatabaseURL(), logger.With("component", "store"))
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		if err := st.Migrate(ctx); err != nil {
+			return err
+		}
 		logger.Info("database is up to date", "dialect", st.Dialect())
 		return nil
 	}
-	keys, err := secretKey(s.DataDir, logger)
+	a, err := app.New(ctx, s, app.Options{AdminKey: os.Getenv("AUTHMAIL_ADMIN_KEY")}, logger)
 	if err != nil {
 		return err
 	}
-	now := func() time.Time { return time.Now().UTC() }
-	if err := bootstrap(ctx, st, s, keys, logger, now); err != nil {
-		return err
-	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	conns := delivery.NewConnectors(st, keys, logger, now)
-	defer conns.Close()
-	workers := s.Workers
-	dl, err := delivery.New(st, keys, conns, delivery.NewMetrics(reg, st), logger, now,
-		delivery.Config{Workers: workers, FirstAttemptWait: s.FirstAttemptWait})
-	if err != nil {
-		return err
-	}
-	if err := dl.Start(ctx); err != nil {
+	if err := a.Start(ctx); err != nil {
 		return fmt.Errorf("starting workers: %w", err)
 	}
-	shutdown := func() {
+	stop := func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.ShutdownTimeout)
 		defer cancel()
-		if err := dl.Stop(sctx); err != nil {
-			logger.Warn("stopping workers", "err", err)
+		if err := a.Stop(sctx); err != nil {
+			logger.Warn("stopping", "err", err)
 		}
 	}
 	if cmd == "worker" {
-		logger.Info("delivery workers running", "workers", workers)
+		logger.Info("delivery workers running", "workers", s.Workers)
 		<-ctx.Done()
-		shutdown()
+		stop()
 		return nil
 	}
-	srv := api.New(api.Deps{Store: st, Keys: keys, Connectors: conns, Delivery: dl,
-		Verification: verification.New(keys, now), Registry: reg, Logger: logger, Now: now})
 	ln, err := net.Listen("tcp", s.Addr)
 	if err != nil {
-		shutdown()
+		stop()
 		return err
 	}
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+	hs := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
-	logger.Info("authmail listening", "url", "http://"+ln.Addr().String(), "database", st.Dialect(), "workers", workers, "version", version)
+	logger.Info("authmail listening", "url", "http://"+ln.Addr().String(), "database", a.Store.Dialect(), "workers", s.Workers, "version", version)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
 	case err := <-errc:
-		shutdown()
+		stop()
 		return err
 	case <-ctx.Done():
 	}
@@ -219,48 +152,6 @@ func serve(ctx context.Context, cmd string, s config.Settings, logger *slog.Logg
 	if err := hs.Shutdown(sctx); err != nil {
 		logger.Warn("http shutdown", "err", err)
 	}
-	shutdown()
-	return nil
-}
-
-// bootstrap provisions the admin key and, on a fresh install, the dev
-// inbox connector, so everything works with no provider.
-func bootstrap(ctx context.Context, st *store.Store, s config.Settings, keys *keyring.Keyring, logger *slog.Logger, now func() time.Time) error {
-	fresh, err := api.EnsureAdminKey(ctx, st, os.Getenv("AUTHMAIL_ADMIN_KEY"), now())
-	if err != nil {
-		return fmt.Errorf("provisioning the admin key: %w", err)
-	}
-	keyPath := filepath.Join(s.DataDir, "admin-key")
-	if fresh != "" {
-		if err := os.MkdirAll(s.DataDir, 0o700); err != nil {
-			return err
-		}
-		if err := os.WriteFile(keyPath, []byte(fresh+"\n"), 0o600); err != nil {
-			return fmt.Errorf("writing the admin key: %w", err)
-		}
-		logger.Info("generated the admin key; it is written once, to this file", "path", keyPath)
-	} else if os.Getenv("AUTHMAIL_ADMIN_KEY") == "" {
-		logger.Info("admin key", "path", keyPath)
-	}
-	conns, err := st.ConnectorList(ctx, api.DefaultTenant)
-	if err != nil {
-		return err
-	}
-	if fresh != "" && len(conns) == 0 {
-		f, _ := connector.Lookup("dev-inbox")
-		id := delivery.NewID("conn")
-		raw := []byte(`{}`)
-		row := store.Connector{TenantID: api.DefaultTenant, ID: id, ConnectorID: f.ID,
-			Config: keys.Seal(raw, "connector:"+api.DefaultTenant+":"+id), CreatedAt: now(), UpdatedAt: now()}
-		if err := st.WriteQ().ConnectorReplace(ctx, row); err != nil {
-			return err
-		}
-		conns = append(conns, row)
-	}
-	for _, c := range conns {
-		if c.ConnectorID == "dev-inbox" {
-			logger.Warn("the dev inbox connector is active: mail is kept in the database, not sent; read it at GET /api/dev-inbox/messages and set a real connector before production")
-		}
-	}
+	stop()
 	return nil
 }

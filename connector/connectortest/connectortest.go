@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -143,7 +144,7 @@ func (l *logBuffer) String() string {
 }
 
 // Env returns a connector.Env for tests, logging at debug level into w.
-func Env(w *logBuffer) connector.Env {
+func Env(w io.Writer) connector.Env {
 	var h slog.Handler = slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})
 	return connector.Env{
 		Logger:     slog.New(h),

@@ -1,0 +1,205 @@
+// Package app wires authmail's parts together: the store, the keyring,
+// the connector cache, the delivery service and the API. The authmail
+// command, the end-to-end tests and the load tool all build it the same way.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"authmail/connector"
+	_ "authmail/connectors/standard" // every built-in connector
+	"authmail/internal/api"
+	"authmail/internal/config"
+	"authmail/internal/delivery"
+	"authmail/internal/keyring"
+	"authmail/internal/store"
+	"authmail/internal/verification"
+)
+
+// App is a running authmail: call Start, serve Handler, then Stop.
+type App struct {
+	Store    *store.Store
+	Keys     *keyring.Keyring
+	Delivery *delivery.Service
+	API      *api.Server
+	// AdminKey is the admin key when this start generated it, else "".
+	AdminKey string
+
+	conns  *delivery.Connectors
+	logger *slog.Logger
+}
+
+// Options are what New needs besides the settings.
+type Options struct {
+	// SecretKey is the 32-byte key; nil reads AUTHMAIL_SECRET_KEY or the
+	// key file in the data dir (generated on first start).
+	SecretKey []byte
+	// AdminKey, when set, is the admin key to accept (AUTHMAIL_ADMIN_KEY).
+	AdminKey string
+	// Now is the clock; nil means time.Now in UTC.
+	Now func() time.Time
+	// Delivery overrides delivery tuning (Workers and FirstAttemptWait
+	// come from the settings when zero).
+	Delivery delivery.Config
+}
+
+// New opens and migrates the database and builds every part.
+func New(ctx context.Context, s config.Settings, opts Options, logger *slog.Logger) (*App, error) {
+	now := opts.Now
+	if now == nil {
+		now = func() time.Time { return time.Now().UTC() }
+	}
+	st, err := store.Open(ctx, s.DatabaseURL(), logger.With("component", "store"))
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Store: st, logger: logger}
+	if err := a.build(ctx, s, opts, now); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) build(ctx context.Context, s config.Settings, opts Options, now func() time.Time) error {
+	if err := a.Store.Migrate(ctx); err != nil {
+		return err
+	}
+	var err error
+	if opts.SecretKey != nil {
+		a.Keys, err = keyring.New(opts.SecretKey)
+	} else {
+		a.Keys, err = SecretKey(s.DataDir, a.logger)
+	}
+	if err != nil {
+		return err
+	}
+	a.conns = delivery.NewConnectors(a.Store, a.Keys, a.logger, now)
+	if err := a.bootstrap(ctx, s, opts.AdminKey, now); err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	dc := opts.Delivery
+	if dc.Workers == 0 {
+		dc.Workers = s.Workers
+	}
+	if dc.FirstAttemptWait == 0 {
+		dc.FirstAttemptWait = s.FirstAttemptWait
+	}
+	a.Delivery, err = delivery.New(a.Store, a.Keys, a.conns, delivery.NewMetrics(reg, a.Store), a.logger, now, dc)
+	if err != nil {
+		return err
+	}
+	a.API = api.New(api.Deps{Store: a.Store, Keys: a.Keys, Connectors: a.conns, Delivery: a.Delivery,
+		Verification: verification.New(a.Keys, now), Registry: reg, Logger: a.logger, Now: now})
+	return nil
+}
+
+// Handler serves the API.
+func (a *App) Handler() http.Handler { return a.API.Handler() }
+
+// Start runs the delivery workers.
+func (a *App) Start(ctx context.Context) error { return a.Delivery.Start(ctx) }
+
+// Stop lets in-flight deliveries finish until ctx ends, then closes
+// connectors and the database.
+func (a *App) Stop(ctx context.Context) error {
+	err := a.Delivery.Stop(ctx)
+	a.conns.Close()
+	return errors.Join(err, a.Store.Close())
+}
+
+// SecretKey reads AUTHMAIL_SECRET_KEY, or the key file in the data dir,
+// generating it (mode 0600) on first start.
+func SecretKey(dataDir string, logger *slog.Logger) (*keyring.Keyring, error) {
+	if v := os.Getenv("AUTHMAIL_SECRET_KEY"); v != "" {
+		b, err := keyring.ParseKey(v)
+		if err != nil {
+			return nil, fmt.Errorf("AUTHMAIL_SECRET_KEY: %w", err)
+		}
+		return keyring.New(b)
+	}
+	path := filepath.Join(dataDir, "secret-key")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		key := keyring.NewKey()
+		if err := writeOnce(path, key); err != nil {
+			return nil, err
+		}
+		logger.Info("generated the secret key that seals secrets at rest; back it up", "path", path)
+		b = []byte(key)
+	} else if err != nil {
+		return nil, err
+	}
+	raw, err := keyring.ParseKey(string(b))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return keyring.New(raw)
+}
+
+// writeOnce creates path with mode 0600, refusing to overwrite it.
+func writeOnce(path, content string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if _, err := f.WriteString(content + "\n"); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// bootstrap provisions the admin key and, on a fresh install, the dev
+// inbox connector, so everything works with no provider.
+func (a *App) bootstrap(ctx context.Context, s config.Settings, adminKey string, now func() time.Time) error {
+	fresh, err := api.EnsureAdminKey(ctx, a.Store, adminKey, now())
+	if err != nil {
+		return fmt.Errorf("provisioning the admin key: %w", err)
+	}
+	keyPath := filepath.Join(s.DataDir, "admin-key")
+	if fresh != "" {
+		a.AdminKey = fresh
+		if err := writeOnce(keyPath, fresh); err != nil {
+			return fmt.Errorf("writing the admin key: %w", err)
+		}
+		a.logger.Info("generated the admin key; it is written once, to this file", "path", keyPath)
+	} else if adminKey == "" {
+		a.logger.Info("admin key file (written on first start)", "path", keyPath)
+	}
+	conns, err := a.Store.ConnectorList(ctx, api.DefaultTenant)
+	if err != nil {
+		return err
+	}
+	if fresh != "" && len(conns) == 0 {
+		f, _ := connector.Lookup("dev-inbox")
+		id := delivery.NewID("conn")
+		row := store.Connector{TenantID: api.DefaultTenant, ID: id, ConnectorID: f.ID,
+			Config: a.conns.SealConfig(api.DefaultTenant, id, []byte(`{}`)), CreatedAt: now(), UpdatedAt: now()}
+		if err := a.Store.WriteQ().ConnectorReplace(ctx, row); err != nil {
+			return err
+		}
+		conns = append(conns, row)
+	}
+	for _, c := range conns {
+		if c.ConnectorID == "dev-inbox" {
+			a.logger.Warn("the dev inbox connector is active: mail is kept in the database, not sent; read it at GET /api/dev-inbox/messages and set a real connector before production")
+		}
+	}
+	return nil
+}
