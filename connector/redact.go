@@ -42,20 +42,40 @@ func Secrets(f Factory, raw json.RawMessage) []string {
 func KeepRedacted(f Factory, next, prev json.RawMessage) json.RawMessage {
 	doc, old := decodeObject(next), decodeObject(prev)
 	for _, path := range f.SecretFields {
-		parts := strings.Split(path, ".")
-		walkSecret(doc, parts, func(parent map[string]any, key string) {
-			if parent[key] != Redacted {
-				return
-			}
-			if v, ok := lookupPath(old, parts); ok {
-				parent[key] = v
-			} else {
-				delete(parent, key)
-			}
-		})
+		keepWalk(doc, old, strings.Split(path, "."))
 	}
 	out, _ := json.Marshal(doc)
 	return out
+}
+
+// keepWalk walks the new and the previous config side by side (arrays by
+// index) and restores redacted values at path from the previous one.
+func keepWalk(node, old any, path []string) {
+	switch n := node.(type) {
+	case map[string]any:
+		o, _ := old.(map[string]any)
+		if len(path) == 1 {
+			if n[path[0]] != Redacted {
+				return
+			}
+			if v, ok := o[path[0]]; ok {
+				n[path[0]] = v
+			} else {
+				delete(n, path[0])
+			}
+			return
+		}
+		keepWalk(n[path[0]], o[path[0]], path[1:])
+	case []any:
+		o, _ := old.([]any)
+		for i, el := range n {
+			var prev any
+			if i < len(o) {
+				prev = o[i]
+			}
+			keepWalk(el, prev, path)
+		}
+	}
 }
 
 func decodeObject(raw json.RawMessage) map[string]any {
@@ -83,18 +103,4 @@ func walkSecret(node any, path []string, fn func(parent map[string]any, key stri
 			walkSecret(el, path, fn)
 		}
 	}
-}
-
-func lookupPath(doc map[string]any, path []string) (any, bool) {
-	var cur any = doc
-	for _, p := range path {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		if cur, ok = m[p]; !ok {
-			return nil, false
-		}
-	}
-	return cur, true
 }

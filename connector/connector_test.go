@@ -1,0 +1,207 @@
+package connector_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"authmail/connector"
+)
+
+type nopConn struct{}
+
+func (nopConn) Send(context.Context, connector.Message) (connector.Receipt, error) {
+	return connector.Receipt{}, nil
+}
+
+func init() {
+	connector.Register(connector.Factory{
+		ID: "test-registry", Aliases: []string{"test-registry-alias"}, Name: "Test",
+		ConfigSchema: json.RawMessage(`{"type":"object","required":["apiKey"],"properties":{"apiKey":{"type":"string","minLength":1},"nested":{"type":"object","properties":{"port":{"type":"integer","maximum":65535}}}}}`),
+		SecretFields: []string{"apiKey", "nested.token", "list.secret"},
+		New: func(ctx context.Context, raw json.RawMessage, env connector.Env) (connector.Connector, error) {
+			return nopConn{}, nil
+		},
+	})
+}
+
+func TestRegistryLookupAndAliases(t *testing.T) {
+	f, ok := connector.Lookup("test-registry-alias")
+	if !ok || f.ID != "test-registry" {
+		t.Fatalf("alias lookup = %v, %v", f.ID, ok)
+	}
+	if _, ok := connector.Lookup("nope"); ok {
+		t.Fatal("unknown id found")
+	}
+	found := false
+	for _, f := range connector.Factories() {
+		found = found || f.ID == "test-registry"
+	}
+	if !found {
+		t.Fatal("Factories does not list the registered factory")
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("registering a duplicate ID did not panic")
+		}
+	}()
+	connector.Register(connector.Factory{ID: "test-registry-alias", New: func(context.Context, json.RawMessage, connector.Env) (connector.Connector, error) { return nil, nil }})
+}
+
+func TestBuildValidatesAgainstSchema(t *testing.T) {
+	for _, tc := range []struct {
+		raw, field string
+	}{
+		{`{}`, "apiKey"},
+		{`{"apiKey":""}`, "apiKey"},
+		{`{"apiKey":"k","nested":{"port":70000}}`, "nested.port"},
+		{`[]`, ""},
+		{`{"apiKey":`, ""},
+	} {
+		_, err := connector.Build(context.Background(), "test-registry", json.RawMessage(tc.raw), connector.Env{})
+		var ce *connector.ConfigError
+		if !errors.As(err, &ce) || !errors.Is(err, connector.ErrInvalidConfig) {
+			t.Errorf("Build(%s) = %v, want a ConfigError", tc.raw, err)
+			continue
+		}
+		if ce.Field != tc.field {
+			t.Errorf("Build(%s) names %q, want %q", tc.raw, ce.Field, tc.field)
+		}
+	}
+	if _, err := connector.Build(context.Background(), "test-registry", json.RawMessage(`{"apiKey":"k"}`), connector.Env{}); err != nil {
+		t.Fatalf("valid config: %v", err)
+	}
+	if _, err := connector.Build(context.Background(), "nope", nil, connector.Env{}); !errors.Is(err, connector.ErrUnknownFactory) {
+		t.Fatalf("unknown factory: %v", err)
+	}
+}
+
+func TestRedactSecretsKeepRedacted(t *testing.T) {
+	f, _ := connector.Lookup("test-registry")
+	raw := json.RawMessage(`{"apiKey":"sk-1","nested":{"token":"tok-2","port":1},"list":[{"secret":"s-3"},{"secret":""}],"plain":"x"}`)
+	red := string(connector.Redact(f, raw))
+	for _, sec := range []string{"sk-1", "tok-2", "s-3"} {
+		if strings.Contains(red, sec) {
+			t.Errorf("redacted config shows %q: %s", sec, red)
+		}
+	}
+	if !strings.Contains(red, `"plain":"x"`) || !strings.Contains(red, `"port":1`) {
+		t.Errorf("redaction dropped plain fields: %s", red)
+	}
+	if got := connector.Secrets(f, raw); len(got) != 3 {
+		t.Errorf("Secrets = %v, want 3 values", got)
+	}
+	next := connector.KeepRedacted(f, connector.Redact(f, raw), raw)
+	var a, b map[string]any
+	_ = json.Unmarshal(next, &a)
+	_ = json.Unmarshal(raw, &b)
+	if fmt.Sprint(a) != fmt.Sprint(b) {
+		t.Errorf("KeepRedacted = %s, want the original %s", next, raw)
+	}
+	changed := connector.KeepRedacted(f, json.RawMessage(`{"apiKey":"sk-new"}`), raw)
+	if !strings.Contains(string(changed), "sk-new") {
+		t.Errorf("a new secret was not kept: %s", changed)
+	}
+}
+
+func TestHTTPStatusErrorClasses(t *testing.T) {
+	h := http.Header{}
+	h.Set("Retry-After", "7")
+	for _, tc := range []struct {
+		status int
+		want   error
+	}{
+		{401, connector.ErrAuth}, {403, connector.ErrAuth}, {400, connector.ErrRejected}, {422, connector.ErrRejected},
+		{404, connector.ErrRejected}, {408, connector.ErrTemporary}, {429, connector.ErrRateLimited},
+		{500, connector.ErrTemporary}, {503, connector.ErrTemporary},
+	} {
+		err := connector.HTTPStatusError(tc.status, h, []byte("key sk-live-123 is bad"), "", "", "sk-live-123")
+		if !errors.Is(err, tc.want) {
+			t.Errorf("status %d: %v, want %v", tc.status, err, tc.want)
+		}
+		if strings.Contains(err.Error(), "sk-live-123") {
+			t.Errorf("status %d error shows the secret: %v", tc.status, err)
+		}
+		if tc.status == 429 && connector.RetryAfter(err) != 7*time.Second {
+			t.Errorf("RetryAfter = %v", connector.RetryAfter(err))
+		}
+		wantTemp := tc.want == connector.ErrTemporary || tc.want == connector.ErrRateLimited
+		if connector.Temporary(err) != wantTemp || connector.Permanent(err) == wantTemp {
+			t.Errorf("status %d: Temporary = %v", tc.status, connector.Temporary(err))
+		}
+	}
+	if !connector.Temporary(connector.NetworkError(errors.New("connection refused"))) {
+		t.Error("a network error is not temporary")
+	}
+	if err := connector.NetworkError(context.Canceled); !errors.Is(err, context.Canceled) || connector.Temporary(err) {
+		t.Errorf("cancellation = %v", err)
+	}
+}
+
+func TestSnippetBoundsAndMasks(t *testing.T) {
+	long := strings.Repeat("é", 1000)
+	s := connector.Snippet(long)
+	if len(s) > connector.SnippetLimit+len("…") {
+		t.Fatalf("snippet is %d bytes", len(s))
+	}
+	if s := connector.Snippet("a\r\nb  c", ""); s != "a b c" {
+		t.Errorf("Snippet folds whitespace to %q", s)
+	}
+}
+
+func TestCheckEndpoint(t *testing.T) {
+	for _, tc := range []struct {
+		url string
+		ok  bool
+	}{
+		{"https://api.example.com", true}, {"http://127.0.0.1:8080", true}, {"http://localhost", true},
+		{"http://api.example.com", false}, {"ftp://x", false}, {"https://user:pw@x.com", false}, {"not a url", false},
+	} {
+		_, err := connector.CheckEndpoint("endpoint", tc.url, false)
+		if (err == nil) != tc.ok {
+			t.Errorf("CheckEndpoint(%q) = %v, want ok=%v", tc.url, err, tc.ok)
+		}
+	}
+}
+
+func TestAddressesAndHeaders(t *testing.T) {
+	a, err := connector.ParseAddress("Équipe <team@example.com>")
+	if err != nil || a.Name != "Équipe" || a.Email != "team@example.com" {
+		t.Fatalf("ParseAddress = %+v, %v", a, err)
+	}
+	if s := a.String(); !strings.HasPrefix(s, "=?utf-8?") {
+		t.Errorf("non-ASCII name not encoded: %q", s)
+	}
+	if got := connector.ParseSendFrom("Acme\r\nBcc: x@evil.com"); strings.ContainsAny(got.Name, "\r\n") {
+		t.Errorf("ParseSendFrom kept a line break: %+v", got)
+	}
+	if got := connector.ResolveFrom(connector.Address{Name: "N"}, connector.Address{Email: "a@b.c"}); got.Email != "a@b.c" || got.Name != "N" {
+		t.Errorf("ResolveFrom = %+v", got)
+	}
+}
+
+func TestDurationAndDecode(t *testing.T) {
+	var cfg struct {
+		Timeout connector.Duration `json:"timeout"`
+		Port    int                `json:"port"`
+	}
+	if err := connector.DecodeConfig(json.RawMessage(`{"timeout":1500}`), &cfg); err != nil || cfg.Timeout.Or(0) != 1500*time.Millisecond {
+		t.Fatalf("ms duration = %v, %v", cfg.Timeout, err)
+	}
+	if err := connector.DecodeConfig(json.RawMessage(`{"timeout":"2s"}`), &cfg); err != nil || cfg.Timeout.Or(0) != 2*time.Second {
+		t.Fatalf("string duration = %v, %v", cfg.Timeout, err)
+	}
+	err := connector.DecodeConfig(json.RawMessage(`{"port":"x"}`), &cfg)
+	var ce *connector.ConfigError
+	if !errors.As(err, &ce) || ce.Field != "port" {
+		t.Fatalf("type error = %v, want field port", err)
+	}
+	if s := connector.Secret("pw"); fmt.Sprint(s) != connector.Redacted || fmt.Sprintf("%#v", s) != connector.Redacted {
+		t.Error("Secret prints its value")
+	}
+}
