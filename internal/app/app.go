@@ -165,6 +165,9 @@ func writeOnce(path, content string) error {
 	return f.Close()
 }
 
+// settingInstalledAt records when the first start finished bootstrapping.
+const settingInstalledAt = "installed_at"
+
 // bootstrap provisions the admin key and, on a fresh install, the dev
 // inbox connector, so everything works with no provider.
 func (a *App) bootstrap(ctx context.Context, s config.Settings, adminKey string, now func() time.Time) error {
@@ -182,11 +185,18 @@ func (a *App) bootstrap(ctx context.Context, s config.Settings, adminKey string,
 	} else if adminKey == "" {
 		a.logger.Info("admin key file (written on first start)", "path", keyPath)
 	}
+	// A fresh install is one that never finished bootstrapping, whether
+	// the admin key was generated or given (AUTHMAIL_ADMIN_KEY).
+	_, err = a.Store.SettingGet(ctx, api.DefaultTenant, settingInstalledAt)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	installed := err == nil
 	conns, err := a.Store.ConnectorList(ctx, api.DefaultTenant)
 	if err != nil {
 		return err
 	}
-	if fresh != "" && len(conns) == 0 {
+	if !installed && len(conns) == 0 {
 		f, _ := connector.Lookup("dev-inbox")
 		id := delivery.NewID("conn")
 		row := store.Connector{TenantID: api.DefaultTenant, ID: id, ConnectorID: f.ID,
@@ -195,6 +205,13 @@ func (a *App) bootstrap(ctx context.Context, s config.Settings, adminKey string,
 			return err
 		}
 		conns = append(conns, row)
+	}
+	if !installed {
+		// Written after the dev inbox, so a crash in between only repeats
+		// the check above, which then finds the connector.
+		if _, err := a.Store.WriteQ().SettingInsert(ctx, api.DefaultTenant, settingInstalledAt, now().Format(time.RFC3339), now()); err != nil {
+			return err
+		}
 	}
 	for _, c := range conns {
 		if c.ConnectorID == "dev-inbox" {
