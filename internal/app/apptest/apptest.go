@@ -1,0 +1,296 @@
+// Package apptest starts a complete authmail (database, delivery workers
+// and HTTP API) behind an httptest server, for end-to-end tests of the
+// API. Each App has its own database: a fresh SQLite file or a fresh
+// PostgreSQL schema (see storetest).
+package apptest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"authmail/internal/app"
+	"authmail/internal/config"
+	"authmail/internal/delivery"
+	"authmail/internal/store/storetest"
+)
+
+// AdminKey is the admin key every App accepts.
+const AdminKey = "am_test_0123456789abcdefghijklmnop"
+
+// SecretKey is the fixed 32-byte key that seals secrets at rest.
+var SecretKey = []byte("apptest-secret-key-0123456789abc")
+
+// App is a running authmail for one test.
+type App struct {
+	// BaseURL is the server's root, such as http://127.0.0.1:41234.
+	BaseURL string
+	// AdminKey is the key Do sends as the Bearer token.
+	AdminKey string
+	// App is the application under test.
+	App *app.App
+	// Client is the HTTP client Do uses.
+	Client *http.Client
+
+	t    testing.TB
+	logs *Buffer
+}
+
+// options collects what New may be told.
+type options struct {
+	now      func() time.Time
+	delivery delivery.Config
+	logOut   io.Writer
+	level    slog.Level
+}
+
+// Option changes how New builds the app.
+type Option func(*options)
+
+// WithNow sets the app's clock (app.Options.Now).
+func WithNow(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithDelivery overrides delivery tuning; zero fields keep apptest's
+// defaults (4 workers, 2 s first-attempt wait, 50 ms poll interval).
+func WithDelivery(c delivery.Config) Option { return func(o *options) { o.delivery = c } }
+
+// WithLogs copies the app's log output (text, debug level unless
+// WithLogLevel says otherwise) to w, besides the App's own buffer.
+func WithLogs(w io.Writer) Option { return func(o *options) { o.logOut = w } }
+
+// WithLogLevel sets the lowest level logged (default debug).
+func WithLogLevel(l slog.Level) Option { return func(o *options) { o.level = l } }
+
+// New starts an app on dbURL (storetest.SQLiteURL or storetest.PostgresURL)
+// with its workers, serves it with httptest, and stops both at cleanup.
+func New(t testing.TB, dbURL string, opts ...Option) *App {
+	t.Helper()
+	o := options{level: slog.LevelDebug}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	logs := &Buffer{}
+	var out io.Writer = logs
+	if o.logOut != nil {
+		out = io.MultiWriter(logs, o.logOut)
+	}
+	logger := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: o.level}))
+	dc := o.delivery
+	if dc.Workers == 0 {
+		dc.Workers = 4
+	}
+	if dc.FirstAttemptWait == 0 {
+		dc.FirstAttemptWait = 2 * time.Second
+	}
+	if dc.PollInterval == 0 {
+		dc.PollInterval = 50 * time.Millisecond
+	}
+	settings := config.Settings{DataDir: t.TempDir(), Database: dbURL, Workers: dc.Workers, FirstAttemptWait: dc.FirstAttemptWait}
+	ctx := context.Background()
+	a, err := app.New(ctx, settings, app.Options{SecretKey: SecretKey, AdminKey: AdminKey, Now: o.now, Delivery: dc}, logger)
+	if err != nil {
+		t.Fatalf("starting app: %v", err)
+	}
+	srv := httptest.NewServer(a.Handler())
+	if err := a.Start(ctx); err != nil {
+		srv.Close()
+		_ = a.Stop(ctx)
+		t.Fatalf("starting workers: %v", err)
+	}
+	out2 := &App{BaseURL: srv.URL, AdminKey: AdminKey, App: a, Client: srv.Client(), t: t, logs: logs}
+	t.Cleanup(func() {
+		srv.Close()
+		stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := a.Stop(stopCtx); err != nil {
+			t.Errorf("stopping app: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("app log (last 16 KiB):\n%s", tail(logs.String(), 16<<10))
+		}
+	})
+	return out2
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[len(s)-n:]
+}
+
+// Logs returns everything the app has logged so far.
+func (a *App) Logs() string { return a.logs.String() }
+
+// Do sends a request with the admin key. body may be nil (no body), a
+// string or []byte (sent as is) or any other value (sent as JSON). It
+// returns the status and the response body, and fails the test on a
+// transport error.
+func (a *App) Do(method, path string, body any) (status int, respBody []byte) {
+	a.t.Helper()
+	h := http.Header{"Authorization": {"Bearer " + a.AdminKey}}
+	resp, b := a.Request(method, path, h, body)
+	return resp.StatusCode, b
+}
+
+// Request sends a request with exactly the headers given (add the admin
+// key yourself) and returns the response, whose body is already read.
+func (a *App) Request(method, path string, header http.Header, body any) (*http.Response, []byte) {
+	a.t.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = strings.NewReader(b)
+	case []byte:
+		r = bytes.NewReader(b)
+	case json.RawMessage:
+		r = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			a.t.Fatalf("encoding request body: %v", err)
+		}
+		r = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, a.BaseURL+path, r)
+	if err != nil {
+		a.t.Fatalf("building %s %s: %v", method, path, err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	if body != nil && req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := a.Client.Do(req)
+	if err != nil {
+		a.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		a.t.Fatalf("%s %s: reading body: %v", method, path, err)
+	}
+	return resp, b
+}
+
+// JSON sends a request with the admin key, fails the test unless the
+// status is want, and decodes the response into out (when out is not nil).
+func (a *App) JSON(method, path string, body any, want int, out any) {
+	a.t.Helper()
+	status, b := a.Do(method, path, body)
+	if status != want {
+		a.t.Fatalf("%s %s: status %d, want %d; body: %s", method, path, status, want, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			a.t.Fatalf("%s %s: decoding %s: %v", method, path, b, err)
+		}
+	}
+}
+
+// Error is an API error body.
+type Error struct {
+	Code    string          `json:"code"`
+	Message string          `json:"message"`
+	Data    json.RawMessage `json:"data"`
+}
+
+// WantError sends a request with the admin key and fails the test unless
+// it answers status with the error code; it returns the decoded error.
+func (a *App) WantError(method, path string, body any, status int, code string) Error {
+	a.t.Helper()
+	got, b := a.Do(method, path, body)
+	var e Error
+	if err := json.Unmarshal(b, &e); err != nil {
+		a.t.Fatalf("%s %s: status %d, body is not a JSON error: %s", method, path, got, b)
+	}
+	if got != status || e.Code != code {
+		a.t.Fatalf("%s %s: got %d %s (%s), want %d %s", method, path, got, e.Code, e.Message, status, code)
+	}
+	return e
+}
+
+// Eventually polls cond every 50 ms until it returns true, failing the
+// test with msg after timeout.
+func Eventually(t testing.TB, timeout time.Duration, msg string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %s", timeout, msg)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// ForEachDB runs fn as parallel subtests on a fresh SQLite database and on
+// a fresh PostgreSQL schema (skipped when AUTHMAIL_TEST_DATABASE_URL is
+// unset, outside CI).
+func ForEachDB(t *testing.T, fn func(t *testing.T, dbURL string)) {
+	t.Helper()
+	t.Run("SQLite", func(t *testing.T) {
+		t.Parallel()
+		fn(t, storetest.SQLiteURL(t))
+	})
+	t.Run("Postgres", func(t *testing.T) {
+		t.Parallel()
+		fn(t, storetest.PostgresURL(t))
+	})
+}
+
+// Run is ForEachDB with an App already started on each database.
+func Run(t *testing.T, fn func(t *testing.T, a *App), opts ...Option) {
+	t.Helper()
+	ForEachDB(t, func(t *testing.T, dbURL string) { fn(t, New(t, dbURL, opts...)) })
+}
+
+// Buffer is a bytes.Buffer safe for concurrent use, for capturing logs.
+type Buffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write appends p.
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns what was written.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Clock is an adjustable clock: the real time plus an offset that tests
+// move forward. Pass its Now to WithNow.
+type Clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+// Now returns the real time in UTC plus the offset.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().UTC().Add(c.offset)
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
+}
