@@ -1,0 +1,52 @@
+package config
+
+import (
+	"io"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDefaults(t *testing.T) {
+	s, err := Parse("serve", nil, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Addr != "127.0.0.1:8080" || s.DataDir != "./authmail-data" || s.LogFormat != "text" || s.Workers != 32 || s.FirstAttemptWait != 8*time.Second {
+		t.Fatalf("defaults = %+v", s)
+	}
+	if s.DatabaseURL() != "sqlite://authmail-data/authmail.db" {
+		t.Fatalf("default database = %q", s.DatabaseURL())
+	}
+}
+
+func TestFlagsBeatEnvironment(t *testing.T) {
+	e := env(map[string]string{"AUTHMAIL_ADDR": "127.0.0.1:9000", "AUTHMAIL_LOG_FORMAT": "json", "AUTHMAIL_DATABASE": "postgres://x/y", "AUTHMAIL_WORKERS": "0"})
+	s, err := Parse("serve", []string{"--addr", "127.0.0.1:9001"}, e, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Addr != "127.0.0.1:9001" || s.LogFormat != "json" || s.DatabaseURL() != "postgres://x/y" || s.Workers != 0 {
+		t.Fatalf("settings = %+v", s)
+	}
+}
+
+func TestBadValues(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+	}{
+		{[]string{"--log-format", "xml"}, nil},
+		{[]string{"--log-level", "loud"}, nil},
+		{[]string{"--workers", "-1"}, nil},
+		{[]string{"--first-attempt-wait", "1ms"}, nil},
+		{[]string{"extra"}, nil},
+		{nil, map[string]string{"AUTHMAIL_WORKERS": "many"}},
+		{nil, map[string]string{"AUTHMAIL_FIRST_ATTEMPT_WAIT": "soon"}},
+	} {
+		if _, err := Parse("serve", tc.args, env(tc.env), io.Discard); err == nil {
+			t.Errorf("Parse(%v, %v) accepted a bad value", tc.args, tc.env)
+		}
+	}
+}
