@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -59,6 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		logger := newLogger(s, stderr)
+		defer startCPUProfile(os.Getenv("AUTHMAIL_CPU_PROFILE"), logger)()
 		if err := serve(ctx, cmd, s, logger); err != nil {
 			logger.Error("stopped", "err", err)
 			return 1
@@ -85,6 +87,31 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "authmail: unknown command %q; try authmail help\n", cmd)
 	return 2
+}
+
+// startCPUProfile writes a CPU profile of the whole run to path when it
+// is set (AUTHMAIL_CPU_PROFILE, undocumented in --help: it is for
+// benchmarks, see BENCHMARKS.md). The returned function stops it.
+func startCPUProfile(path string, logger *slog.Logger) func() {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		logger.Warn("cpu profile not written", "err", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		logger.Warn("cpu profile not written", "err", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			logger.Warn("cpu profile not written", "err", err)
+		}
+	}
 }
 
 func newLogger(s config.Settings, w io.Writer) *slog.Logger {
