@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"authmail/connector"
+	"authmail/internal/dkimkey"
 )
 
 // Defaults and bounds of the connection settings.
@@ -80,6 +81,9 @@ type Config struct {
 	Templates []connector.Template `json:"templates,omitempty"`
 	// MaxConnections is how many connections the pool keeps (default 4).
 	MaxConnections *int `json:"maxConnections,omitempty"`
+	// DKIM, when set, signs every message with the team's own key before
+	// it is handed to the server (for relays that do not sign).
+	DKIM *dkimkey.Config `json:"dkim,omitempty"`
 }
 
 // Auth is nodemailer's auth object: login (user and pass) or oauth2
@@ -148,11 +152,17 @@ type settings struct {
 	socketTimeout  time.Duration
 	maxConns       int
 	templates      []connector.Template
+	signer         *dkimkey.Signer // nil when the config has no dkim block
+	dkimKey        connector.Secret
 }
 
 // String summarises the settings without their secret.
 func (s *settings) String() string {
-	return fmt.Sprintf("smtp %s secure=%t tlsMode=%d auth=%d user=%q", s.addr, s.secure, s.tlsMode, s.auth.kind, s.auth.user)
+	out := fmt.Sprintf("smtp %s secure=%t tlsMode=%d auth=%d user=%q", s.addr, s.secure, s.tlsMode, s.auth.kind, s.auth.user)
+	if s.signer != nil {
+		out += fmt.Sprintf(" dkim=%s/%s", s.signer.Selector(), s.signer.Domain())
+	}
+	return out
 }
 
 // GoString hides the secret from %#v.
@@ -207,7 +217,7 @@ func parseConfig(raw json.RawMessage) (*settings, error) {
 	}
 	s := &settings{secure: c.Secure, templates: c.Templates}
 	steps := []func(*Config, *settings) error{
-		checkServer, checkTLS, checkAuth, checkAddresses, checkHeaders, checkTimeouts, checkTemplates,
+		checkServer, checkTLS, checkAuth, checkAddresses, checkHeaders, checkTimeouts, checkTemplates, checkDKIM,
 	}
 	for _, step := range steps {
 		if err := step(&c, s); err != nil {
@@ -476,5 +486,20 @@ func checkTemplates(c *Config, _ *settings) error {
 			return connector.InvalidConfig(field+".content", "is required")
 		}
 	}
+	return nil
+}
+
+// checkDKIM builds the signer of the optional dkim block. Its errors name
+// dkim.domain, dkim.selector, dkim.privateKey or dkim.headers and never
+// carry the key.
+func checkDKIM(c *Config, s *settings) error {
+	if c.DKIM == nil {
+		return nil
+	}
+	signer, err := c.DKIM.Signer()
+	if err != nil {
+		return err
+	}
+	s.signer, s.dkimKey = signer, c.DKIM.PrivateKey
 	return nil
 }

@@ -41,8 +41,10 @@ func newSender(cfg *settings, env connector.Env) *sender {
 	if s.helo == "" {
 		s.helo = defaultHELO()
 	}
-	if v := cfg.auth.secret.Reveal(); v != "" {
-		s.secrets = []string{v}
+	for _, v := range []string{cfg.auth.secret.Reveal(), cfg.dkimKey.Reveal()} {
+		if v != "" {
+			s.secrets = append(s.secrets, v)
+		}
 	}
 	s.pool = newPool(cfg.maxConns, s.dial)
 	return s
@@ -161,12 +163,52 @@ func (s *sender) envelope(msg connector.Message) (*envelope, error) {
 	if _, err := m.WriteTo(&buf); err != nil {
 		return nil, fmt.Errorf("rendering message: %w", err)
 	}
+	data, err := s.sign(toCRLF(buf.Bytes()))
+	if err != nil {
+		return nil, err
+	}
 	return &envelope{
 		from:      angle(from.Email),
 		to:        angle(to.Email),
 		messageID: id,
-		data:      buf.Bytes(),
+		data:      data,
 	}, nil
+}
+
+// sign prepends a DKIM-Signature to data when the config has a dkim
+// block. data must be the final bytes sent after DATA: the SMTP layer only
+// dot-stuffs them, which the receiver undoes before verifying.
+func (s *sender) sign(data []byte) ([]byte, error) {
+	if s.cfg.signer == nil {
+		return data, nil
+	}
+	signed, err := s.cfg.signer.Sign(data)
+	if err != nil {
+		return nil, &connector.Error{Kind: connector.ErrInvalidConfig, Message: connector.Snippet("dkim: "+err.Error(), s.secrets...), Err: err}
+	}
+	return signed, nil
+}
+
+// toCRLF turns every bare LF into CRLF, as the DATA writer would on the
+// wire, so the signed bytes are exactly the bytes the server receives.
+func toCRLF(b []byte) []byte {
+	n := 0
+	for i, c := range b {
+		if c == '\n' && (i == 0 || b[i-1] != '\r') {
+			n++
+		}
+	}
+	if n == 0 {
+		return b
+	}
+	out := make([]byte, 0, len(b)+n)
+	for i, c := range b {
+		if c == '\n' && (i == 0 || b[i-1] != '\r') {
+			out = append(out, '\r')
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 func angle(addr string) string { return "<" + addr + ">" }

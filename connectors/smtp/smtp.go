@@ -5,8 +5,9 @@
 // authenticated connections: implicit TLS, mandatory or opportunistic
 // STARTTLS, AUTH PLAIN, LOGIN, CRAM-MD5 or XOAUTH2, or no auth for relays
 // that authorise by IP. Messages are multipart/alternative with a stable
-// Message-ID built from the message ID. Failures are classified with the
-// connector error classes from the server's reply codes.
+// Message-ID built from the message ID, DKIM-signed (relaxed/relaxed) when
+// the config has a dkim block. Failures are classified with the connector
+// error classes from the server's reply codes.
 package smtp
 
 import (
@@ -14,8 +15,12 @@ import (
 	_ "embed"
 	"encoding/json"
 	"io"
+	"strings"
+
+	"golang.org/x/net/publicsuffix"
 
 	"authmail/connector"
+	"authmail/internal/dkimkey"
 )
 
 // ID is the factory ID; LogtoID is Logto's, accepted as an alias.
@@ -51,7 +56,7 @@ func Factory() connector.Factory {
 		Description:   "Send email through any SMTP server or relay, with STARTTLS or implicit TLS and password or OAuth2 login.",
 		Logo:          logo,
 		ConfigSchema:  json.RawMessage(schema),
-		SecretFields:  []string{"auth.pass", "auth.accessToken", "auth.clientSecret", "auth.refreshToken", "auth.privateKey"},
+		SecretFields:  []string{"auth.pass", "auth.accessToken", "auth.clientSecret", "auth.refreshToken", "auth.privateKey", dkimkey.SecretField},
 		Form:          form,
 		DefaultConfig: json.RawMessage(defaultConfig),
 		ReadMe:        readme,
@@ -72,7 +77,30 @@ func New(_ context.Context, raw json.RawMessage, env connector.Env) (connector.C
 	if cfg.insecureVerify {
 		s.log.Warn("smtp certificate verification is off (tls.rejectUnauthorized is false)", "addr", cfg.addr)
 	}
+	if cfg.signer != nil && !dkimAligned(cfg.from.Email, cfg.signer.Domain()) {
+		s.log.Warn("smtp dkim domain does not align with the From address, so DMARC cannot pass on DKIM; sign with the From domain or a parent of it",
+			"dkimDomain", cfg.signer.Domain(), "from", cfg.from.Email)
+	}
 	return s, nil
+}
+
+// dkimAligned reports whether DKIM d=domain aligns with the From address
+// under DMARC's relaxed mode: both share one organisational domain.
+func dkimAligned(from, domain string) bool {
+	at := strings.LastIndexByte(from, '@')
+	if at < 0 {
+		return false
+	}
+	return orgDomain(from[at+1:]) == orgDomain(domain)
+}
+
+// orgDomain is d's registrable domain under the public suffix list.
+func orgDomain(d string) string {
+	d = strings.ToLower(strings.TrimSuffix(d, "."))
+	if org, err := publicsuffix.EffectiveTLDPlusOne(d); err == nil {
+		return org
+	}
+	return d
 }
 
 var form = []connector.FormItem{
@@ -101,6 +129,8 @@ var form = []connector.FormItem{
 	{Key: "maxConnections", Label: "Pooled connections", Type: "Number", DefaultValue: MaxConnectionsDefault},
 	{Key: "templates", Label: "Templates", Type: "Json",
 		Description: "Optional Logto-style templates, used when no stored template matches."},
+	{Key: "dkim", Label: "DKIM signing", Type: "Json",
+		Description: "Optional {domain, selector, privateKey (PEM), headers?}: sign mail with your own key. Make one with: authmail dkim keygen --domain D --selector S"},
 }
 
 // Interface guards.
