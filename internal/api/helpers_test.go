@@ -1,8 +1,10 @@
 package api_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -204,3 +206,5 @@ func (rc *receiver) config(extra map[string]any) map[string]any {
 	}
 	return cfg
 }
+
+func base64Reader(r io.Reader) io.Reader { return base64.NewDecoder(base64.StdEncoding, r) }
