@@ -112,7 +112,7 @@ func sendError(err error) *Error {
 func templateErrorData(err error) any {
 	var pe *template.PlaceholderError
 	if errors.As(err, &pe) {
-		return pe
+		return map[string]any{"usageType": pe.Usage, "unknown": pe.Unknown, "provided": pe.Provided}
 	}
 	var ve *template.ValidationError
 	if errors.As(err, &ve) {
