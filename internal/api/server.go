@@ -39,6 +39,9 @@ type Deps struct {
 	Registry     *prometheus.Registry
 	Logger       *slog.Logger
 	Now          func() time.Time
+	// DNSResolver is the nameserver ("HOST:PORT") deliverability checks
+	// query; empty means the first one in /etc/resolv.conf.
+	DNSResolver string
 }
 
 // Server serves the API.
@@ -93,6 +96,7 @@ func (s *Server) routeTable() []route {
 		{method: "GET", path: "/api/messages", summary: "Message log, newest first, filtered by to and status", handler: s.listMessages, status: 200},
 		{method: "GET", path: "/api/messages/{id}", summary: "One message with every attempt", handler: s.getMessage, status: 200},
 		{method: "GET", path: "/api/dev-inbox/messages", summary: "Messages kept by the dev inbox connector, newest first", handler: s.devInbox, status: 200},
+		{method: "GET", path: "/api/deliverability/check", summary: "Check the sending domain's SPF, DKIM, DMARC, alignment and MX (domain, selector, from, provider, smtpHost default to the active connector's)", handler: s.deliverabilityCheck, status: 200},
 	}
 }
 

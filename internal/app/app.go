@@ -21,6 +21,7 @@ import (
 	"authmail/internal/api"
 	"authmail/internal/config"
 	"authmail/internal/delivery"
+	"authmail/internal/dnscheck"
 	"authmail/internal/keyring"
 	"authmail/internal/store"
 	"authmail/internal/verification"
@@ -102,7 +103,8 @@ func (a *App) build(ctx context.Context, s config.Settings, opts Options, now fu
 		return err
 	}
 	a.API = api.New(api.Deps{Store: a.Store, Keys: a.Keys, Connectors: a.conns, Delivery: a.Delivery,
-		Verification: verification.New(a.Keys, now), Registry: reg, Logger: a.logger, Now: now})
+		Verification: verification.New(a.Keys, now), Registry: reg, Logger: a.logger, Now: now,
+		DNSResolver: os.Getenv(dnscheck.ResolverEnv)})
 	return nil
 }
 
