@@ -1,0 +1,68 @@
+package api_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"testing"
+
+	"authmail/internal/app/apptest"
+)
+
+// TestSendLimits: the per-recipient cap and the resend cooldown.
+func TestSendLimits(t *testing.T) {
+	auth := http.Header{"Authorization": {"Bearer " + apptest.AdminKey}}
+	apptest.Run(t, func(t *testing.T, a *apptest.App) {
+		// Resend cooldown (default 60 s), keyed by the normalised address.
+		sendCode(t, a, "kate@example.com")
+		resp, b := a.Request("POST", "/api/verification-codes", auth, map[string]string{"email": "Kate@Example.com"})
+		var e apptest.Error
+		_ = json.Unmarshal(b, &e)
+		if resp.StatusCode != http.StatusTooManyRequests || e.Code != "verification_code.resend_too_soon" {
+			t.Fatalf("resend within the cooldown: %d %s", resp.StatusCode, b)
+		}
+		if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || ra < 1 || ra > 60 {
+			t.Errorf("Retry-After = %q, want 1-60 seconds", resp.Header.Get("Retry-After"))
+		}
+		if n := len(messages(t, a, "kate@example.com")) + len(messages(t, a, "Kate@Example.com")); n != 1 {
+			t.Errorf("%d messages logged, want 1", n)
+		}
+
+		// With the cooldown off, the 11th send in 10 minutes is refused.
+		patchExperience(t, a, map[string]any{"verificationCodePolicy": map[string]any{"resendCooldown": -1}})
+		const to = "liam@example.com"
+		for i := range 10 {
+			if status, b := a.Do("POST", "/api/verification-codes", map[string]string{"email": to}); status != http.StatusNoContent {
+				t.Fatalf("send %d: %d %s", i+1, status, b)
+			}
+		}
+		resp, b = a.Request("POST", "/api/verification-codes", auth, map[string]string{"email": to})
+		e = apptest.Error{}
+		_ = json.Unmarshal(b, &e)
+		if resp.StatusCode != http.StatusTooManyRequests || e.Code != "request.message_rate_limited" {
+			t.Fatalf("11th send: %d %s, want 429 request.message_rate_limited", resp.StatusCode, b)
+		}
+		ra, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+		if err != nil || ra < 500 || ra > 600 {
+			t.Errorf("Retry-After = %q, want about 600 seconds", resp.Header.Get("Retry-After"))
+		}
+		var data struct {
+			RetryAfter int `json:"retryAfter"`
+		}
+		if err := json.Unmarshal(e.Data, &data); err != nil || data.RetryAfter != ra {
+			t.Errorf("data = %s, want retryAfter %d", e.Data, ra)
+		}
+		if n := len(messages(t, a, to)); n != 10 {
+			t.Errorf("%d messages logged for %s, want 10", n, to)
+		}
+		// Only the newest code verifies (a new code replaces the previous one).
+		msgs := inbox(t, a, to)
+		newest, older := msgs[0].Payload["code"].(string), msgs[1].Payload["code"].(string)
+		if newest != older {
+			a.WantError("POST", "/api/verification-codes/verify", map[string]string{"email": to, "verificationCode": older}, 400, "verification_code.code_mismatch")
+		}
+		a.JSON("POST", "/api/verification-codes/verify", map[string]string{"email": to, "verificationCode": newest}, http.StatusNoContent, nil)
+		// Another address is not limited.
+		sendCode(t, a, "mia@example.com")
+	})
+}
