@@ -65,9 +65,9 @@ var providers = map[string]ProviderHints{
 	"sendgrid": {
 		ID: "sendgrid", Name: "SendGrid",
 		SPFInclude: "sendgrid.net", SPFOnFromDomain: true,
-		SPFNote:       "With automated security on, SendGrid's em<NNNN> CNAME carries SPF for the bounce domain; include:sendgrid.net in the From domain's record covers setups without it.",
+		SPFNote:       "With automated security on, SendGrid's `em<NNNN>` CNAME carries SPF for the bounce domain; include:sendgrid.net in the From domain's record covers setups without it.",
 		DKIMSelectors: []string{"s1", "s2"},
-		ReturnPath:    "em<NNNN>." + DomainPlaceholder + " (a CNAME to SendGrid), set up by Sender Authentication > Authenticate Your Domain.",
+		ReturnPath:    "`em<NNNN>." + DomainPlaceholder + "` (a CNAME to SendGrid), set up by Sender Authentication > Authenticate Your Domain.",
 		Records: []RecordHint{
 			{Purpose: "Return-Path", Type: "CNAME", Name: "em<NNNN>." + DomainPlaceholder, Value: "u<ACCOUNT>.wl<NNN>.sendgrid.net"},
 			{Purpose: "DKIM", Type: "CNAME", Name: "s1._domainkey." + DomainPlaceholder, Value: "s1.domainkey.u<ACCOUNT>.wl<NNN>.sendgrid.net"},
@@ -171,7 +171,11 @@ func HintsMarkdown(id string) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "## DNS records for %s\n\n", h.Name)
-	fmt.Fprintf(&b, "Replace `%s` with your sending domain (for example `auth.example.com`) and `<...>` with the values %s shows.\n\n", DomainPlaceholder, h.Name)
+	source := h.Name + "'s dashboard"
+	if h.ID == "smtp" {
+		source = "your mail server or relay"
+	}
+	fmt.Fprintf(&b, "Replace `%s` with your sending domain (for example `auth.example.com`) and `<...>` with the values %s gives.\n\n", DomainPlaceholder, source)
 	b.WriteString("| Purpose | Type | Name | Value | Note |\n|---|---|---|---|---|\n")
 	for _, r := range h.Records {
 		fmt.Fprintf(&b, "| %s | %s | `%s` | `%s` | %s |\n", r.Purpose, r.Type, r.Name, r.Value, mdCell(r.Note))
