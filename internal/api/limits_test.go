@@ -64,5 +64,25 @@ func TestSendLimits(t *testing.T) {
 		a.JSON("POST", "/api/verification-codes/verify", map[string]string{"email": to, "verificationCode": newest}, http.StatusNoContent, nil)
 		// Another address is not limited.
 		sendCode(t, a, "mia@example.com")
+
+		// Failed verifications lock the identifier, even for the right code.
+		patchExperience(t, a, map[string]any{"verificationCodePolicy": map[string]any{"lockoutFailures": 3, "lockoutMinutes": 5}})
+		right := codeFromInbox(t, a, "mia@example.com")
+		wrong := "999999"
+		if right == wrong {
+			wrong = "999998"
+		}
+		for range 3 {
+			a.WantError("POST", "/api/verification-codes/verify", map[string]string{"email": "mia@example.com", "verificationCode": wrong}, 400, "verification_code.code_mismatch")
+		}
+		resp, b = a.Request("POST", "/api/verification-codes/verify", auth, map[string]string{"email": "mia@example.com", "verificationCode": right})
+		e = apptest.Error{}
+		_ = json.Unmarshal(b, &e)
+		if resp.StatusCode != http.StatusTooManyRequests || e.Code != "session.verification_blocked_too_many_attempts" {
+			t.Fatalf("verify after the lockout threshold: %d %s", resp.StatusCode, b)
+		}
+		if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || ra < 240 || ra > 300 {
+			t.Errorf("lockout Retry-After = %q, want about 300", resp.Header.Get("Retry-After"))
+		}
 	})
 }
