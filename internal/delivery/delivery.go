@@ -39,7 +39,10 @@ type Config struct {
 	// AttemptTimeout bounds each attempt a worker makes. Defaults to 20s.
 	AttemptTimeout time.Duration
 	// RescueAfter is when a job whose process died is run again. Defaults
-	// to 40s, so a crash delays a message by well under a minute.
+	// to AttemptTimeout+10s (30s): above the longest a live attempt runs,
+	// and short enough that, with River's leader lease (15s) and its
+	// rescuer's 30s period, a message whose attempt a crash interrupted is
+	// retried within a minute of the restart.
 	RescueAfter time.Duration
 	// PollInterval is how often workers look for due jobs. Defaults to 250ms.
 	PollInterval time.Duration
@@ -56,7 +59,7 @@ func (c Config) withDefaults() Config {
 	}
 	def(&c.FirstAttemptWait, 8*time.Second)
 	def(&c.AttemptTimeout, 20*time.Second)
-	def(&c.RescueAfter, 40*time.Second)
+	def(&c.RescueAfter, c.AttemptTimeout+10*time.Second)
 	def(&c.PollInterval, 250*time.Millisecond)
 	def(&c.KeepMessages, 30*24*time.Hour)
 	return c
@@ -114,7 +117,7 @@ func New(st *store.Store, keys *keyring.Keyring, conns *Connectors, metrics *Met
 	rc := &river.Config{
 		Logger:                      logger.With("component", "queue"),
 		Workers:                     workers,
-		RetryPolicy:                 retryPolicy{},
+		RetryPolicy:                 retryPolicy{rescueAfter: cfg.RescueAfter},
 		JobTimeout:                  cfg.AttemptTimeout + 5*time.Second,
 		RescueStuckJobsAfter:        cfg.RescueAfter,
 		FetchPollInterval:           cfg.PollInterval,
@@ -391,10 +394,19 @@ func backoff(attempt int, r float64) time.Duration {
 }
 
 // retryPolicy applies backoff with jitter to River's retries.
-type retryPolicy struct{}
+type retryPolicy struct {
+	rescueAfter time.Duration
+}
 
-func (retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
-	return time.Now().Add(backoff(job.Attempt, mrand.Float64()*2-1))
+// NextRetry waits the backoff after a failed attempt. A job rescued from a
+// process that died (its attempt began RescueAfter ago or more, which no
+// live attempt reaches) runs again at once: it has waited long enough.
+func (p retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
+	now := time.Now()
+	if p.rescueAfter > 0 && job.AttemptedAt != nil && now.Sub(*job.AttemptedAt) >= p.rescueAfter {
+		return now
+	}
+	return now.Add(backoff(job.Attempt, mrand.Float64()*2-1))
 }
 
 // purgeArgs is the periodic clean-up job.
