@@ -142,20 +142,29 @@ func New(st *store.Store, keys *keyring.Keyring, conns *Connectors, metrics *Met
 	return s, nil
 }
 
-// Start runs the workers, if any.
+// Start runs the workers, if any. They outlive ctx (River would cancel
+// the deliveries in flight when it ends): Stop ends them.
 func (s *Service) Start(ctx context.Context) error {
 	if s.cfg.Workers == 0 {
 		return nil
 	}
-	return s.river.Start(ctx)
+	return s.river.Start(context.WithoutCancel(ctx))
 }
 
-// Stop lets running deliveries finish (until ctx ends) and stops.
+// Stop lets running deliveries finish (until ctx ends) and stops. The
+// deliveries still running when ctx ends are cancelled; the queue retries
+// them.
 func (s *Service) Stop(ctx context.Context) error {
 	if s.cfg.Workers == 0 {
 		return nil
 	}
-	return s.river.Stop(ctx)
+	err := s.river.Stop(ctx)
+	if err != nil && ctx.Err() != nil {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = s.river.StopAndCancel(cctx)
+	}
+	return err
 }
 
 // NewID returns a random, URL-safe, lower-case ID with a prefix.
