@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -100,6 +101,10 @@ type instance struct {
 	database string   // "" means SQLite in dataDir
 	env      []string // AUTHMAIL_* variables
 	args     []string // extra flags
+	// bare runs `authmail --addr 127.0.0.1:0` in workDir with the default
+	// data dir and text logs, as a user would.
+	bare    bool
+	workDir string
 }
 
 // keys are the admin and secret keys most tests pass in the environment.
@@ -168,12 +173,16 @@ func command(t *testing.T, env []string, args ...string) (int, string, string) {
 func (inst instance) start(t *testing.T) *proc {
 	t.Helper()
 	args := []string{"serve", "--data-dir", inst.dataDir, "--addr", "127.0.0.1:0", "--log-format", "json"}
+	dir := filepath.Dir(inst.dataDir)
+	if inst.bare {
+		args, dir = []string{"--addr", "127.0.0.1:0"}, inst.workDir
+	}
 	if inst.database != "" {
 		args = append(args, "--database", inst.database)
 	}
 	args = append(args, inst.args...)
 	cmd := exec.Command(binary, args...)
-	cmd.Dir = filepath.Dir(inst.dataDir)
+	cmd.Dir = dir
 	cmd.Env = append(baseEnv(), inst.env...)
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
@@ -225,13 +234,8 @@ func (p *proc) waitReady() {
 		if p.exited() {
 			p.t.Fatalf("authmail exited during start (%v):\n%s", p.err, p.out.String())
 		}
-		for _, l := range lines(p.out.String()) {
-			if l.str("msg") == "authmail listening" {
-				p.url = l.str("url")
-				return true
-			}
-		}
-		return false
+		p.url = listeningURL(p.out.String())
+		return p.url != ""
 	})
 	eventually(p.t, 30*time.Second, "authmail to be ready", func() bool {
 		resp, err := http.Get(p.url + "/readyz")
@@ -241,6 +245,22 @@ func (p *proc) waitReady() {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
+}
+
+var textListening = regexp.MustCompile(`msg="authmail listening" url=(\S+)`)
+
+// listeningURL finds the URL in the "authmail listening" log line, in JSON
+// or text form.
+func listeningURL(out string) string {
+	for _, l := range lines(out) {
+		if l.str("msg") == "authmail listening" {
+			return l.str("url")
+		}
+	}
+	if m := textListening.FindStringSubmatch(out); m != nil {
+		return m[1]
+	}
+	return ""
 }
 
 // kill ends the process with SIGKILL, if it still runs, and waits for it.
