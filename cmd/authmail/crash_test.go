@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,6 +37,9 @@ func TestKillLosesNothing(t *testing.T) {
 func testKillLosesNothing(t *testing.T, database string) {
 	sink := startSink(t)
 	release := make(chan struct{})
+	var releaseOnce sync.Once
+	releaseHeld := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(releaseHeld)
 	const (
 		inWorker  = "in-worker@example.com"  // a worker's attempt is in flight at the kill
 		inRequest = "in-request@example.com" // the request's first attempt is in flight at the kill
@@ -83,7 +87,7 @@ func testKillLosesNothing(t *testing.T, database string) {
 		t.Fatalf("the sink received %d messages before the kill, want 0", n)
 	}
 	sink.setRule(nil)
-	close(release)
+	releaseHeld()
 
 	restart := time.Now()
 	p = inst.start(t)

@@ -48,7 +48,11 @@ func buildAndRun(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "the go tool is needed to build authmail:", err)
 		return 1
 	}
-	build := exec.Command(gotool, "build", "-o", binary, "authmail/cmd/authmail")
+	args := []string{"build", "-o", binary}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	build := exec.Command(gotool, append(args, "authmail/cmd/authmail")...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building authmail:", err)
@@ -201,6 +205,9 @@ func (inst instance) start(t *testing.T) *proc {
 	}()
 	t.Cleanup(func() {
 		p.kill()
+		if strings.Contains(out.String(), "WARNING: DATA RACE") {
+			t.Errorf("the race detector found a data race in authmail")
+		}
 		if t.Failed() {
 			t.Logf("authmail pid %d output:\n%s", cmd.Process.Pid, tail(out.String(), 60))
 		}
