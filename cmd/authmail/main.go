@@ -144,12 +144,15 @@ func serve(ctx context.Context, cmd string, s config.Settings, logger *slog.Logg
 	if err := a.Start(ctx); err != nil {
 		return fmt.Errorf("starting workers: %w", err)
 	}
-	stop := func() {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.ShutdownTimeout)
-		defer cancel()
+	stopWithin := func(sctx context.Context) {
 		if err := a.Stop(sctx); err != nil {
 			logger.Warn("stopping", "err", err)
 		}
+	}
+	stop := func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.ShutdownTimeout)
+		defer cancel()
+		stopWithin(sctx)
 	}
 	if cmd == "worker" {
 		logger.Info("delivery workers running", "workers", s.Workers)
@@ -179,6 +182,7 @@ func serve(ctx context.Context, cmd string, s config.Settings, logger *slog.Logg
 	if err := hs.Shutdown(sctx); err != nil {
 		logger.Warn("http shutdown", "err", err)
 	}
-	stop()
+	// HTTP and the workers share one deadline.
+	stopWithin(sctx)
 	return nil
 }
