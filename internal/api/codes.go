@@ -23,13 +23,14 @@ type verifyCodeBody struct {
 	VerificationCode string `json:"verificationCode"`
 }
 
-// templateStore adapts the store to the template package's lookup.
-type templateStore struct{ st *store.Store }
+// templateStore adapts store queries to the template package's lookup.
+type templateStore struct{ q store.Q }
 
-func (s *Server) templateStore() template.Store { return templateStore{st: s.Store} }
+// templateStore looks templates up through the read handle.
+func (s *Server) templateStore() template.Store { return templateStore{q: s.Store.Q} }
 
 func (t templateStore) FindTemplate(ctx context.Context, tenant, lang string, usage connector.UsageType) (template.Details, bool, error) {
-	row, err := t.st.TemplateFind(ctx, tenant, lang, string(usage))
+	row, err := t.q.TemplateFind(ctx, tenant, lang, string(usage))
 	if errors.Is(err, store.ErrNotFound) {
 		return template.Details{}, false, nil
 	}
@@ -91,7 +92,10 @@ func (s *Server) SendCode(ctx context.Context, req CodeRequest) error {
 		}
 		payload := withExpiry(req.Payload, exp)
 		payload["code"] = issued.Code
-		rendered, err := template.Render(ctx, s.templateStore(), template.Request{Tenant: req.Tenant, Usage: req.Usage,
+		// Templates are read through the transaction: on PostgreSQL a read
+		// through the pool while every connection holds a send transaction
+		// would wait forever.
+		rendered, err := template.Render(ctx, templateStore{q: tx.Q}, template.Request{Tenant: req.Tenant, Usage: req.Usage,
 			Locale: req.Locale, FallbackLanguage: exp.LanguageInfo.FallbackLanguage, Payload: payload,
 			Branding: exp.EmailBranding, ConnectorTemplates: act.Templates})
 		if err != nil {
