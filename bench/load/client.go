@@ -109,6 +109,9 @@ func (b *batch) recipients() []string {
 func (c *client) send(ctx context.Context, prefix string, n, conc int) *batch {
 	run := randomHex(3)
 	b := &batch{results: make([]sendResult, n)}
+	for i := range b.results {
+		b.results[i].err = "not sent: the run ended first"
+	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	b.start = time.Now()
