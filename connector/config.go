@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/mail"
+	"reflect"
 	"strings"
 	"time"
 )
@@ -23,6 +23,9 @@ func DecodeConfig(raw json.RawMessage, v any) error {
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
+		if te.Type == reflect.TypeOf(Duration(0)) {
+			return InvalidConfig(te.Field, "%s", durationHint)
+		}
 		return InvalidConfig(te.Field, "must be %s, not %s", jsonKind(te.Type.Kind().String()), te.Value)
 	}
 	var se *json.SyntaxError
@@ -117,23 +120,28 @@ func isControl(r rune) bool { return r < 32 || r == 127 }
 // JSON number) or as a Go duration string such as "10s".
 type Duration time.Duration
 
-// UnmarshalJSON reads a number of milliseconds or a duration string.
+const durationHint = `must be a non-negative number of milliseconds or a duration such as "10s"`
+
+// UnmarshalJSON reads a number of milliseconds or a duration string. A
+// bad value is a *json.UnmarshalTypeError, so that json.Unmarshal names
+// the field and DecodeConfig reports it.
 func (d *Duration) UnmarshalJSON(b []byte) error {
+	bad := &json.UnmarshalTypeError{Value: string(b), Type: reflect.TypeOf(Duration(0))}
 	var n float64
 	if err := json.Unmarshal(b, &n); err == nil {
 		if n < 0 {
-			return fmt.Errorf("must not be negative")
+			return bad
 		}
 		*d = Duration(time.Duration(n * float64(time.Millisecond)))
 		return nil
 	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("must be milliseconds or a duration such as \"10s\"")
+		return bad
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil || v < 0 {
-		return fmt.Errorf("must be milliseconds or a duration such as \"10s\"")
+		return bad
 	}
 	*d = Duration(v)
 	return nil

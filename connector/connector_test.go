@@ -196,6 +196,12 @@ func TestDurationAndDecode(t *testing.T) {
 	if err := connector.DecodeConfig(json.RawMessage(`{"timeout":"2s"}`), &cfg); err != nil || cfg.Timeout.Or(0) != 2*time.Second {
 		t.Fatalf("string duration = %v, %v", cfg.Timeout, err)
 	}
+	for _, bad := range []string{`{"timeout":"soon"}`, `{"timeout":-5}`, `{"timeout":true}`} {
+		var ce *connector.ConfigError
+		if err := connector.DecodeConfig(json.RawMessage(bad), &cfg); !errors.As(err, &ce) || ce.Field != "timeout" {
+			t.Errorf("DecodeConfig(%s) = %v, want an error naming timeout", bad, err)
+		}
+	}
 	err := connector.DecodeConfig(json.RawMessage(`{"port":"x"}`), &cfg)
 	var ce *connector.ConfigError
 	if !errors.As(err, &ce) || ce.Field != "port" {

@@ -76,18 +76,9 @@ type settings struct {
 	timeout    time.Duration
 }
 
-// decodeConfig decodes raw, naming the timeout field when it is malformed.
+// decodeConfig decodes raw; a malformed field, timeout included, is named.
 func decodeConfig(raw json.RawMessage) (Config, error) {
 	var cfg Config
-	var probe struct {
-		Timeout json.RawMessage `json:"timeout"`
-	}
-	if json.Unmarshal(raw, &probe) == nil && len(probe.Timeout) > 0 && string(probe.Timeout) != "null" {
-		var d connector.Duration
-		if err := d.UnmarshalJSON(probe.Timeout); err != nil {
-			return cfg, connector.InvalidConfig("timeout", "%v", err)
-		}
-	}
 	err := connector.DecodeConfig(raw, &cfg)
 	return cfg, err
 }
