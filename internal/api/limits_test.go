@@ -2,8 +2,10 @@ package api_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
+	"sync"
 	"testing"
 
 	"authmail/internal/app/apptest"
@@ -83,6 +85,57 @@ func TestSendLimits(t *testing.T) {
 		}
 		if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || ra < 240 || ra > 300 {
 			t.Errorf("lockout Retry-After = %q, want about 300", resp.Header.Get("Retry-After"))
+		}
+	})
+}
+
+// burst sends n codes at once, to to(i), and counts the statuses.
+func burst(t *testing.T, a *apptest.App, n int, to func(i int) string) map[int]int {
+	t.Helper()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	counts := map[int]int{}
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			status, b, err := a.TryDo("POST", "/api/verification-codes", map[string]string{"email": to(i)})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				t.Errorf("send %d: %v", i, err)
+				return
+			}
+			if status != http.StatusNoContent && status != http.StatusTooManyRequests {
+				t.Errorf("send %d: %d %s", i, status, b)
+			}
+			counts[status]++
+		}()
+	}
+	wg.Wait()
+	return counts
+}
+
+// TestConcurrentSends: a burst of sends neither wedges the database pool
+// nor gets past the per-recipient cap.
+func TestConcurrentSends(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, a *apptest.App) {
+		// More concurrent sends than PostgreSQL pool connections.
+		counts := burst(t, a, 40, func(i int) string { return fmt.Sprintf("crowd%d@example.com", i) })
+		if counts[http.StatusNoContent] != 40 {
+			t.Fatalf("distinct recipients: %v, want 40 sent", counts)
+		}
+		if n := len(inbox(t, a, "")); n != 40 {
+			t.Errorf("dev inbox has %d messages, want 40", n)
+		}
+		// One recipient: exactly the cap gets through.
+		patchExperience(t, a, map[string]any{"verificationCodePolicy": map[string]any{"resendCooldown": -1}})
+		counts = burst(t, a, 30, func(int) string { return "target@example.com" })
+		if counts[http.StatusNoContent] != 10 || counts[http.StatusTooManyRequests] != 20 {
+			t.Errorf("one recipient: %v, want 10 sent and 20 refused", counts)
+		}
+		if n := len(messages(t, a, "target@example.com")); n != 10 {
+			t.Errorf("%d messages logged for the target, want 10", n)
 		}
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -25,6 +26,10 @@ import (
 
 // AdminKey is the admin key every App accepts.
 const AdminKey = "am_test_0123456789abcdefghijklmnop"
+
+// requestTimeout bounds every request, so that a server that hangs fails
+// the test instead of stalling the run.
+const requestTimeout = 30 * time.Second
 
 // SecretKey is the fixed 32-byte key that seals secrets at rest.
 var SecretKey = []byte("apptest-secret-key-0123456789abc")
@@ -105,7 +110,9 @@ func New(t testing.TB, dbURL string, opts ...Option) *App {
 		_ = a.Stop(ctx)
 		t.Fatalf("starting workers: %v", err)
 	}
-	out2 := &App{BaseURL: srv.URL, AdminKey: AdminKey, App: a, Client: srv.Client(), t: t, logs: logs}
+	client := srv.Client()
+	client.Timeout = requestTimeout
+	out2 := &App{BaseURL: srv.URL, AdminKey: AdminKey, App: a, Client: client, t: t, logs: logs}
 	t.Cleanup(func() {
 		srv.Close()
 		stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -142,9 +149,20 @@ func (a *App) Do(method, path string, body any) (status int, respBody []byte) {
 }
 
 // Request sends a request with exactly the headers given (add the admin
-// key yourself) and returns the response, whose body is already read.
+// key yourself) and returns the response, whose body is already read. It
+// fails the test on a transport error.
 func (a *App) Request(method, path string, header http.Header, body any) (*http.Response, []byte) {
 	a.t.Helper()
+	resp, b, err := a.TryRequest(method, path, header, body)
+	if err != nil {
+		a.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return resp, b
+}
+
+// TryRequest is Request returning transport errors instead of failing
+// the test, for use from other goroutines.
+func (a *App) TryRequest(method, path string, header http.Header, body any) (*http.Response, []byte, error) {
 	var r io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -157,13 +175,13 @@ func (a *App) Request(method, path string, header http.Header, body any) (*http.
 	default:
 		raw, err := json.Marshal(b)
 		if err != nil {
-			a.t.Fatalf("encoding request body: %v", err)
+			return nil, nil, fmt.Errorf("encoding request body: %w", err)
 		}
 		r = bytes.NewReader(raw)
 	}
 	req, err := http.NewRequest(method, a.BaseURL+path, r)
 	if err != nil {
-		a.t.Fatalf("building %s %s: %v", method, path, err)
+		return nil, nil, err
 	}
 	for k, v := range header {
 		req.Header[k] = v
@@ -173,14 +191,23 @@ func (a *App) Request(method, path string, header http.Header, body any) (*http.
 	}
 	resp, err := a.Client.Do(req)
 	if err != nil {
-		a.t.Fatalf("%s %s: %v", method, path, err)
+		return nil, nil, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		a.t.Fatalf("%s %s: reading body: %v", method, path, err)
+		return nil, nil, fmt.Errorf("reading body: %w", err)
 	}
-	return resp, b
+	return resp, b, nil
+}
+
+// TryDo is Do returning transport errors instead of failing the test.
+func (a *App) TryDo(method, path string, body any) (status int, respBody []byte, err error) {
+	resp, b, err := a.TryRequest(method, path, http.Header{"Authorization": {"Bearer " + a.AdminKey}}, body)
+	if err != nil {
+		return 0, nil, err
+	}
+	return resp.StatusCode, b, nil
 }
 
 // JSON sends a request with the admin key, fails the test unless the
