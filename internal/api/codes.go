@@ -118,10 +118,11 @@ func (s *Server) SendCode(ctx context.Context, req CodeRequest) error {
 	return s.Delivery.Deliver(ctx, pending)
 }
 
-// recipientLocks serialize code issuance per recipient within a process.
-// On PostgreSQL two concurrent transactions would otherwise both pass the
-// resend cooldown and the send cap before either commits. (Several
-// processes still race; the store needs a per-identifier lock for that.)
+// recipientLocks serialize code issuance and verification per recipient
+// within a process. On PostgreSQL two concurrent transactions would
+// otherwise both pass the resend cooldown, the send cap or the try limit
+// before either commits. (Several processes still race; the store needs
+// a per-identifier lock for that.)
 var recipientLocks [64]sync.Mutex
 
 // lockRecipient locks the stripe of one tenant and normalised address and
@@ -166,7 +167,12 @@ func (s *Server) verifyCode(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Verification.Verify(r.Context(), s.Store, DefaultTenant, email, string(connector.UsageGeneric), body.VerificationCode, exp.VerificationCodePolicy); err != nil {
+	// Held apart like issuance: concurrent wrong guesses would otherwise
+	// all read the try count before any of them adds to it.
+	unlock := lockRecipient(DefaultTenant, email)
+	err = s.Verification.Verify(r.Context(), s.Store, DefaultTenant, email, string(connector.UsageGeneric), body.VerificationCode, exp.VerificationCodePolicy)
+	unlock()
+	if err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

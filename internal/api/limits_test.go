@@ -139,3 +139,51 @@ func TestConcurrentSends(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentGuesses: a burst of wrong guesses gets no more
+// comparisons than the try limit, and a burst of right ones verifies once.
+func TestConcurrentGuesses(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, a *apptest.App) {
+		guess := func(n int, email, code string) map[string]int {
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			counts := map[string]int{}
+			for range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					status, b, err := a.TryDo("POST", "/api/verification-codes/verify", map[string]string{"email": email, "verificationCode": code})
+					var e apptest.Error
+					_ = json.Unmarshal(b, &e)
+					if status == http.StatusNoContent {
+						e.Code = "ok"
+					}
+					mu.Lock()
+					defer mu.Unlock()
+					if err != nil {
+						t.Errorf("verify: %v", err)
+					}
+					counts[e.Code]++
+				}()
+			}
+			wg.Wait()
+			return counts
+		}
+		const guessed = "guessed@example.com"
+		sendCode(t, a, guessed)
+		wrong := "000000"
+		if codeFromInbox(t, a, guessed) == wrong {
+			wrong = "000001"
+		}
+		counts := guess(40, guessed, wrong)
+		if counts["verification_code.code_mismatch"] != 10 || counts["verification_code.exceed_max_try"] != 30 {
+			t.Errorf("40 concurrent wrong guesses: %v, want 10 compared and 30 refused", counts)
+		}
+		const used = "used@example.com"
+		sendCode(t, a, used)
+		counts = guess(20, used, codeFromInbox(t, a, used))
+		if counts["ok"] != 1 || counts["verification_code.not_found"] != 19 {
+			t.Errorf("20 concurrent right guesses: %v, want one success", counts)
+		}
+	})
+}
