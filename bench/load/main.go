@@ -25,6 +25,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"time"
 
 	"authmail/internal/smtpsink"
@@ -129,6 +130,8 @@ type Result struct {
 	InboxP99Ms     float64 `json:"inboxP99Ms"`
 	DeliveredRatio float64 `json:"deliveredRatio"`
 	CPUMsPerCode   float64 `json:"cpuMsPerCode"`
+	MachineCPUMs   float64 `json:"machineCpuMsPerCode"`
+	MachineBusy    float64 `json:"machineBusy"`
 	PeakRSSMB      float64 `json:"peakRssMB"`
 	RSSMB          float64 `json:"rssMB"`
 	FirstError     string  `json:"firstError,omitempty"`
@@ -142,7 +145,8 @@ func (r Result) print(w io.Writer) {
 	fmt.Fprintf(w, "code-to-inbox p50/p99 %.2f / %.2f ms\n", r.InboxP50Ms, r.InboxP99Ms)
 	fmt.Fprintf(w, "delivered/requested %d/%d (%.2f%%)\n", r.Delivered, r.N, 100*r.DeliveredRatio)
 	if r.PeakRSSMB > 0 {
-		fmt.Fprintf(w, "cpu per code        %.3f ms (server process)\n", r.CPUMsPerCode)
+		fmt.Fprintf(w, "cpu per code        %.3f ms (server process); %.3f ms machine-wide (database and load generator included, %.0f%% of all CPUs busy)\n",
+			r.CPUMsPerCode, r.MachineCPUMs, 100*r.MachineBusy)
 		fmt.Fprintf(w, "rss                 peak %.1f MB, now %.1f MB (server process)\n", r.PeakRSSMB, r.RSSMB)
 	}
 	if r.FirstError != "" {
@@ -192,13 +196,15 @@ func run(ctx context.Context, o options) (Result, error) {
 		col.wait(ctx, w.recipients(), 30*time.Second)
 	}
 
-	cpu0 := srv.cpuTime()
+	cpu0, mach0, t0 := srv.cpuTime(), machineCPU(), time.Now()
 	batch := cl.send(ctx, "run", o.n, o.c)
 	col.wait(ctx, batch.recipients(), 60*time.Second)
-	cpu1 := srv.cpuTime()
+	cpu1, mach1, elapsed := srv.cpuTime(), machineCPU(), time.Since(t0)
 	res := summarize(o, batch, col)
 	if n := res.Accepted; n > 0 {
 		res.CPUMsPerCode = float64(cpu1-cpu0) / float64(time.Millisecond) / float64(n)
+		res.MachineCPUMs = float64(mach1-mach0) / float64(time.Millisecond) / float64(n)
+		res.MachineBusy = float64(mach1-mach0) / float64(elapsed) / float64(runtime.NumCPU())
 	}
 	res.PeakRSSMB, res.RSSMB = srv.memory()
 	return res, nil

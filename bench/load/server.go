@@ -274,3 +274,24 @@ func (s *server) memory() (peak, now float64) {
 	}
 	return peak, now
 }
+
+// machineCPU is the CPU time every process on the machine has used so
+// far (user, nice, system, irq, softirq and steal from /proc/stat), and
+// the number of CPUs.
+func machineCPU() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0
+	}
+	var ticks int64
+	for _, i := range []int{1, 2, 3, 6, 7, 8} {
+		v, _ := strconv.ParseInt(f[i], 10, 64)
+		ticks += v
+	}
+	return time.Duration(ticks) * time.Second / clockTicks
+}
