@@ -1,0 +1,111 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"authmail/connector"
+	"authmail/internal/api"
+	"authmail/internal/app"
+	"authmail/internal/config"
+	"authmail/internal/keyring"
+	"authmail/internal/smtpsink"
+	"authmail/internal/store/storetest"
+)
+
+// benchApp starts an app on databaseURL whose active connector is the SMTP
+// connector pointed at a fresh sink.
+func benchApp(b *testing.B, databaseURL string) (*app.App, *smtpsink.Sink) {
+	b.Helper()
+	ctx := context.Background()
+	sink, err := smtpsink.Start()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { sink.Close() })
+	s := config.Settings{DataDir: b.TempDir(), Database: databaseURL, Workers: 32, FirstAttemptWait: 8 * time.Second}
+	const adminKey = "am_bench_key"
+	a, err := app.New(ctx, s, app.Options{SecretKey: keyring.RandomBytes(keyring.KeySize), AdminKey: adminKey},
+		slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := a.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		_ = a.Stop(sctx)
+	})
+	body, _ := json.Marshal(map[string]any{"connectorId": "smtp", "config": map[string]any{
+		"host": "127.0.0.1", "port": sink.Port(), "fromEmail": "no-reply@bench.test", "maxConnections": 8}})
+	req := httptest.NewRequest("POST", "/api/connectors", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+adminKey)
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	a.Handler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		resp, _ := io.ReadAll(rec.Body)
+		b.Fatalf("creating the SMTP connector: %d %s", rec.Code, resp)
+	}
+	return a, sink
+}
+
+// BenchmarkSendCode measures a whole send through the in-process app:
+// code issued, template rendered, message and job committed, first
+// attempt delivered to a real SMTP server, outcome recorded. Each
+// iteration is a new recipient; every message must reach the sink.
+func BenchmarkSendCode(b *testing.B) {
+	for _, db := range []struct {
+		name string
+		url  func(testing.TB) string
+	}{{"SQLite", storetest.SQLiteURL}, {"Postgres", storetest.PostgresURL}} {
+		for _, parallel := range []bool{false, true} {
+			name := db.name
+			if parallel {
+				name += "/Parallel8"
+			}
+			b.Run(name, func(b *testing.B) {
+				a, sink := benchApp(b, db.url(b))
+				ctx := context.Background()
+				before := len(sink.Messages())
+				var i atomic.Int64
+				send := func() {
+					n := i.Add(1)
+					err := a.API.SendCode(ctx, api.CodeRequest{Tenant: api.DefaultTenant, Usage: connector.UsageGeneric,
+						Email: "u" + strconv.FormatInt(n, 10) + "@bench.test"})
+					if err != nil {
+						b.Error(err)
+					}
+				}
+				if parallel {
+					b.SetParallelism(4) // 8 senders on 2 CPUs
+					b.RunParallel(func(pb *testing.PB) {
+						for pb.Next() {
+							send()
+						}
+					})
+				} else {
+					for b.Loop() {
+						send()
+					}
+				}
+				b.StopTimer()
+				if got, want := len(sink.Messages())-before, int(i.Load()); got != want {
+					b.Fatalf("sink received %d messages, want %d", got, want)
+				}
+			})
+		}
+	}
+}
+

@@ -1,0 +1,48 @@
+package verification_test
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"authmail/internal/keyring"
+	"authmail/internal/store"
+	"authmail/internal/store/storetest"
+	"authmail/internal/verification"
+)
+
+// BenchmarkIssueVerify measures issuing a code (limits checked, hash
+// stored, in a transaction) and verifying it, for a new recipient each
+// time.
+func BenchmarkIssueVerify(b *testing.B) {
+	for _, db := range []struct {
+		name string
+		open func(testing.TB) *store.Store
+	}{{"SQLite", storetest.SQLite}, {"Postgres", storetest.Postgres}} {
+		b.Run(db.name, func(b *testing.B) {
+			st := db.open(b)
+			keys, _ := keyring.New(keyring.RandomBytes(keyring.KeySize))
+			svc := verification.New(keys, func() time.Time { return time.Now().UTC() })
+			ctx := context.Background()
+			p := verification.Policy{}
+			i := 0
+			for b.Loop() {
+				i++
+				email := "u" + strconv.Itoa(i) + "@example.com"
+				var code string
+				err := st.InTx(ctx, func(tx *store.Tx) error {
+					is, err := svc.Issue(ctx, tx, "default", email, "Generic", p)
+					code = is.Code
+					return err
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := svc.Verify(ctx, st, "default", email, "Generic", code, p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
