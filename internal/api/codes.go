@@ -4,17 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"hash/fnv"
 	"net"
 	"net/http"
-	"sync"
 	"time"
 
 	"authmail/connector"
 	"authmail/internal/delivery"
 	"authmail/internal/store"
 	"authmail/internal/template"
-	"authmail/internal/verification"
 )
 
 type sendCodeBody struct {
@@ -88,7 +85,6 @@ func (s *Server) SendCode(ctx context.Context, req CodeRequest) error {
 		req.Payload = map[string]any{}
 	}
 	var pending delivery.Pending
-	unlock := lockRecipient(req.Tenant, req.Email)
 	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
 		issued, err := s.Verification.Issue(ctx, tx, req.Tenant, req.Email, string(req.Usage), exp.VerificationCodePolicy)
 		if err != nil {
@@ -111,28 +107,10 @@ func (s *Server) SendCode(ctx context.Context, req CodeRequest) error {
 				Payload: payload, IP: req.IP}})
 		return err
 	})
-	unlock()
 	if err != nil {
 		return err
 	}
 	return s.Delivery.Deliver(ctx, pending)
-}
-
-// recipientLocks serialize code issuance and verification per recipient
-// within a process. On PostgreSQL two concurrent transactions would
-// otherwise both pass the resend cooldown, the send cap or the try limit
-// before either commits. (Several processes still race; the store needs
-// a per-identifier lock for that.)
-var recipientLocks [64]sync.Mutex
-
-// lockRecipient locks the stripe of one tenant and normalised address and
-// returns its unlock.
-func lockRecipient(tenant, email string) func() {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(tenant + "\x00" + verification.Normalize(email)))
-	mu := &recipientLocks[h.Sum32()%uint32(len(recipientLocks))]
-	mu.Lock()
-	return mu.Unlock
 }
 
 func (s *Server) sendCode(w http.ResponseWriter, r *http.Request) error {
@@ -167,11 +145,7 @@ func (s *Server) verifyCode(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	// Held apart like issuance: concurrent wrong guesses would otherwise
-	// all read the try count before any of them adds to it.
-	unlock := lockRecipient(DefaultTenant, email)
 	err = s.Verification.Verify(r.Context(), s.Store, DefaultTenant, email, string(connector.UsageGeneric), body.VerificationCode, exp.VerificationCodePolicy)
-	unlock()
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,10 @@ func TestProviderTestSendShowsTheProviderAnswer(t *testing.T) {
 			config: func(u string) map[string]any {
 				return map[string]any{"apiKey": "SG.test-key", "fromEmail": "no-reply@auth.example.com", "endpoint": u}
 			},
-			ok: func(w http.ResponseWriter) { w.Header().Set("X-Message-Id", "sg-1"); w.WriteHeader(http.StatusAccepted) },
+			ok: func(w http.ResponseWriter) {
+				w.Header().Set("X-Message-Id", "sg-1")
+				w.WriteHeader(http.StatusAccepted)
+			},
 			refuse: func(w http.ResponseWriter) {
 				jsonBody(w, 403, `{"errors":[{"message":"The from address does not match a verified Sender Identity","field":"from"}]}`)
 			},
@@ -45,8 +48,12 @@ func TestProviderTestSendShowsTheProviderAnswer(t *testing.T) {
 			config: func(u string) map[string]any {
 				return map[string]any{"apiKey": "key-test", "domain": "mg.example.com", "from": "Acme <no-reply@mg.example.com>", "endpoint": u}
 			},
-			ok:      func(w http.ResponseWriter) { jsonBody(w, 200, `{"id":"<mg-1@mg.example.com>","message":"Queued. Thank you."}`) },
-			refuse:  func(w http.ResponseWriter) { jsonBody(w, 400, `{"message":"to parameter is not a valid address. please check documentation"}`) },
+			ok: func(w http.ResponseWriter) {
+				jsonBody(w, 200, `{"id":"<mg-1@mg.example.com>","message":"Queued. Thank you."}`)
+			},
+			refuse: func(w http.ResponseWriter) {
+				jsonBody(w, 400, `{"message":"to parameter is not a valid address. please check documentation"}`)
+			},
 			message: "to parameter is not a valid address",
 		},
 		{
@@ -57,7 +64,9 @@ func TestProviderTestSendShowsTheProviderAnswer(t *testing.T) {
 			ok: func(w http.ResponseWriter) {
 				jsonBody(w, 200, `{"To":"you@example.com","SubmittedAt":"2026-11-25T10:00:00Z","MessageID":"pm-1","ErrorCode":0,"Message":"OK"}`)
 			},
-			refuse:  func(w http.ResponseWriter) { jsonBody(w, 422, `{"ErrorCode":406,"Message":"You tried to send to a recipient that has been marked as inactive."}`) },
+			refuse: func(w http.ResponseWriter) {
+				jsonBody(w, 422, `{"ErrorCode":406,"Message":"You tried to send to a recipient that has been marked as inactive."}`)
+			},
 			message: "marked as inactive",
 		},
 		{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"hash/fnv"
 	"strings"
 	"time"
 )
@@ -18,7 +19,8 @@ type querier interface {
 // Q holds the queries. On a Store it reads through the read pool; on a Tx
 // it runs inside the transaction.
 type Q struct {
-	db querier
+	db      querier
+	dialect Dialect
 }
 
 func (q Q) exec(ctx context.Context, query string, args ...any) (int64, error) {
@@ -28,6 +30,23 @@ func (q Q) exec(ctx context.Context, query string, args ...any) (int64, error) {
 	}
 	n, _ := res.RowsAffected()
 	return n, nil
+}
+
+// --- locks ---
+
+// LockKey holds a lock on key until the transaction ends, so that several
+// processes check and update one recipient's counters one at a time. On
+// PostgreSQL it is a transaction-scoped advisory lock; on SQLite every
+// write transaction already holds the database's single write lock, so it
+// does nothing. Call it only inside InTx.
+func (q Q) LockKey(ctx context.Context, key string) error {
+	if q.dialect != Postgres {
+		return nil
+	}
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(key))
+	_, err := q.db.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(h.Sum64()))
+	return interpret(err)
 }
 
 // --- settings ---

@@ -113,7 +113,7 @@ func Open(ctx context.Context, databaseURL string, logger *slog.Logger) (*Store,
 	default:
 		return nil, fmt.Errorf("unsupported database URL %q: use sqlite://PATH or postgres://...", redactURL(databaseURL))
 	}
-	s.Q = Q{db: s.read}
+	s.Q = Q{db: s.read, dialect: s.dialect}
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -176,7 +176,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("beginning transaction: %w", interpret(err))
 	}
-	if err := fn(&Tx{Q: Q{db: tx}, tx: tx}); err != nil {
+	if err := fn(&Tx{Q: Q{db: tx, dialect: s.dialect}, tx: tx}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -188,7 +188,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 
 // WriteQ returns queries on the write handle, for single statements that
 // need no transaction.
-func (s *Store) WriteQ() Q { return Q{db: s.write} }
+func (s *Store) WriteQ() Q { return Q{db: s.write, dialect: s.dialect} }
 
 // Migrate applies River's migrations and then authmail's.
 func (s *Store) Migrate(ctx context.Context) error {

@@ -158,6 +158,9 @@ type Issued struct {
 func (s *Service) Issue(ctx context.Context, tx *store.Tx, tenant, email, usage string, p Policy) (Issued, error) {
 	p = p.WithDefaults()
 	email = Normalize(email)
+	if err := tx.LockKey(ctx, lockKey(tenant, email)); err != nil {
+		return Issued{}, err
+	}
 	now := s.now()
 	if p.ResendCooldown > 0 {
 		prev, err := tx.CodeGet(ctx, tenant, email, usage)
@@ -202,6 +205,12 @@ func (s *Service) Verify(ctx context.Context, st *store.Store, tenant, email, us
 	var outcome error
 	err := st.InTx(ctx, func(tx *store.Tx) error {
 		outcome = nil
+		// Concurrent checks (and sends) for one recipient, in any process,
+		// run one at a time, so none reads a try count or a send count
+		// that another is about to raise.
+		if err := tx.LockKey(ctx, lockKey(tenant, email)); err != nil {
+			return err
+		}
 		now := s.now()
 		idKey := s.keys.IdentifierHash(tenant, bucketVerifyFail, email)
 		until, err := tx.LockoutUntil(ctx, tenant, idKey)
@@ -259,6 +268,9 @@ func (s *Service) Verify(ctx context.Context, st *store.Store, tenant, email, us
 	}
 	return outcome
 }
+
+// lockKey names the per-recipient lock.
+func lockKey(tenant, email string) string { return "recipient\x00" + tenant + "\x00" + email }
 
 // randomDigits returns n uniformly random decimal digits.
 func randomDigits(n int) string {

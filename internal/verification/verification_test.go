@@ -185,3 +185,53 @@ func TestPolicyValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestCapHoldsAcrossProcesses sends concurrently through two separate
+// connection pools on one PostgreSQL database, as two authmail processes
+// would: the per-recipient cap must still hold exactly.
+func TestCapHoldsAcrossProcesses(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	ctx := context.Background()
+	var stores []*store.Store
+	for i := 0; i < 2; i++ {
+		st, err := store.Open(ctx, url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		if err := st.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		stores = append(stores, st)
+	}
+	keys, _ := keyring.New(keyring.RandomBytes(keyring.KeySize))
+	svc := verification.New(keys, time.Now)
+	p := verification.Policy{ResendCooldown: -1}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	sent, limited := 0, 0
+	for i := 0; i < 24; i++ {
+		wg.Add(1)
+		go func(st *store.Store) {
+			defer wg.Done()
+			err := st.InTx(ctx, func(tx *store.Tx) error {
+				_, err := svc.Issue(ctx, tx, "default", "race@example.com", "Generic", p)
+				return err
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				sent++
+			case errors.Is(err, verification.ErrRateLimited):
+				limited++
+			default:
+				t.Errorf("issue: %v", err)
+			}
+		}(stores[i%2])
+	}
+	wg.Wait()
+	if sent != 10 || limited != 14 {
+		t.Fatalf("sent %d and limited %d of 24 concurrent sends; want exactly 10 sent", sent, limited)
+	}
+}
