@@ -93,6 +93,10 @@ type Outgoing struct {
 type Pending struct {
 	Tenant string
 	ID     string
+	// msg and content are what Enqueue wrote, so that Deliver need not
+	// read the row back and open its content; nil when unknown.
+	msg     *store.Message
+	content *Content
 }
 
 // Service enqueues and delivers messages.
@@ -196,14 +200,14 @@ func (s *Service) Enqueue(ctx context.Context, tx *store.Tx, o Outgoing) (Pendin
 	if err != nil {
 		return Pending{}, fmt.Errorf("enqueuing delivery: %w", err)
 	}
-	err = tx.MessageInsert(ctx, store.Message{TenantID: o.Tenant, ID: id, Recipient: o.To, UsageType: string(o.Usage),
+	m := store.Message{TenantID: o.Tenant, ID: id, Recipient: o.To, UsageType: string(o.Usage),
 		Locale: o.Locale, Content: s.keys.Seal(content, contentAAD(o.Tenant, id)), Status: store.StatusSending,
-		JobID: res.Job.ID, LeaseUntil: lease, CreatedAt: now, UpdatedAt: now, ExpiresAt: o.ExpiresAt})
-	if err != nil {
+		JobID: res.Job.ID, LeaseUntil: lease, CreatedAt: now, UpdatedAt: now, ExpiresAt: o.ExpiresAt}
+	if err := tx.MessageInsert(ctx, m); err != nil {
 		return Pending{}, err
 	}
 	s.metrics.enqueued()
-	return Pending{Tenant: o.Tenant, ID: id}, nil
+	return Pending{Tenant: o.Tenant, ID: id, msg: &m, content: &o.Content}, nil
 }
 
 // SendError is a delivery failure the caller should report: the message
@@ -224,17 +228,18 @@ func (e *SendError) Unwrap() error { return e.Err }
 func (s *Service) Deliver(ctx context.Context, p Pending) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.FirstAttemptWait)
 	defer cancel()
-	m, err := s.st.MessageGet(ctx, p.Tenant, p.ID)
-	if err != nil {
-		return err
-	}
-	res := s.attempt(ctx, m)
-	if res.final {
-		// Settled: the safety-net job is no longer needed.
-		if _, err := s.river.JobDelete(context.WithoutCancel(ctx), m.JobID); err != nil && !errors.Is(err, rivertype.ErrNotFound) {
-			s.logger.WarnContext(ctx, "removing settled delivery job", "message", m.ID, "err", err)
+	var m store.Message
+	if p.msg != nil {
+		m = *p.msg
+	} else {
+		var err error
+		if m, err = s.st.MessageGet(ctx, p.Tenant, p.ID); err != nil {
+			return err
 		}
 	}
+	// A settled message's safety-net job is deleted in the transaction
+	// that records the outcome.
+	res := s.attempt(ctx, m, p.content, true)
 	if res.final && res.err != nil {
 		return &SendError{Connector: res.connector, Err: res.err}
 	}
@@ -248,22 +253,29 @@ type attemptResult struct {
 }
 
 // attempt sends m once through the tenant's active connector and records
-// the outcome.
-func (s *Service) attempt(ctx context.Context, m store.Message) attemptResult {
+// the outcome. content is m's opened content, or nil to open it. With
+// dropJob, a final outcome also deletes m's job.
+func (s *Service) attempt(ctx context.Context, m store.Message, content *Content, dropJob bool) attemptResult {
 	start := s.now()
-	raw, err := s.keys.Open(m.Content, contentAAD(m.TenantID, m.ID))
-	var c Content
-	if err == nil {
-		err = json.Unmarshal(raw, &c)
+	if content == nil {
+		raw, err := s.keys.Open(m.Content, contentAAD(m.TenantID, m.ID))
+		var c Content
+		if err == nil {
+			err = json.Unmarshal(raw, &c)
+		}
+		if err != nil {
+			s.fail(ctx, m, "cannot read message content: "+err.Error())
+			s.dropJob(ctx, m, dropJob)
+			return attemptResult{final: true, err: err}
+		}
+		content = &c
 	}
-	if err != nil {
-		s.fail(ctx, m, "cannot read message content: "+err.Error())
-		return attemptResult{final: true, err: err}
-	}
+	c := *content
 	act, err := s.conns.Active(ctx, m.TenantID)
 	if err != nil {
 		if errors.Is(err, ErrNoConnector) {
 			s.fail(ctx, m, err.Error())
+			s.dropJob(ctx, m, dropJob)
 			return attemptResult{final: true, err: err}
 		}
 		// A connector that cannot be built (bad stored config) fails the
@@ -278,13 +290,13 @@ func (s *Service) attempt(ctx context.Context, m store.Message) attemptResult {
 	s.metrics.observe(act.Factory.ID, m.UsageType, sendErr, elapsed)
 	switch {
 	case sendErr == nil:
-		s.record(ctx, m, start, act.Factory.ID, store.StatusSent, "", rec.ProviderMessageID)
+		s.settle(ctx, m, start, act.Factory.ID, store.StatusSent, "", rec.ProviderMessageID, dropJob)
 		return attemptResult{final: true, connector: act.Factory.ID}
 	case connector.Temporary(sendErr) || errors.Is(sendErr, context.Canceled):
 		s.record(ctx, m, start, act.Factory.ID, store.StatusQueued, errorText(sendErr, act.Secrets), "")
 		return attemptResult{err: sendErr, connector: act.Factory.ID}
 	default:
-		s.record(ctx, m, start, act.Factory.ID, store.StatusFailed, errorText(sendErr, act.Secrets), "")
+		s.settle(ctx, m, start, act.Factory.ID, store.StatusFailed, errorText(sendErr, act.Secrets), "", dropJob)
 		return attemptResult{final: true, err: sendErr, connector: act.Factory.ID}
 	}
 }
@@ -302,6 +314,49 @@ func (s *Service) record(ctx context.Context, m store.Message, start time.Time, 
 		s.logger.ErrorContext(ctx, "recording delivery attempt", "message", m.ID, "err", err)
 	}
 	s.logger.DebugContext(ctx, "delivery attempt", "message", m.ID, "status", status, "connector", connID, "attempt", m.Attempts+1)
+}
+
+// settle records a final outcome and, with dropJob, deletes the message's
+// job in the same transaction: one commit instead of three.
+func (s *Service) settle(ctx context.Context, m store.Message, start time.Time, connID, status, errText, providerID string, dropJob bool) {
+	if !dropJob {
+		s.record(ctx, m, start, connID, status, errText, providerID)
+		return
+	}
+	now := s.now()
+	o := store.Outcome{TenantID: m.TenantID, MessageID: m.ID, Attempt: m.Attempts + 1, StartedAt: start,
+		Duration: now.Sub(start), ConnectorID: connID, Status: status, Error: errText, ProviderMessageID: providerID, At: now}
+	ctx = context.WithoutCancel(ctx)
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.MessageRecord(ctx, o); err != nil {
+			return err
+		}
+		_, err := s.river.JobDeleteTx(ctx, tx.SQL(), m.JobID)
+		if errors.Is(err, rivertype.ErrNotFound) || errors.Is(err, rivertype.ErrJobRunning) {
+			// Gone already, or a worker took it over; it will see the
+			// message settled and stop.
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		// Record the outcome alone; the job, if left, finds the message
+		// settled and does nothing.
+		s.logger.WarnContext(ctx, "settling delivery", "message", m.ID, "err", err)
+		s.record(ctx, m, start, connID, status, errText, providerID)
+	}
+	s.logger.DebugContext(ctx, "delivery attempt", "message", m.ID, "status", status, "connector", connID, "attempt", m.Attempts+1)
+}
+
+// dropJob deletes m's job when asked to.
+func (s *Service) dropJob(ctx context.Context, m store.Message, drop bool) {
+	if !drop {
+		return
+	}
+	if _, err := s.river.JobDelete(context.WithoutCancel(ctx), m.JobID); err != nil &&
+		!errors.Is(err, rivertype.ErrNotFound) && !errors.Is(err, rivertype.ErrJobRunning) {
+		s.logger.WarnContext(ctx, "removing settled delivery job", "message", m.ID, "err", err)
+	}
 }
 
 func (s *Service) fail(ctx context.Context, m store.Message, reason string) {
@@ -357,7 +412,7 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) e
 	}
 	actx, cancel := context.WithTimeout(ctx, s.cfg.AttemptTimeout)
 	defer cancel()
-	res := s.attempt(actx, m)
+	res := s.attempt(actx, m, nil, false)
 	switch {
 	case res.err == nil:
 		return nil
