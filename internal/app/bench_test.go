@@ -108,4 +108,3 @@ func BenchmarkSendCode(b *testing.B) {
 		}
 	}
 }
-
