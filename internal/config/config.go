@@ -56,7 +56,10 @@ func Parse(name string, args []string, getenv func(string) string, stderr io.Wri
 	var s Settings
 	fs.StringVar(&s.Addr, "addr", env("ADDR", "127.0.0.1:8080"), "HTTP listen address (AUTHMAIL_ADDR)")
 	fs.StringVar(&s.DataDir, "data-dir", env("DATA_DIR", "./authmail-data"), "folder for the SQLite database and generated keys (AUTHMAIL_DATA_DIR)")
-	fs.StringVar(&s.Database, "database", env("DATABASE", ""), "sqlite://PATH or postgres://USER@HOST/DB (AUTHMAIL_DATABASE; default SQLite in the data dir)")
+	// The database URL may carry a password, so the environment's value is
+	// applied after parsing rather than as the flag's default, which the
+	// usage text prints.
+	fs.StringVar(&s.Database, "database", "", "sqlite://PATH or postgres://USER@HOST/DB (AUTHMAIL_DATABASE; default SQLite in the data dir)")
 	fs.StringVar(&s.LogFormat, "log-format", env("LOG_FORMAT", "text"), "log format: text or json (AUTHMAIL_LOG_FORMAT)")
 	fs.StringVar(&s.LogLevel, "log-level", env("LOG_LEVEL", "info"), "log level: debug, info, warn or error (AUTHMAIL_LOG_LEVEL)")
 	workers, err := strconv.Atoi(env("WORKERS", "32"))
@@ -76,6 +79,9 @@ func Parse(name string, args []string, getenv func(string) string, stderr io.Wri
 	fs.DurationVar(&s.ShutdownTimeout, "shutdown-timeout", shutdown, "how long in-flight sends may finish at shutdown (AUTHMAIL_SHUTDOWN_TIMEOUT)")
 	if err := fs.Parse(args); err != nil {
 		return s, err
+	}
+	if s.Database == "" {
+		s.Database = env("DATABASE", "")
 	}
 	if fs.NArg() > 0 {
 		return s, fmt.Errorf("unexpected argument %q", fs.Arg(0))

@@ -2,6 +2,7 @@ package config
 
 import (
 	"io"
+	"strings"
 	"testing"
 	"time"
 )
@@ -48,5 +49,32 @@ func TestBadValues(t *testing.T) {
 		if _, err := Parse("serve", tc.args, env(tc.env), io.Discard); err == nil {
 			t.Errorf("Parse(%v, %v) accepted a bad value", tc.args, tc.env)
 		}
+	}
+}
+
+// TestUsageHidesDatabasePassword: a flag mistake prints the usage, whose
+// defaults come from the environment; the database password in
+// AUTHMAIL_DATABASE must not be among them.
+func TestUsageHidesDatabasePassword(t *testing.T) {
+	e := env(map[string]string{"AUTHMAIL_DATABASE": "postgres://app:s3cr3t-pw@db.internal/authmail"})
+	for _, args := range [][]string{{"--no-such-flag"}, {"-h"}} {
+		var out strings.Builder
+		if _, err := Parse("serve", args, e, &out); err == nil {
+			t.Fatalf("Parse(%v) succeeded", args)
+		}
+		if strings.Contains(out.String(), "s3cr3t-pw") {
+			t.Errorf("Parse(%v) printed the database password:\n%s", args, out.String())
+		}
+		if !strings.Contains(out.String(), "-database") {
+			t.Errorf("Parse(%v) printed no usage:\n%s", args, out.String())
+		}
+	}
+	s, err := Parse("serve", nil, e, io.Discard)
+	if err != nil || s.DatabaseURL() != "postgres://app:s3cr3t-pw@db.internal/authmail" {
+		t.Fatalf("database from the environment = %q, %v", s.DatabaseURL(), err)
+	}
+	s, err = Parse("serve", []string{"--database", "sqlite:///tmp/x.db"}, e, io.Discard)
+	if err != nil || s.DatabaseURL() != "sqlite:///tmp/x.db" {
+		t.Fatalf("--database beats the environment: got %q, %v", s.DatabaseURL(), err)
 	}
 }
