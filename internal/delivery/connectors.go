@@ -89,16 +89,42 @@ func (c *Connectors) Build(ctx context.Context, tenant, factoryID string, raw js
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", connector.ErrUnknownFactory, factoryID)
 	}
+	secrets := connector.Secrets(f, raw)
 	conn, err := connector.Build(ctx, f.ID, raw, c.Env(tenant, f.ID))
 	if err != nil {
-		return nil, err
+		return nil, maskError(err, secrets)
 	}
-	a := &Active{Factory: f, Conn: conn, Secrets: connector.Secrets(f, raw)}
+	a := &Active{Factory: f, Conn: conn, Secrets: secrets}
 	if ts, ok := conn.(connector.TemplateSource); ok {
 		a.Templates = ts.Templates()
 	}
 	return a, nil
 }
+
+// maskError hides secret values in err's text: a schema failure quotes the
+// value at fault, which may be a secret, and the error reaches responses,
+// the message log and the logs. Classification (errors.Is, errors.As of a
+// ConfigError) is kept.
+func maskError(err error, secrets []string) error {
+	text := err.Error()
+	if connector.Snippet(text, secrets...) == connector.Snippet(text) {
+		return err
+	}
+	var ce *connector.ConfigError
+	if errors.As(err, &ce) {
+		return &connector.ConfigError{Field: ce.Field, Reason: connector.Snippet(ce.Reason, secrets...)}
+	}
+	return &maskedError{text: connector.Snippet(text, secrets...), err: err}
+}
+
+// maskedError shows a masked text but unwraps to the original error.
+type maskedError struct {
+	text string
+	err  error
+}
+
+func (e *maskedError) Error() string { return e.text }
+func (e *maskedError) Unwrap() error { return e.err }
 
 // Active returns the tenant's connector, building it when the stored row
 // is new or changed. It returns ErrNoConnector when there is none.
