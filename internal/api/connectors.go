@@ -157,15 +157,15 @@ func (s *Server) createConnector(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return &Error{Status: http.StatusUnprocessableEntity, Code: "connector.not_found_with_connector_id", Message: "no connector factory " + body.ConnectorID}
 	}
-	raw := configOrEmpty(body.Config)
-	if err := s.validateConfig(r.Context(), f.ID, raw); err != nil {
-		return err
-	}
 	id := body.ID
 	if id == "" {
 		id = delivery.NewID("conn")
-	} else if len(id) > 128 {
-		return invalidInput("id", "is over 128 characters")
+	} else if err := checkConnectorID(id); err != nil {
+		return err
+	}
+	raw := configOrEmpty(body.Config)
+	if err := s.validateConfig(r.Context(), f.ID, raw); err != nil {
+		return err
 	}
 	now := s.Now()
 	row := store.Connector{TenantID: DefaultTenant, ID: id, ConnectorID: f.ID, Config: s.Connectors.SealConfig(DefaultTenant, id, raw), CreatedAt: now, UpdatedAt: now}
@@ -178,6 +178,20 @@ func (s *Server) createConnector(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// checkConnectorID accepts a caller-chosen connector ID that a URL path
+// segment can carry as is: 1-128 letters, digits, hyphens and underscores.
+func checkConnectorID(id string) error {
+	if len(id) > 128 {
+		return invalidInput("id", "is over 128 characters")
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return invalidInput("id", "may hold only letters, digits, hyphens and underscores")
+		}
+	}
 	return nil
 }
 
