@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"authmail/internal/store"
@@ -50,6 +51,9 @@ var messageStatuses = map[string]bool{store.StatusQueued: true, store.StatusSend
 func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := store.MessageFilter{Tenant: DefaultTenant, To: q.Get("to"), Status: q.Get("status")}
+	if err := checkToFilter(f.To); err != nil {
+		return err
+	}
 	if f.Status != "" && !messageStatuses[f.Status] {
 		return invalidInput("status", "must be queued, sending, sent or failed")
 	}
@@ -101,6 +105,18 @@ func (s *Server) getMessage(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// checkToFilter bounds a recipient filter (the "to" query parameter) before
+// it reaches the database: at most 254 bytes, no control characters.
+func checkToFilter(to string) error {
+	if len(to) > 254 {
+		return invalidInput("to", "is over 254 bytes")
+	}
+	if strings.IndexFunc(to, func(r rune) bool { return r < 32 || r == 127 }) >= 0 {
+		return invalidInput("to", "must not contain control characters")
+	}
+	return nil
+}
+
 type inboxJSON struct {
 	ID        string          `json:"id"`
 	MessageID string          `json:"messageId"`
@@ -116,8 +132,8 @@ type inboxJSON struct {
 
 func (s *Server) devInbox(w http.ResponseWriter, r *http.Request) error {
 	to := r.URL.Query().Get("to")
-	if len(to) > 254 {
-		return invalidInput("to", "is over 254 bytes")
+	if err := checkToFilter(to); err != nil {
+		return err
 	}
 	rows, err := s.Store.InboxList(r.Context(), DefaultTenant, to, 100)
 	if err != nil {
