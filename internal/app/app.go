@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -54,8 +55,17 @@ type Options struct {
 	Delivery delivery.Config
 }
 
+// MinAdminKeyLen is the shortest admin key New accepts. The key guards
+// every management route and is stored as a fast hash, so it must not be
+// guessable.
+const MinAdminKeyLen = 16
+
 // New opens and migrates the database and builds every part.
 func New(ctx context.Context, s config.Settings, opts Options, logger *slog.Logger) (*App, error) {
+	opts.AdminKey = strings.TrimSpace(opts.AdminKey)
+	if opts.AdminKey != "" && len(opts.AdminKey) < MinAdminKeyLen {
+		return nil, fmt.Errorf("AUTHMAIL_ADMIN_KEY must be at least %d characters (a generated key has 67)", MinAdminKeyLen)
+	}
 	now := opts.Now
 	if now == nil {
 		now = func() time.Time { return time.Now().UTC() }

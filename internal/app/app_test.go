@@ -170,3 +170,22 @@ func TestFreshInstallWithGivenAdminKey(t *testing.T) {
 		}
 	})
 }
+
+// TestGivenAdminKeyIsChecked: the admin key is stored as a fast, unsalted
+// hash and guards every management route, so a short given key is refused
+// at start; surrounding whitespace (a key read from a file) is dropped, as
+// it is from the presented Bearer token.
+func TestGivenAdminKeyIsChecked(t *testing.T) {
+	apptest.ForEachDB(t, func(t *testing.T, dbURL string) {
+		s := config.Settings{DataDir: t.TempDir(), Database: dbURL, FirstAttemptWait: time.Second}
+		logger := slog.New(slog.DiscardHandler)
+		_, err := app.New(context.Background(), s, app.Options{SecretKey: apptest.SecretKey, AdminKey: "letmein"}, logger)
+		if err == nil || !strings.Contains(err.Error(), "AUTHMAIL_ADMIN_KEY") {
+			t.Fatalf("a 7-character admin key: err = %v, want a refusal naming AUTHMAIL_ADMIN_KEY", err)
+		}
+		_, srv, _ := start(t, t.TempDir(), dbURL, app.Options{SecretKey: apptest.SecretKey, AdminKey: apptest.AdminKey + "\n"})
+		if status, _ := get(t, srv, apptest.AdminKey, "/api/connectors"); status != 200 {
+			t.Fatalf("a key given with a trailing newline: status %d, want 200", status)
+		}
+	})
+}

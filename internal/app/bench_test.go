@@ -33,7 +33,7 @@ func benchApp(b *testing.B, databaseURL string) (*app.App, *smtpsink.Sink) {
 	}
 	b.Cleanup(func() { sink.Close() })
 	s := config.Settings{DataDir: b.TempDir(), Database: databaseURL, Workers: 32, FirstAttemptWait: 8 * time.Second}
-	const adminKey = "am_bench_key"
+	const adminKey = "am_bench_key_0123456789"
 	a, err := app.New(ctx, s, app.Options{SecretKey: keyring.RandomBytes(keyring.KeySize), AdminKey: adminKey},
 		slog.New(slog.DiscardHandler))
 	if err != nil {
