@@ -97,17 +97,10 @@ func Open(ctx context.Context, databaseURL string, logger *slog.Logger) (*Store,
 		}
 		base := "file:" + (&url.URL{Path: path}).EscapedPath() +
 			"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)"
-		write, err := sql.Open("sqlite", base+"&_txlock=immediate")
-		if err != nil {
-			return nil, fmt.Errorf("opening sqlite: %w", err)
-		}
+		write := sql.OpenDB(&sqliteConnector{dsn: base + "&_txlock=immediate"})
 		write.SetMaxOpenConns(1)
 		write.SetConnMaxIdleTime(0)
-		read, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
-		if err != nil {
-			write.Close()
-			return nil, fmt.Errorf("opening sqlite: %w", err)
-		}
+		read := sql.OpenDB(&sqliteConnector{dsn: base + "&_pragma=query_only(1)"})
 		read.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)*2))
 		s.dialect, s.read, s.write = SQLite, read, write
 	default:
