@@ -29,6 +29,7 @@ type Error struct {
 	RetryAfter int `json:"-"`
 }
 
+// Error returns "code: message".
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
 // invalidInput is a 400 guard.invalid_input naming the field.

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -104,6 +103,3 @@ func Parse(name string, args []string, getenv func(string) string, stderr io.Wri
 	}
 	return s, nil
 }
-
-// Getenv is os.Getenv, for callers that pass the environment in.
-func Getenv(key string) string { return os.Getenv(key) }

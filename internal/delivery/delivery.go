@@ -8,7 +8,6 @@ package delivery
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"encoding/base32"
 	"encoding/json"
@@ -177,8 +176,6 @@ func NewID(prefix string) string {
 	return prefix + "_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
 }
 
-var _ = rand.Reader // crypto/rand is the source of NewID (through keyring)
-
 func contentAAD(tenant, id string) string { return "message:" + tenant + ":" + id }
 
 // Enqueue writes the message and its delivery job inside tx. The message
@@ -218,7 +215,10 @@ type SendError struct {
 	Err       error
 }
 
+// Error is the connector's error text.
 func (e *SendError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the connector's error, for errors.Is and errors.As.
 func (e *SendError) Unwrap() error { return e.Err }
 
 // Deliver makes the first attempt for a message enqueued by the caller,

@@ -98,6 +98,7 @@ type Error struct {
 	RetryAfter time.Duration
 }
 
+// Error returns the message.
 func (e *Error) Error() string { return e.Message }
 
 // Is matches errors with the same code.
