@@ -132,9 +132,7 @@ func (s *Server) validateConfig(ctx context.Context, factoryID string, raw json.
 	if err != nil {
 		return err
 	}
-	if cl, ok := a.Conn.(interface{ Close() error }); ok {
-		_ = cl.Close()
-	}
+	a.Close()
 	return nil
 }
 
@@ -296,11 +294,7 @@ func (s *Server) testConnector(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if cl, ok := act.Conn.(interface{ Close() error }); ok {
-			_ = cl.Close()
-		}
-	}()
+	defer act.Close()
 	exp, err := s.experience(ctx, DefaultTenant)
 	if err != nil {
 		return err

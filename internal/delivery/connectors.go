@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -188,8 +189,12 @@ func closeLater(a *Active) {
 	time.AfterFunc(time.Minute, func() { closeNow(a) })
 }
 
-func closeNow(a *Active) {
-	if cl, ok := a.Conn.(interface{ Close() error }); ok {
+func closeNow(a *Active) { a.Close() }
+
+// Close closes the connector when it implements io.Closer (an SMTP
+// connection pool, say); the host calls it when it drops the connector.
+func (a *Active) Close() {
+	if cl, ok := a.Conn.(io.Closer); ok {
 		_ = cl.Close()
 	}
 }
