@@ -276,6 +276,50 @@ func (q Q) CodePut(ctx context.Context, c Code) error {
 	return err
 }
 
+// CodePutCounted stores c as CodePut does and records one event of key in
+// bucket at c.CreatedAt, as RateAdd does: on PostgreSQL in one statement.
+func (q Q) CodePutCounted(ctx context.Context, c Code, bucket, key string) error {
+	const put = `INSERT INTO verification_codes (tenant_id, email, usage_type, code_hash, tries, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, 0, $5, $6)
+		ON CONFLICT (tenant_id, email, usage_type) DO UPDATE SET code_hash = excluded.code_hash, tries = 0,
+			created_at = excluded.created_at, expires_at = excluded.expires_at`
+	if q.dialect == Postgres {
+		_, err := q.exec(ctx, `WITH event AS (INSERT INTO rate_events (tenant_id, bucket, key_hash, created_at) VALUES ($1, $7, $8, $5)) `+put,
+			c.TenantID, c.Email, c.UsageType, c.Hash, Micros(c.CreatedAt), Micros(c.ExpiresAt), bucket, key)
+		return err
+	}
+	if err := q.CodePut(ctx, c); err != nil {
+		return err
+	}
+	return q.RateAdd(ctx, c.TenantID, bucket, key, c.CreatedAt)
+}
+
+// SendState is what issuing a code checks: when the recipient's live code
+// was created, and the send events of its key in the window.
+type SendState struct {
+	// CodeCreatedAt is when the live code of that usage type was created;
+	// zero when there is none.
+	CodeCreatedAt time.Time
+	// Events counts the events since the window's start; Oldest is the
+	// first of them (zero when none).
+	Events int
+	Oldest time.Time
+}
+
+// SendStateGet reads, in one statement, what CodeGet, RateCount and
+// RateOldest would.
+func (q Q) SendStateGet(ctx context.Context, tenant, email, usage, bucket, key string, since time.Time) (SendState, error) {
+	var created, oldest sql.NullInt64
+	var st SendState
+	err := q.db.QueryRowContext(ctx, `SELECT
+		(SELECT created_at FROM verification_codes WHERE tenant_id = $1 AND email = $2 AND usage_type = $3),
+		COUNT(*), MIN(created_at)
+		FROM rate_events WHERE tenant_id = $1 AND bucket = $4 AND key_hash = $5 AND created_at > $6`,
+		tenant, email, usage, bucket, key, Micros(since)).Scan(&created, &st.Events, &oldest)
+	st.CodeCreatedAt, st.Oldest = FromMicros(created.Int64), FromMicros(oldest.Int64)
+	return st, interpret(err)
+}
+
 // CodeGet returns the live code of a recipient and type.
 func (q Q) CodeGet(ctx context.Context, tenant, email, usage string) (Code, error) {
 	var c Code

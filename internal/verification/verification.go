@@ -163,35 +163,25 @@ func (s *Service) Issue(ctx context.Context, tx *store.Tx, tenant, email, usage 
 		return Issued{}, err
 	}
 	now := s.now()
-	if p.ResendCooldown > 0 {
-		prev, err := tx.CodeGet(ctx, tenant, email, usage)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return Issued{}, err
-		}
-		if wait := prev.CreatedAt.Add(time.Duration(p.ResendCooldown) * time.Second).Sub(now); err == nil && wait > 0 {
-			return Issued{}, withRetry(ErrResendTooSoon, wait)
-		}
-	}
 	key := s.keys.IdentifierHash(tenant, bucketSend, email)
 	window := time.Duration(p.SendWindow) * time.Second
-	n, err := tx.RateCount(ctx, tenant, bucketSend, key, now.Add(-window))
+	st, err := tx.SendStateGet(ctx, tenant, email, usage, bucketSend, key, now.Add(-window))
 	if err != nil {
 		return Issued{}, err
 	}
-	if n >= p.SendLimit {
-		oldest, err := tx.RateOldest(ctx, tenant, bucketSend, key, now.Add(-window))
-		if err != nil {
-			return Issued{}, err
+	if p.ResendCooldown > 0 && !st.CodeCreatedAt.IsZero() {
+		if wait := st.CodeCreatedAt.Add(time.Duration(p.ResendCooldown) * time.Second).Sub(now); wait > 0 {
+			return Issued{}, withRetry(ErrResendTooSoon, wait)
 		}
-		return Issued{}, withRetry(ErrRateLimited, oldest.Add(window).Sub(now))
+	}
+	if st.Events >= p.SendLimit {
+		return Issued{}, withRetry(ErrRateLimited, st.Oldest.Add(window).Sub(now))
 	}
 	code := randomDigits(p.Length)
 	expires := now.Add(time.Duration(p.ExpirationDuration) * time.Second)
-	if err := tx.CodePut(ctx, store.Code{TenantID: tenant, Email: email, UsageType: usage,
-		Hash: s.keys.CodeHash(tenant, email, usage, code), CreatedAt: now, ExpiresAt: expires}); err != nil {
-		return Issued{}, err
-	}
-	if err := tx.RateAdd(ctx, tenant, bucketSend, key, now); err != nil {
+	err = tx.CodePutCounted(ctx, store.Code{TenantID: tenant, Email: email, UsageType: usage,
+		Hash: s.keys.CodeHash(tenant, email, usage, code), CreatedAt: now, ExpiresAt: expires}, bucketSend, key)
+	if err != nil {
 		return Issued{}, err
 	}
 	return Issued{Code: code, ExpiresAt: expires}, nil
