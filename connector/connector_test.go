@@ -22,7 +22,7 @@ func (nopConn) Send(context.Context, connector.Message) (connector.Receipt, erro
 func init() {
 	connector.Register(connector.Factory{
 		ID: "test-registry", Aliases: []string{"test-registry-alias"}, Name: "Test",
-		ConfigSchema: json.RawMessage(`{"type":"object","required":["apiKey"],"properties":{"apiKey":{"type":"string","minLength":1},"nested":{"type":"object","properties":{"port":{"type":"integer","maximum":65535}}}}}`),
+		ConfigSchema: json.RawMessage(`{"type":"object","required":["apiKey"],"properties":{"apiKey":{"type":"string","minLength":1,"pattern":"^k"},"nested":{"type":"object","properties":{"port":{"type":"integer","maximum":65535}}}}}`),
 		SecretFields: []string{"apiKey", "nested.token", "list.secret"},
 		New: func(ctx context.Context, raw json.RawMessage, env connector.Env) (connector.Connector, error) {
 			return nopConn{}, nil
@@ -71,6 +71,12 @@ func TestBuildValidatesAgainstSchema(t *testing.T) {
 		}
 		if ce.Field != tc.field {
 			t.Errorf("Build(%s) names %q, want %q", tc.raw, ce.Field, tc.field)
+		}
+	}
+	for _, raw := range []string{`{"apiKey":"s3cret-value"}`} {
+		_, err := connector.Build(context.Background(), "test-registry", json.RawMessage(raw), connector.Env{})
+		if err == nil || strings.Contains(err.Error(), "s3cret-value") {
+			t.Errorf("Build(%s) = %v: want an error that does not quote the value", raw, err)
 		}
 	}
 	if _, err := connector.Build(context.Background(), "test-registry", json.RawMessage(`{"apiKey":"k"}`), connector.Env{}); err != nil {

@@ -179,5 +179,13 @@ func schemaError(ve *jsonschema.ValidationError) error {
 		loc = append(append([]string(nil), loc...), req.Missing[0])
 		return &ConfigError{Field: strings.Join(loc, "."), Reason: "is required"}
 	}
-	return &ConfigError{Field: strings.Join(loc, "."), Reason: leaf.ErrorKind.LocalizedString(printer)}
+	field := strings.Join(loc, ".")
+	// Pattern and format messages quote the value, which may be a secret.
+	switch k := leaf.ErrorKind.(type) {
+	case *kind.Pattern:
+		return &ConfigError{Field: field, Reason: "does not match the pattern " + k.Want}
+	case *kind.Format:
+		return &ConfigError{Field: field, Reason: "is not a valid " + k.Want}
+	}
+	return &ConfigError{Field: field, Reason: leaf.ErrorKind.LocalizedString(printer)}
 }
