@@ -46,7 +46,13 @@ func messageView(m store.Message) messageJSON {
 	return v
 }
 
-var messageStatuses = map[string]bool{store.StatusQueued: true, store.StatusSending: true, store.StatusSent: true, store.StatusFailed: true}
+func validStatus(s string) bool {
+	switch s {
+	case store.StatusQueued, store.StatusSending, store.StatusSent, store.StatusFailed:
+		return true
+	}
+	return false
+}
 
 func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
@@ -54,7 +60,7 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) error {
 	if err := checkToFilter(f.To); err != nil {
 		return err
 	}
-	if f.Status != "" && !messageStatuses[f.Status] {
+	if f.Status != "" && !validStatus(f.Status) {
 		return invalidInput("status", "must be queued, sending, sent or failed")
 	}
 	if v := q.Get("limit"); v != "" {

@@ -130,3 +130,24 @@ func TestProviderTestSendShowsTheProviderAnswer(t *testing.T) {
 		})
 	}
 }
+
+// TestTestSendKeepsStoredSecrets: a console that tests an edit of the saved
+// connector sends the secrets back redacted; the test uses the stored ones.
+func TestTestSendKeepsStoredSecrets(t *testing.T) {
+	var got atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.Store(r.Header.Get("Authorization"))
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	a := apptest.New(t, storetest.SQLiteURL(t))
+	a.JSON("POST", "/api/connectors", map[string]any{"connectorId": "http-email",
+		"config": map[string]any{"endpoint": srv.URL, "authorization": "Bearer stored-token"}}, http.StatusOK, nil)
+	body := map[string]any{"email": "you@example.com", "config": map[string]any{"endpoint": srv.URL, "authorization": "[redacted]"}}
+	if status, b := a.Do("POST", "/api/connectors/http-email/test", body); status != http.StatusNoContent {
+		t.Fatalf("test send = %d %s", status, b)
+	}
+	if got.Load() != "Bearer stored-token" {
+		t.Fatalf("receiver got Authorization %q, want the stored secret", got.Load())
+	}
+}
