@@ -1,15 +1,18 @@
 // Package config reads authmail's settings: flags first, then AUTHMAIL_*
-// environment variables, then defaults.
+// environment variables, then an optional YAML file, then defaults.
 package config
 
 import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // Settings are the server's settings.
@@ -42,64 +45,140 @@ func (s Settings) DatabaseURL() string {
 	return "sqlite://" + filepath.Join(s.DataDir, "authmail.db")
 }
 
-// Parse reads settings for a command from args and the environment.
-func Parse(name string, args []string, getenv func(string) string, stderr io.Writer) (Settings, error) {
-	env := func(key, def string) string {
-		if v := getenv("AUTHMAIL_" + key); v != "" {
-			return v
-		}
-		return def
+// option is one setting: its flag name (also its key in the YAML file),
+// its environment variable, its default and its help text.
+type option struct {
+	name, def, help string
+	secret          bool // never shown as a default in the usage text
+}
+
+func (o option) envName() string {
+	return "AUTHMAIL_" + strings.ToUpper(strings.ReplaceAll(o.name, "-", "_"))
+}
+
+func options() []option {
+	return []option{
+		{name: "addr", def: "127.0.0.1:8080", help: "HTTP listen address"},
+		{name: "data-dir", def: "./authmail-data", help: "folder for the SQLite database and generated keys"},
+		{name: "database", help: "sqlite://PATH or postgres://USER@HOST/DB (default SQLite in the data dir)", secret: true},
+		{name: "log-format", def: "text", help: "log format: text or json"},
+		{name: "log-level", def: "info", help: "log level: debug, info, warn or error"},
+		{name: "workers", def: "32", help: "deliveries run at once; 0 serves HTTP only"},
+		{name: "first-attempt-wait", def: "8s", help: "how long a request waits for the first delivery attempt"},
+		{name: "shutdown-timeout", def: "20s", help: "how long in-flight sends may finish at shutdown"},
 	}
+}
+
+// Parse reads settings for a command. Each setting comes from its flag,
+// else its AUTHMAIL_* environment variable, else the YAML file named by
+// --config (or AUTHMAIL_CONFIG), else its default.
+func Parse(name string, args []string, getenv func(string) string, stderr io.Writer) (Settings, error) {
+	var s Settings
+	opts := options()
 	fs := flag.NewFlagSet("authmail "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var s Settings
-	fs.StringVar(&s.Addr, "addr", env("ADDR", "127.0.0.1:8080"), "HTTP listen address (AUTHMAIL_ADDR)")
-	fs.StringVar(&s.DataDir, "data-dir", env("DATA_DIR", "./authmail-data"), "folder for the SQLite database and generated keys (AUTHMAIL_DATA_DIR)")
-	// The database URL may carry a password, so the environment's value is
-	// applied after parsing rather than as the flag's default, which the
-	// usage text prints.
-	fs.StringVar(&s.Database, "database", "", "sqlite://PATH or postgres://USER@HOST/DB (AUTHMAIL_DATABASE; default SQLite in the data dir)")
-	fs.StringVar(&s.LogFormat, "log-format", env("LOG_FORMAT", "text"), "log format: text or json (AUTHMAIL_LOG_FORMAT)")
-	fs.StringVar(&s.LogLevel, "log-level", env("LOG_LEVEL", "info"), "log level: debug, info, warn or error (AUTHMAIL_LOG_LEVEL)")
-	workers, err := strconv.Atoi(env("WORKERS", "32"))
-	if err != nil {
-		return s, fmt.Errorf("AUTHMAIL_WORKERS must be a number")
+	configPath := fs.String("config", getenv("AUTHMAIL_CONFIG"), "YAML file of settings, keyed by flag name (AUTHMAIL_CONFIG)")
+	flags := map[string]*string{}
+	for _, o := range opts {
+		def := o.def
+		if o.secret {
+			def = "" // the usage text prints defaults; a database URL may hold a password
+		}
+		flags[o.name] = fs.String(o.name, def, o.help+" ("+o.envName()+")")
 	}
-	fs.IntVar(&s.Workers, "workers", workers, "deliveries run at once; 0 serves HTTP only (AUTHMAIL_WORKERS)")
-	wait, err := time.ParseDuration(env("FIRST_ATTEMPT_WAIT", "8s"))
-	if err != nil {
-		return s, fmt.Errorf("AUTHMAIL_FIRST_ATTEMPT_WAIT must be a duration such as 8s")
-	}
-	fs.DurationVar(&s.FirstAttemptWait, "first-attempt-wait", wait, "how long a request waits for the first delivery attempt (AUTHMAIL_FIRST_ATTEMPT_WAIT)")
-	shutdown, err := time.ParseDuration(env("SHUTDOWN_TIMEOUT", "20s"))
-	if err != nil {
-		return s, fmt.Errorf("AUTHMAIL_SHUTDOWN_TIMEOUT must be a duration such as 20s")
-	}
-	fs.DurationVar(&s.ShutdownTimeout, "shutdown-timeout", shutdown, "how long in-flight sends may finish at shutdown (AUTHMAIL_SHUTDOWN_TIMEOUT)")
 	if err := fs.Parse(args); err != nil {
 		return s, err
-	}
-	if s.Database == "" {
-		s.Database = env("DATABASE", "")
 	}
 	if fs.NArg() > 0 {
 		return s, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	file := map[string]string{}
+	if *configPath != "" {
+		var err error
+		if file, err = readFile(*configPath, opts); err != nil {
+			return s, err
+		}
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	val := map[string]string{}
+	for _, o := range opts {
+		switch v := getenv(o.envName()); {
+		case set[o.name]:
+			val[o.name] = *flags[o.name]
+		case v != "":
+			val[o.name] = v
+		case file[o.name] != "":
+			val[o.name] = file[o.name]
+		default:
+			val[o.name] = o.def
+		}
+	}
+	s.Addr, s.DataDir, s.Database = val["addr"], val["data-dir"], val["database"]
+	s.LogFormat, s.LogLevel = val["log-format"], strings.ToLower(val["log-level"])
+	var err error
+	if s.Workers, err = strconv.Atoi(val["workers"]); err != nil {
+		return s, fmt.Errorf("workers must be a number, not %q", val["workers"])
+	}
+	if s.FirstAttemptWait, err = time.ParseDuration(val["first-attempt-wait"]); err != nil {
+		return s, fmt.Errorf("first-attempt-wait must be a duration such as 8s, not %q", val["first-attempt-wait"])
+	}
+	if s.ShutdownTimeout, err = time.ParseDuration(val["shutdown-timeout"]); err != nil {
+		return s, fmt.Errorf("shutdown-timeout must be a duration such as 20s, not %q", val["shutdown-timeout"])
+	}
+	return s, s.validate()
+}
+
+func (s Settings) validate() error {
 	switch s.LogFormat {
 	case "text", "json":
 	default:
-		return s, fmt.Errorf("--log-format must be text or json")
+		return fmt.Errorf("log-format must be text or json")
 	}
-	switch strings.ToLower(s.LogLevel) {
+	switch s.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
-		return s, fmt.Errorf("--log-level must be debug, info, warn or error")
+		return fmt.Errorf("log-level must be debug, info, warn or error")
 	}
 	if s.Workers < 0 || s.Workers > 1000 {
-		return s, fmt.Errorf("--workers must be from 0 to 1000")
+		return fmt.Errorf("workers must be from 0 to 1000")
 	}
 	if s.FirstAttemptWait < 100*time.Millisecond || s.FirstAttemptWait > time.Minute {
-		return s, fmt.Errorf("--first-attempt-wait must be from 100ms to 1m")
+		return fmt.Errorf("first-attempt-wait must be from 100ms to 1m")
 	}
-	return s, nil
+	if s.ShutdownTimeout < time.Second || s.ShutdownTimeout > 10*time.Minute {
+		return fmt.Errorf("shutdown-timeout must be from 1s to 10m")
+	}
+	return nil
+}
+
+// readFile reads a YAML settings file: a mapping from flag names to
+// scalar values. Unknown keys are errors, so a typo is not ignored.
+func readFile(path string, opts []option) (map[string]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the config file: %w", err)
+	}
+	var raw map[string]any
+	if err := yaml.Unmarshal(b, &raw); err != nil {
+		return nil, fmt.Errorf("config file %s is not valid YAML: %w", path, err)
+	}
+	known := map[string]bool{}
+	for _, o := range opts {
+		known[o.name] = true
+	}
+	out := map[string]string{}
+	for k, v := range raw {
+		if !known[k] {
+			return nil, fmt.Errorf("config file %s: unknown setting %q", path, k)
+		}
+		switch v.(type) {
+		case map[string]any, []any:
+			return nil, fmt.Errorf("config file %s: %s must be a single value", path, k)
+		case nil:
+			continue
+		}
+		out[k] = fmt.Sprint(v)
+	}
+	return out, nil
 }

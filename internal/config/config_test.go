@@ -2,6 +2,8 @@ package config
 
 import (
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -76,5 +78,51 @@ func TestUsageHidesDatabasePassword(t *testing.T) {
 	s, err = Parse("serve", []string{"--database", "sqlite:///tmp/x.db"}, e, io.Discard)
 	if err != nil || s.DatabaseURL() != "sqlite:///tmp/x.db" {
 		t.Fatalf("--database beats the environment: got %q, %v", s.DatabaseURL(), err)
+	}
+}
+
+func writeConfig(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "authmail.yaml")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestConfigFileIsTheLastLayerBeforeDefaults(t *testing.T) {
+	p := writeConfig(t, "addr: 127.0.0.1:7000\nworkers: 4\nlog-format: json\nfirst-attempt-wait: 3s\ndatabase: postgres://u:pw@db/authmail\n")
+	s, err := Parse("serve", []string{"--config", p, "--workers", "6"}, env(map[string]string{"AUTHMAIL_LOG_FORMAT": "text"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Addr != "127.0.0.1:7000" || s.Workers != 6 || s.LogFormat != "text" || s.FirstAttemptWait != 3*time.Second || s.Database != "postgres://u:pw@db/authmail" {
+		t.Fatalf("settings = %+v: want addr and wait from the file, workers from the flag, log format from the environment", s)
+	}
+	// AUTHMAIL_CONFIG names the file too.
+	s, err = Parse("serve", nil, env(map[string]string{"AUTHMAIL_CONFIG": p}), io.Discard)
+	if err != nil || s.Addr != "127.0.0.1:7000" {
+		t.Fatalf("AUTHMAIL_CONFIG: %+v, %v", s, err)
+	}
+}
+
+func TestConfigFileMistakes(t *testing.T) {
+	for _, content := range []string{"adr: x\n", "workers: [1, 2]\n", "addr: [\n", "workers: many\n"} {
+		p := writeConfig(t, content)
+		if _, err := Parse("serve", []string{"--config", p}, env(nil), io.Discard); err == nil {
+			t.Errorf("config file %q was accepted", content)
+		}
+	}
+	if _, err := Parse("serve", []string{"--config", filepath.Join(t.TempDir(), "missing.yaml")}, env(nil), io.Discard); err == nil {
+		t.Error("a missing config file was accepted")
+	}
+}
+
+func TestUsageNeverShowsTheDatabaseURL(t *testing.T) {
+	var out strings.Builder
+	p := writeConfig(t, "database: postgres://u:filepw@db/x\n")
+	_, _ = Parse("serve", []string{"--config", p, "-h"}, env(map[string]string{"AUTHMAIL_DATABASE": "postgres://u:envpw@db/x"}), &out)
+	if strings.Contains(out.String(), "filepw") || strings.Contains(out.String(), "envpw") {
+		t.Fatalf("usage text shows a database password:\n%s", out.String())
 	}
 }
