@@ -44,6 +44,27 @@ func (t templateStore) FindTemplate(ctx context.Context, tenant, lang string, us
 	return d, true, nil
 }
 
+// FindTemplates fetches every candidate of a resolution in one query.
+func (t templateStore) FindTemplates(ctx context.Context, tenant string, langs []string, usages []connector.UsageType) (map[template.Key]template.Details, error) {
+	types := make([]string, len(usages))
+	for i, u := range usages {
+		types[i] = string(u)
+	}
+	rows, err := t.q.TemplateFindAny(ctx, tenant, langs, types)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[template.Key]template.Details, len(rows))
+	for _, row := range rows {
+		var d template.Details
+		if err := json.Unmarshal([]byte(row.Details), &d); err != nil {
+			return nil, err
+		}
+		out[template.Key{Language: row.LanguageTag, Usage: connector.UsageType(row.TemplateType)}] = d
+	}
+	return out, nil
+}
+
 // withExpiry adds expiresInMinutes, which the built-in templates show.
 func withExpiry(payload map[string]any, e Experience) map[string]any {
 	payload["expiresInMinutes"] = int(e.VerificationCodePolicy.TTL() / time.Minute)
@@ -104,7 +125,7 @@ func (s *Server) SendCode(ctx context.Context, req CodeRequest) error {
 		pending, err = s.Delivery.Enqueue(ctx, tx, delivery.Outgoing{Tenant: req.Tenant, To: req.Email, Usage: req.Usage,
 			Locale: rendered.Language, ExpiresAt: issued.ExpiresAt, Content: delivery.Content{From: rendered.From,
 				ReplyTo: rendered.ReplyTo, Subject: rendered.Subject, HTML: rendered.HTML, Text: rendered.Text,
-				Payload: payload, IP: req.IP}})
+				Payload: payload, IP: req.IP}, Connector: act})
 		return err
 	})
 	if err != nil {

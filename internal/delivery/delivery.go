@@ -86,6 +86,10 @@ type Outgoing struct {
 	// ExpiresAt is when the message stops being worth delivering (the
 	// code's expiry). Zero means a day from now.
 	ExpiresAt time.Time
+	// Connector is the tenant's connector as the caller read it for this
+	// send (Connectors.Active), or nil. The first attempt uses it rather
+	// than read the row again; retries read the row afresh.
+	Connector *Active
 }
 
 // Pending is an enqueued message, for Deliver.
@@ -96,6 +100,7 @@ type Pending struct {
 	// read the row back and open its content; nil when unknown.
 	msg     *store.Message
 	content *Content
+	active  *Active
 }
 
 // Service enqueues and delivers messages.
@@ -204,7 +209,7 @@ func (s *Service) Enqueue(ctx context.Context, tx *store.Tx, o Outgoing) (Pendin
 		return Pending{}, err
 	}
 	s.metrics.enqueued()
-	return Pending{Tenant: o.Tenant, ID: id, msg: &m, content: &o.Content}, nil
+	return Pending{Tenant: o.Tenant, ID: id, msg: &m, content: &o.Content, active: o.Connector}, nil
 }
 
 // SendError is a delivery failure the caller should report: the message
@@ -239,7 +244,7 @@ func (s *Service) Deliver(ctx context.Context, p Pending) error {
 	}
 	// A settled message's safety-net job is deleted in the transaction
 	// that records the outcome.
-	res := s.attempt(ctx, m, p.content, true)
+	res := s.attempt(ctx, m, p.content, p.active, true)
 	if res.final && res.err != nil {
 		return &SendError{Connector: res.connector, Err: res.err}
 	}
@@ -253,9 +258,10 @@ type attemptResult struct {
 }
 
 // attempt sends m once through the tenant's active connector and records
-// the outcome. content is m's opened content, or nil to open it. With
-// dropJob, a final outcome also deletes m's job.
-func (s *Service) attempt(ctx context.Context, m store.Message, content *Content, dropJob bool) attemptResult {
+// the outcome. content is m's opened content, or nil to open it; act is
+// the connector read for this send, or nil to read it. With dropJob, a
+// final outcome also deletes m's job.
+func (s *Service) attempt(ctx context.Context, m store.Message, content *Content, act *Active, dropJob bool) attemptResult {
 	start := s.now()
 	if content == nil {
 		raw, err := s.keys.Open(m.Content, contentAAD(m.TenantID, m.ID))
@@ -271,7 +277,10 @@ func (s *Service) attempt(ctx context.Context, m store.Message, content *Content
 		content = &c
 	}
 	c := *content
-	act, err := s.conns.Active(ctx, m.TenantID)
+	var err error
+	if act == nil {
+		act, err = s.conns.Active(ctx, m.TenantID)
+	}
 	if err != nil {
 		if errors.Is(err, ErrNoConnector) {
 			s.fail(ctx, m, err.Error())
@@ -412,7 +421,7 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) e
 	}
 	actx, cancel := context.WithTimeout(ctx, s.cfg.AttemptTimeout)
 	defer cancel()
-	res := s.attempt(actx, m, nil, false)
+	res := s.attempt(actx, m, nil, nil, false)
 	switch {
 	case res.err == nil:
 		return nil
