@@ -194,6 +194,39 @@ func (q Q) TemplateFind(ctx context.Context, tenant, lang, typ string) (Template
 		WHERE tenant_id = $1 AND language_tag = $2 AND template_type = $3`, tenant, lang, typ))
 }
 
+// TemplateFindAny returns the tenant's templates whose language is one of
+// langs and whose type is one of types, in one statement.
+func (q Q) TemplateFindAny(ctx context.Context, tenant string, langs, types []string) ([]Template, error) {
+	if len(langs) == 0 || len(types) == 0 {
+		return nil, nil
+	}
+	args := []any{tenant}
+	in := func(vals []string) string {
+		ph := make([]string, len(vals))
+		for i, v := range vals {
+			args = append(args, v)
+			ph[i] = fmt.Sprintf("$%d", len(args))
+		}
+		return strings.Join(ph, ", ")
+	}
+	query := `SELECT ` + templateCols + ` FROM email_templates WHERE tenant_id = $1 AND language_tag IN (` + in(langs) +
+		`) AND template_type IN (` + in(types) + `)`
+	rows, err := q.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, interpret(err)
+	}
+	defer rows.Close()
+	var out []Template
+	for rows.Next() {
+		t, err := scanTemplate(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, interpret(rows.Err())
+}
+
 // templateFilter builds the WHERE clause for optional language and type.
 func templateFilter(tenant, lang, typ string) (string, []any) {
 	where, args := []string{"tenant_id = $1"}, []any{tenant}

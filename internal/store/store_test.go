@@ -100,6 +100,23 @@ func TestStore(t *testing.T) {
 			if err != nil || len(list) != 2 || list[0].LanguageTag != "en" {
 				t.Fatalf("list = %+v, %v", list, err)
 			}
+			for _, tpl := range []store.Template{
+				{TenantID: "default", ID: "t4", LanguageTag: "de", TemplateType: "Generic", Details: `{}`, CreatedAt: now},
+				{TenantID: "default", ID: "t5", LanguageTag: "en", TemplateType: "Generic", Details: `{}`, CreatedAt: now},
+				{TenantID: "other", ID: "t6", LanguageTag: "fr", TemplateType: "Generic", Details: `{}`, CreatedAt: now},
+			} {
+				if _, err := w.TemplateUpsert(ctx, tpl); err != nil {
+					t.Fatal(err)
+				}
+			}
+			any, err := s.TemplateFindAny(ctx, "default", []string{"fr", "en"}, []string{"SignIn", "Generic"})
+			got := map[string]bool{}
+			for _, tpl := range any {
+				got[tpl.ID] = true
+			}
+			if err != nil || len(any) != 3 || !got["t1"] || !got["t3"] || !got["t5"] {
+				t.Fatalf("find any of fr, en and SignIn, Generic = %+v, %v; want t1, t3, t5", any, err)
+			}
 			n, err := w.TemplateDeleteWhere(ctx, "default", "fr", "")
 			if err != nil || n != 1 {
 				t.Fatalf("delete where = %d, %v", n, err)

@@ -17,6 +17,21 @@ type Store interface {
 	FindTemplate(ctx context.Context, tenant, languageTag string, usage connector.UsageType) (d Details, ok bool, err error)
 }
 
+// Key names a stored template of a tenant.
+type Key struct {
+	Language string
+	Usage    connector.UsageType
+}
+
+// BatchStore is a Store that can fetch every candidate of a resolution in
+// one lookup; [Render] uses it when the store offers it.
+type BatchStore interface {
+	Store
+	// FindTemplates returns the tenant's templates whose language tag is
+	// one of languageTags and whose usage type is one of usages.
+	FindTemplates(ctx context.Context, tenant string, languageTags []string, usages []connector.UsageType) (map[Key]Details, error)
+}
+
 // Source says where a rendered template came from.
 type Source string
 

@@ -19,18 +19,8 @@ type resolved struct {
 // resolve walks the resolution chain of the package documentation.
 func resolve(ctx context.Context, store Store, req Request, data map[string]any, b Branding) (resolved, error) {
 	langs := storedLanguages(req.Locale, req.FallbackLanguage)
-	if store != nil {
-		for _, usage := range usageChain(req.Usage) {
-			for _, tag := range langs {
-				d, ok, err := store.FindTemplate(ctx, req.Tenant, tag, usage)
-				if err != nil {
-					return resolved{}, fmt.Errorf("finding %s template in %q: %w", usage, tag, err)
-				}
-				if ok {
-					return resolved{details: d, language: tag, source: SourceStored, usage: usage}, nil
-				}
-			}
-		}
+	if r, ok, err := resolveStored(ctx, store, req, langs); err != nil || ok {
+		return r, err
 	}
 	for _, usage := range usageChain(req.Usage) {
 		if t, ok := connectorTemplate(req.ConnectorTemplates, usage); ok {
@@ -47,6 +37,41 @@ func resolve(ctx context.Context, store Store, req Request, data map[string]any,
 		return resolved{}, err
 	}
 	return resolved{details: d, language: lang, source: SourceBuiltin, usage: req.Usage}, nil
+}
+
+// resolveStored finds the first stored template of the chain: with a
+// BatchStore in one lookup, otherwise one lookup per candidate.
+func resolveStored(ctx context.Context, store Store, req Request, langs []string) (resolved, bool, error) {
+	if store == nil || len(langs) == 0 {
+		return resolved{}, false, nil
+	}
+	usages := usageChain(req.Usage)
+	if bs, ok := store.(BatchStore); ok {
+		found, err := bs.FindTemplates(ctx, req.Tenant, langs, usages)
+		if err != nil {
+			return resolved{}, false, fmt.Errorf("finding %s templates in %q: %w", req.Usage, langs, err)
+		}
+		for _, usage := range usages {
+			for _, tag := range langs {
+				if d, ok := found[Key{Language: tag, Usage: usage}]; ok {
+					return resolved{details: d, language: tag, source: SourceStored, usage: usage}, true, nil
+				}
+			}
+		}
+		return resolved{}, false, nil
+	}
+	for _, usage := range usages {
+		for _, tag := range langs {
+			d, ok, err := store.FindTemplate(ctx, req.Tenant, tag, usage)
+			if err != nil {
+				return resolved{}, false, fmt.Errorf("finding %s template in %q: %w", usage, tag, err)
+			}
+			if ok {
+				return resolved{details: d, language: tag, source: SourceStored, usage: usage}, true, nil
+			}
+		}
+	}
+	return resolved{}, false, nil
 }
 
 // usageChain is the usage type, then Generic.

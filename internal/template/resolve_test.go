@@ -28,6 +28,29 @@ func (s *memStore) FindTemplate(ctx context.Context, tenant, tag string, usage c
 	return d, ok, nil
 }
 
+// batchStore is a memStore that also answers a whole resolution in one
+// lookup, counting those lookups.
+type batchStore struct {
+	*memStore
+	batches int
+}
+
+func (s *batchStore) FindTemplates(ctx context.Context, tenant string, tags []string, usages []connector.UsageType) (map[Key]Details, error) {
+	s.batches++
+	if s.err != nil {
+		return nil, s.err
+	}
+	out := map[Key]Details{}
+	for _, tag := range tags {
+		for _, u := range usages {
+			if d, ok := s.templates[tenant+"/"+tag+"/"+string(u)]; ok {
+				out[Key{Language: tag, Usage: u}] = d
+			}
+		}
+	}
+	return out, nil
+}
+
 // stored builds a template whose subject names where it came from.
 func stored(name string) Details {
 	return Details{Subject: name + " {{code}}", Content: "<p>" + name + "</p>"}
@@ -93,14 +116,21 @@ func TestResolutionChain(t *testing.T) {
 					store.templates[k] = v
 				}
 			}
-			r, err := Render(context.Background(), store, Request{Tenant: "t1", Usage: connector.UsageSignIn, Locale: tt.locale,
-				FallbackLanguage: "en", Payload: map[string]any{"code": "123456"}, ConnectorTemplates: tt.connector})
-			if err != nil {
-				t.Fatalf("Render: %v", err)
+			// The same answer one lookup at a time and in one batch.
+			batch := &batchStore{memStore: &memStore{templates: store.templates}}
+			for _, st := range []Store{store, batch} {
+				r, err := Render(context.Background(), st, Request{Tenant: "t1", Usage: connector.UsageSignIn, Locale: tt.locale,
+					FallbackLanguage: "en", Payload: map[string]any{"code": "123456"}, ConnectorTemplates: tt.connector})
+				if err != nil {
+					t.Fatalf("Render (%T): %v", st, err)
+				}
+				if r.Subject != tt.wantSubject || r.Source != tt.wantSource || r.Language != tt.wantLanguage || r.Usage != tt.wantUsage {
+					t.Errorf("%T: got %q from %s in %q (%s), want %q from %s in %q (%s)", st, r.Subject, r.Source, r.Language, r.Usage,
+						tt.wantSubject, tt.wantSource, tt.wantLanguage, tt.wantUsage)
+				}
 			}
-			if r.Subject != tt.wantSubject || r.Source != tt.wantSource || r.Language != tt.wantLanguage || r.Usage != tt.wantUsage {
-				t.Errorf("got %q from %s in %q (%s), want %q from %s in %q (%s)", r.Subject, r.Source, r.Language, r.Usage,
-					tt.wantSubject, tt.wantSource, tt.wantLanguage, tt.wantUsage)
+			if batch.batches != 1 || len(batch.lookups) != 0 {
+				t.Errorf("batch store: %d batch lookups and %d single ones, want 1 and 0", batch.batches, len(batch.lookups))
 			}
 		})
 	}
