@@ -93,9 +93,11 @@ func (e Experience) validate() error {
 	return nil
 }
 
-// experience loads the tenant's settings.
+// experience loads the tenant's settings. They are read at most once a
+// second (settingsTTL): a change made through another process applies
+// here within a second; one made through this process, at once.
 func (s *Server) experience(ctx context.Context, tenant string) (Experience, error) {
-	raw, err := s.Store.SettingGet(ctx, tenant, settingExperience)
+	raw, err := s.settings.get(ctx, tenant, settingExperience)
 	if errors.Is(err, store.ErrNotFound) {
 		return defaultExperience(), nil
 	}
@@ -137,7 +139,9 @@ func (s *Server) patchExperience(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	b, _ := json.Marshal(cur)
-	if err := s.Store.WriteQ().SettingPut(r.Context(), DefaultTenant, settingExperience, string(b), s.Now()); err != nil {
+	err = s.Store.WriteQ().SettingPut(r.Context(), DefaultTenant, settingExperience, string(b), s.Now())
+	s.settings.forget(DefaultTenant, settingExperience)
+	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, cur)

@@ -47,8 +47,9 @@ type Deps struct {
 // Server serves the API.
 type Server struct {
 	Deps
-	logger *slog.Logger
-	routes []route
+	logger   *slog.Logger
+	routes   []route
+	settings *settingsCache
 }
 
 // route is one API operation; the same table registers the handlers and
@@ -64,7 +65,7 @@ type route struct {
 
 // New builds the server.
 func New(d Deps) *Server {
-	s := &Server{Deps: d, logger: d.Logger.With("component", "api")}
+	s := &Server{Deps: d, logger: d.Logger.With("component", "api"), settings: newSettingsCache(d.Store, settingsTTL)}
 	s.routes = s.routeTable()
 	return s
 }
@@ -137,13 +138,15 @@ func (s *Server) wrap(rt route) http.Handler {
 	})
 }
 
-// authorized checks the admin key.
+// authorized checks the admin key. The key's hash is read at most once a
+// second (settingsTTL): a key replaced through another process stops
+// working here within a second.
 func (s *Server) authorized(r *http.Request) bool {
 	key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || key == "" {
 		return false
 	}
-	hash, err := s.Store.SettingGet(r.Context(), DefaultTenant, settingAdminKeyHash)
+	hash, err := s.settings.get(r.Context(), DefaultTenant, settingAdminKeyHash)
 	if err != nil {
 		return false
 	}
