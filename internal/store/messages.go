@@ -132,24 +132,34 @@ type Outcome struct {
 	At                time.Time
 }
 
-// MessageRecord records an attempt and sets the message's status from it.
+// MessageRecord records an attempt and sets the message's status from it:
+// on PostgreSQL in one statement.
 func (q Q) MessageRecord(ctx context.Context, o Outcome) error {
 	outcome := "sent"
 	if o.Error != "" {
 		outcome = "error"
 	}
-	if _, err := q.exec(ctx, `INSERT INTO message_attempts (tenant_id, message_id, attempt, started_at, duration_us, outcome, error)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		o.TenantID, o.MessageID, o.Attempt, Micros(o.StartedAt), o.Duration.Microseconds(), outcome, o.Error); err != nil {
-		return err
-	}
 	var sentAt int64
 	if o.Status == StatusSent {
 		sentAt = Micros(o.At)
 	}
-	n, err := q.exec(ctx, `UPDATE messages SET status = $3, attempts = $4, last_error = $5, connector_id = $6,
-		provider_message_id = $7, updated_at = $8, sent_at = $9, lease_until = 0 WHERE tenant_id = $1 AND id = $2`,
-		o.TenantID, o.MessageID, o.Status, o.Attempt, o.Error, o.ConnectorID, o.ProviderMessageID, Micros(o.At), sentAt)
+	const update = `UPDATE messages SET status = $3, attempts = $4, last_error = $5, connector_id = $6,
+		provider_message_id = $7, updated_at = $8, sent_at = $9, lease_until = 0 WHERE tenant_id = $1 AND id = $2`
+	args := []any{o.TenantID, o.MessageID, o.Status, o.Attempt, o.Error, o.ConnectorID, o.ProviderMessageID, Micros(o.At), sentAt}
+	var n int64
+	var err error
+	if q.dialect == Postgres {
+		n, err = q.exec(ctx, `WITH attempt AS (INSERT INTO message_attempts (tenant_id, message_id, attempt, started_at, duration_us, outcome, error)
+			VALUES ($1, $2, $4, $10, $11, $12, $5)) `+update,
+			append(args, Micros(o.StartedAt), o.Duration.Microseconds(), outcome)...)
+	} else {
+		if _, err := q.exec(ctx, `INSERT INTO message_attempts (tenant_id, message_id, attempt, started_at, duration_us, outcome, error)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			o.TenantID, o.MessageID, o.Attempt, Micros(o.StartedAt), o.Duration.Microseconds(), outcome, o.Error); err != nil {
+			return err
+		}
+		n, err = q.exec(ctx, update, args...)
+	}
 	if err == nil && n == 0 {
 		err = ErrNotFound
 	}
