@@ -94,7 +94,7 @@ type CodeRequest struct {
 // transaction, then makes the first delivery attempt. A permanent failure
 // is returned; a temporary one is left to the queue.
 func (s *Server) SendCode(ctx context.Context, req CodeRequest) error {
-	act, err := s.Connectors.Active(ctx, req.Tenant)
+	act, templatesVersion, err := s.Connectors.ActiveVersioned(ctx, req.Tenant)
 	if err != nil {
 		return err
 	}
@@ -113,10 +113,15 @@ func (s *Server) SendCode(ctx context.Context, req CodeRequest) error {
 		}
 		payload := withExpiry(req.Payload, exp)
 		payload["code"] = issued.Code
-		// Templates are read through the transaction: on PostgreSQL a read
+		// Templates are read through the transaction (when the cache is not
+		// at the version read with the connector): on PostgreSQL a read
 		// through the pool while every connection holds a send transaction
 		// would wait forever.
-		rendered, err := template.Render(ctx, templateStore{q: tx.Q}, template.Request{Tenant: req.Tenant, Usage: req.Usage,
+		templates, err := s.templates.store(ctx, tx.Q, req.Tenant, templatesVersion)
+		if err != nil {
+			return err
+		}
+		rendered, err := template.Render(ctx, templates, template.Request{Tenant: req.Tenant, Usage: req.Usage,
 			Locale: req.Locale, FallbackLanguage: exp.LanguageInfo.FallbackLanguage, Payload: payload,
 			Branding: exp.EmailBranding, ConnectorTemplates: act.Templates})
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,4 +73,60 @@ func payloadCode(t *testing.T, a *apptest.App, to string) string {
 	}
 	code, _ := msgs[0].Payload["code"].(string)
 	return code
+}
+
+// TestTemplatesReachOtherProcesses runs two apps on one database: a
+// template saved, changed or deleted through one is used by the other's
+// very next send, although the other keeps the templates it has read.
+func TestTemplatesReachOtherProcesses(t *testing.T) {
+	apptest.ForEachDB(t, func(t *testing.T, dbURL string) {
+		a := apptest.New(t, dbURL)
+		b := apptest.New(t, dbURL)
+		createConnector(t, a, "dev-inbox", map[string]any{})
+		n := 0
+		subjectFromB := func() string {
+			t.Helper()
+			n++
+			to := "t" + strconv.Itoa(n) + "@example.com"
+			sendCode(t, b, to)
+			msgs := inbox(t, b, to)
+			if len(msgs) != 1 {
+				t.Fatalf("dev inbox has %d messages for %s, want 1", len(msgs), to)
+			}
+			return msgs[0].Subject
+		}
+		builtin := subjectFromB()
+		if builtin == "" || subjectFromB() != builtin {
+			t.Fatalf("built-in subject %q not stable", builtin)
+		}
+
+		var saved []struct {
+			ID string `json:"id"`
+		}
+		a.JSON("PUT", "/api/email-templates", map[string]any{"templates": []any{map[string]any{"languageTag": "en", "templateType": "Generic",
+			"details": map[string]any{"subject": "Saved {{code}}", "content": "<p>{{code}}</p>"}}}}, http.StatusOK, &saved)
+		if got := subjectFromB(); !strings.HasPrefix(got, "Saved ") {
+			t.Fatalf("send after the save through the other process: subject %q, want the saved template", got)
+		}
+		if len(saved) != 1 {
+			t.Fatalf("saved %+v, want one template", saved)
+		}
+		a.JSON("PATCH", "/api/email-templates/"+saved[0].ID+"/details", map[string]any{"subject": "Patched {{code}}"}, http.StatusOK, nil)
+		if got := subjectFromB(); !strings.HasPrefix(got, "Patched ") {
+			t.Fatalf("send after the patch through the other process: subject %q, want the patched template", got)
+		}
+		a.JSON("DELETE", "/api/email-templates/"+saved[0].ID, nil, http.StatusNoContent, nil)
+		if got := subjectFromB(); got != builtin {
+			t.Fatalf("send after the delete through the other process: subject %q, want the built-in %q", got, builtin)
+		}
+		a.JSON("PUT", "/api/email-templates", map[string]any{"templates": []any{map[string]any{"languageTag": "en", "templateType": "Generic",
+			"details": map[string]any{"subject": "Again {{code}}", "content": "<p>{{code}}</p>"}}}}, http.StatusOK, nil)
+		if got := subjectFromB(); !strings.HasPrefix(got, "Again ") {
+			t.Fatalf("send after a second save: subject %q", got)
+		}
+		a.JSON("DELETE", "/api/email-templates?languageTag=en", nil, http.StatusOK, nil)
+		if got := subjectFromB(); got != builtin {
+			t.Fatalf("send after a filtered delete: subject %q, want the built-in %q", got, builtin)
+		}
+	})
 }

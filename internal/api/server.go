@@ -47,9 +47,10 @@ type Deps struct {
 // Server serves the API.
 type Server struct {
 	Deps
-	logger   *slog.Logger
-	routes   []route
-	settings *settingsCache
+	logger    *slog.Logger
+	routes    []route
+	settings  *settingsCache
+	templates *templateCache
 }
 
 // route is one API operation; the same table registers the handlers and
@@ -65,7 +66,8 @@ type route struct {
 
 // New builds the server.
 func New(d Deps) *Server {
-	s := &Server{Deps: d, logger: d.Logger.With("component", "api"), settings: newSettingsCache(d.Store, settingsTTL)}
+	s := &Server{Deps: d, logger: d.Logger.With("component", "api"), settings: newSettingsCache(d.Store, settingsTTL),
+		templates: newTemplateCache()}
 	s.routes = s.routeTable()
 	return s
 }

@@ -130,14 +130,28 @@ func (e *maskedError) Unwrap() error { return e.err }
 // Active returns the tenant's connector, building it when the stored row
 // is new or changed. It returns ErrNoConnector when there is none.
 func (c *Connectors) Active(ctx context.Context, tenant string) (*Active, error) {
-	row, err := c.st.ConnectorActive(ctx, tenant)
+	a, _, err := c.ActiveVersioned(ctx, tenant)
+	return a, err
+}
+
+// ActiveVersioned is Active plus the tenant's templates version
+// (store.TemplatesVersionSetting), read by the same statement.
+func (c *Connectors) ActiveVersioned(ctx context.Context, tenant string) (*Active, string, error) {
+	row, version, err := c.st.ConnectorActiveVersioned(ctx, tenant)
 	if errors.Is(err, store.ErrNotFound) {
 		c.drop(tenant)
-		return nil, ErrNoConnector
+		return nil, "", ErrNoConnector
 	}
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
+	a, err := c.built(ctx, tenant, row)
+	return a, version, err
+}
+
+// built returns the connector built from row, building it when the row is
+// new or changed.
+func (c *Connectors) built(ctx context.Context, tenant string, row store.Connector) (*Active, error) {
 	c.mu.Lock()
 	cached := c.cache[tenant]
 	c.mu.Unlock()

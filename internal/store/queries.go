@@ -124,6 +124,25 @@ func (q Q) ConnectorActive(ctx context.Context, tenant string) (Connector, error
 	return scanConnector(q.db.QueryRowContext(ctx, `SELECT `+connectorCols+` FROM connectors WHERE tenant_id = $1`, tenant))
 }
 
+// TemplatesVersionSetting is the setting every change to a tenant's email
+// templates raises, in the same transaction (a trigger does it).
+const TemplatesVersionSetting = "templates_version"
+
+// ConnectorActiveVersioned is ConnectorActive plus, read by the same
+// statement, the tenant's templates version ("" while it has never had a
+// template).
+func (q Q) ConnectorActiveVersioned(ctx context.Context, tenant string) (Connector, string, error) {
+	var c Connector
+	var created, updated int64
+	var version string
+	err := q.db.QueryRowContext(ctx, `SELECT `+connectorCols+`,
+		COALESCE((SELECT value FROM settings WHERE tenant_id = $1 AND name = '`+TemplatesVersionSetting+`'), '')
+		FROM connectors WHERE tenant_id = $1`, tenant).
+		Scan(&c.TenantID, &c.ID, &c.ConnectorID, &c.Config, &created, &updated, &version)
+	c.CreatedAt, c.UpdatedAt = FromMicros(created), FromMicros(updated)
+	return c, version, interpret(err)
+}
+
 // ConnectorReplace installs c as the tenant's email connector, removing the
 // one it had. Call it in a transaction so the swap is atomic.
 func (q Q) ConnectorReplace(ctx context.Context, c Connector) error {

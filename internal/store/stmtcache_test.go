@@ -22,7 +22,7 @@ func TestStatementReuse(t *testing.T) {
 	now := time.Now()
 	w := s.WriteQ()
 	for i := range 3 {
-		if err := w.SettingPut(ctx, "default", fmt.Sprintf("k%d", i), fmt.Sprintf("v%d", i), now); err != nil {
+		if err := w.SettingPut(ctx, "reuse", fmt.Sprintf("k%d", i), fmt.Sprintf("v%d", i), now); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -48,7 +48,7 @@ func TestStatementReuse(t *testing.T) {
 		t.Fatal(err)
 	}
 	const q = `SELECT name, value FROM settings WHERE tenant_id = $1 ORDER BY name`
-	rows, err := conn.QueryContext(ctx, q, "default")
+	rows, err := conn.QueryContext(ctx, q, "reuse")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestStatementReuse(t *testing.T) {
 			t.Fatalf("setting %s = %q, want %q", name, value, want)
 		}
 		outer++
-		inner, err := conn.QueryContext(ctx, q, "default")
+		inner, err := conn.QueryContext(ctx, q, "reuse")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,7 +87,7 @@ func TestStatementReuse(t *testing.T) {
 	}
 	conn.Close()
 	for i := range 3 {
-		if v, err := w.SettingGet(ctx, "default", fmt.Sprintf("k%d", i)); err != nil || v != fmt.Sprintf("v%d", i) {
+		if v, err := w.SettingGet(ctx, "reuse", fmt.Sprintf("k%d", i)); err != nil || v != fmt.Sprintf("v%d", i) {
 			t.Fatalf("setting k%d = %q, %v", i, v, err)
 		}
 	}

@@ -1,0 +1,77 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"authmail/connector"
+	"authmail/internal/store"
+	"authmail/internal/template"
+)
+
+// templateCache keeps each tenant's stored templates with the templates
+// version they were read at. Every template write raises the version in
+// its own transaction (a trigger), and a send reads the version with the
+// active connector, so a template saved through any process is used by
+// every process's next send, without a template query per send.
+type templateCache struct {
+	mu sync.Mutex
+	m  map[string]*tenantTemplates
+}
+
+// tenantTemplates is one tenant's stored templates. They were read after
+// the version was, so they are at least as new as it.
+type tenantTemplates struct {
+	version string
+	byKey   map[template.Key]template.Details
+}
+
+func newTemplateCache() *templateCache { return &templateCache{m: map[string]*tenantTemplates{}} }
+
+// store returns the tenant's templates as of version: cached, or read
+// through q (the send transaction) and kept.
+func (c *templateCache) store(ctx context.Context, q store.Q, tenant, version string) (template.BatchStore, error) {
+	c.mu.Lock()
+	t := c.m[tenant]
+	c.mu.Unlock()
+	if t != nil && t.version == version {
+		return t, nil
+	}
+	rows, err := q.TemplateList(ctx, tenant, "", "")
+	if err != nil {
+		return nil, err
+	}
+	t = &tenantTemplates{version: version, byKey: make(map[template.Key]template.Details, len(rows))}
+	for _, row := range rows {
+		var d template.Details
+		if err := json.Unmarshal([]byte(row.Details), &d); err != nil {
+			return nil, fmt.Errorf("template %s: %w", row.ID, err)
+		}
+		t.byKey[template.Key{Language: row.LanguageTag, Usage: connector.UsageType(row.TemplateType)}] = d
+	}
+	c.mu.Lock()
+	c.m[tenant] = t
+	c.mu.Unlock()
+	return t, nil
+}
+
+// FindTemplate looks one template up.
+func (t *tenantTemplates) FindTemplate(_ context.Context, _, lang string, usage connector.UsageType) (template.Details, bool, error) {
+	d, ok := t.byKey[template.Key{Language: lang, Usage: usage}]
+	return d, ok, nil
+}
+
+// FindTemplates returns the candidates among the cached templates.
+func (t *tenantTemplates) FindTemplates(_ context.Context, _ string, langs []string, usages []connector.UsageType) (map[template.Key]template.Details, error) {
+	out := map[template.Key]template.Details{}
+	for _, l := range langs {
+		for _, u := range usages {
+			if d, ok := t.byKey[template.Key{Language: l, Usage: u}]; ok {
+				out[template.Key{Language: l, Usage: u}] = d
+			}
+		}
+	}
+	return out, nil
+}
