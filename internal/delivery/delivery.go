@@ -326,7 +326,8 @@ func (s *Service) record(ctx context.Context, m store.Message, start time.Time, 
 }
 
 // settle records a final outcome and, with dropJob, deletes the message's
-// job in the same transaction: one commit instead of three.
+// job at the same time (store.MessageSettle): on PostgreSQL one statement
+// instead of a transaction of four.
 func (s *Service) settle(ctx context.Context, m store.Message, start time.Time, connID, status, errText, providerID string, dropJob bool) {
 	if !dropJob {
 		s.record(ctx, m, start, connID, status, errText, providerID)
@@ -336,19 +337,7 @@ func (s *Service) settle(ctx context.Context, m store.Message, start time.Time, 
 	o := store.Outcome{TenantID: m.TenantID, MessageID: m.ID, Attempt: m.Attempts + 1, StartedAt: start,
 		Duration: now.Sub(start), ConnectorID: connID, Status: status, Error: errText, ProviderMessageID: providerID, At: now}
 	ctx = context.WithoutCancel(ctx)
-	err := s.st.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.MessageRecord(ctx, o); err != nil {
-			return err
-		}
-		_, err := s.river.JobDeleteTx(ctx, tx.SQL(), m.JobID)
-		if errors.Is(err, rivertype.ErrNotFound) || errors.Is(err, rivertype.ErrJobRunning) {
-			// Gone already, or a worker took it over; it will see the
-			// message settled and stop.
-			return nil
-		}
-		return err
-	})
-	if err != nil {
+	if err := s.st.MessageSettle(ctx, o, m.JobID); err != nil {
 		// Record the outcome alone; the job, if left, finds the message
 		// settled and does nothing.
 		s.logger.WarnContext(ctx, "settling delivery", "message", m.ID, "err", err)

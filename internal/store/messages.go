@@ -135,6 +135,32 @@ type Outcome struct {
 // MessageRecord records an attempt and sets the message's status from it:
 // on PostgreSQL in one statement.
 func (q Q) MessageRecord(ctx context.Context, o Outcome) error {
+	return q.messageRecord(ctx, o, 0)
+}
+
+// deleteJob deletes a River job unless a worker is running it, as River's
+// JobDelete does (a running job sees its message settled and stops).
+const deleteJob = `DELETE FROM river_job WHERE id = $1 AND state <> 'running'`
+
+// MessageSettle records a final attempt as MessageRecord does and deletes
+// the message's delivery job (jobID) unless a worker is running it, all
+// at once: on PostgreSQL one statement, on SQLite one transaction.
+func (s *Store) MessageSettle(ctx context.Context, o Outcome, jobID int64) error {
+	if s.dialect == Postgres {
+		return s.WriteQ().messageRecord(ctx, o, jobID)
+	}
+	return s.InTx(ctx, func(tx *Tx) error {
+		if err := tx.MessageRecord(ctx, o); err != nil {
+			return err
+		}
+		_, err := tx.exec(ctx, deleteJob, jobID)
+		return err
+	})
+}
+
+// messageRecord is MessageRecord; on PostgreSQL a jobID other than 0 is
+// deleted by the same statement.
+func (q Q) messageRecord(ctx context.Context, o Outcome, jobID int64) error {
 	outcome := "sent"
 	if o.Error != "" {
 		outcome = "error"
@@ -149,9 +175,14 @@ func (q Q) MessageRecord(ctx context.Context, o Outcome) error {
 	var n int64
 	var err error
 	if q.dialect == Postgres {
-		n, err = q.exec(ctx, `WITH attempt AS (INSERT INTO message_attempts (tenant_id, message_id, attempt, started_at, duration_us, outcome, error)
-			VALUES ($1, $2, $4, $10, $11, $12, $5)) `+update,
-			append(args, Micros(o.StartedAt), o.Duration.Microseconds(), outcome)...)
+		attempt := `WITH attempt AS (INSERT INTO message_attempts (tenant_id, message_id, attempt, started_at, duration_us, outcome, error)
+			VALUES ($1, $2, $4, $10, $11, $12, $5))`
+		args = append(args, Micros(o.StartedAt), o.Duration.Microseconds(), outcome)
+		if jobID != 0 {
+			attempt += `, job AS (DELETE FROM river_job WHERE id = $13 AND state <> 'running')`
+			args = append(args, jobID)
+		}
+		n, err = q.exec(ctx, attempt+" "+update, args...)
 	} else {
 		if _, err := q.exec(ctx, `INSERT INTO message_attempts (tenant_id, message_id, attempt, started_at, duration_us, outcome, error)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)`,
