@@ -101,53 +101,55 @@ func Parse(name string, args []string, getenv func(string) string, stderr io.Wri
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	val := map[string]string{}
+	val, src := map[string]string{}, map[string]string{}
 	for _, o := range opts {
 		switch v := getenv(o.envName()); {
 		case set[o.name]:
-			val[o.name] = *flags[o.name]
+			val[o.name], src[o.name] = *flags[o.name], "--"+o.name
 		case v != "":
-			val[o.name] = v
+			val[o.name], src[o.name] = v, o.envName()
 		case file[o.name] != "":
-			val[o.name] = file[o.name]
+			val[o.name], src[o.name] = file[o.name], o.name+" in "+*configPath
 		default:
-			val[o.name] = o.def
+			val[o.name], src[o.name] = o.def, "--"+o.name
 		}
 	}
 	s.Addr, s.DataDir, s.Database = val["addr"], val["data-dir"], val["database"]
 	s.LogFormat, s.LogLevel = val["log-format"], strings.ToLower(val["log-level"])
 	var err error
 	if s.Workers, err = strconv.Atoi(val["workers"]); err != nil {
-		return s, fmt.Errorf("workers must be a number, not %q", val["workers"])
+		return s, fmt.Errorf("%s must be a number, not %q", src["workers"], val["workers"])
 	}
 	if s.FirstAttemptWait, err = time.ParseDuration(val["first-attempt-wait"]); err != nil {
-		return s, fmt.Errorf("first-attempt-wait must be a duration such as 8s, not %q", val["first-attempt-wait"])
+		return s, fmt.Errorf("%s must be a duration such as 8s, not %q", src["first-attempt-wait"], val["first-attempt-wait"])
 	}
 	if s.ShutdownTimeout, err = time.ParseDuration(val["shutdown-timeout"]); err != nil {
-		return s, fmt.Errorf("shutdown-timeout must be a duration such as 20s, not %q", val["shutdown-timeout"])
+		return s, fmt.Errorf("%s must be a duration such as 20s, not %q", src["shutdown-timeout"], val["shutdown-timeout"])
 	}
-	return s, s.validate()
+	return s, s.validate(src)
 }
 
-func (s Settings) validate() error {
+// validate checks ranges; src names where each value came from, so the
+// message points at the flag, variable or file line to fix.
+func (s Settings) validate(src map[string]string) error {
 	switch s.LogFormat {
 	case "text", "json":
 	default:
-		return fmt.Errorf("log-format must be text or json")
+		return fmt.Errorf("%s must be text or json", src["log-format"])
 	}
 	switch s.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
-		return fmt.Errorf("log-level must be debug, info, warn or error")
+		return fmt.Errorf("%s must be debug, info, warn or error", src["log-level"])
 	}
 	if s.Workers < 0 || s.Workers > 1000 {
-		return fmt.Errorf("workers must be from 0 to 1000")
+		return fmt.Errorf("%s must be from 0 to 1000", src["workers"])
 	}
 	if s.FirstAttemptWait < 100*time.Millisecond || s.FirstAttemptWait > time.Minute {
-		return fmt.Errorf("first-attempt-wait must be from 100ms to 1m")
+		return fmt.Errorf("%s must be from 100ms to 1m", src["first-attempt-wait"])
 	}
 	if s.ShutdownTimeout < time.Second || s.ShutdownTimeout > 10*time.Minute {
-		return fmt.Errorf("shutdown-timeout must be from 1s to 10m")
+		return fmt.Errorf("%s must be from 1s to 10m", src["shutdown-timeout"])
 	}
 	return nil
 }

@@ -126,3 +126,21 @@ func TestUsageNeverShowsTheDatabaseURL(t *testing.T) {
 		t.Fatalf("usage text shows a database password:\n%s", out.String())
 	}
 }
+
+func TestErrorsNameWhereTheValueCameFrom(t *testing.T) {
+	p := writeConfig(t, "log-format: xml\n")
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--workers", "x"}, nil, "--workers must be a number"},
+		{nil, map[string]string{"AUTHMAIL_WORKERS": "x"}, "AUTHMAIL_WORKERS must be a number"},
+		{[]string{"--config", p}, nil, "log-format in " + p + " must be text or json"},
+	} {
+		_, err := Parse("serve", tc.args, env(tc.env), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Parse(%v, %v) = %v, want %q", tc.args, tc.env, err, tc.want)
+		}
+	}
+}
