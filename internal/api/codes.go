@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net"
 	"net/http"
 	"time"
@@ -102,6 +103,8 @@ func (s *Server) SendCode(ctx context.Context, req CodeRequest) error {
 	if err != nil {
 		return err
 	}
+	// The payload gains the code: work on a copy, never the caller's map.
+	req.Payload = maps.Clone(req.Payload)
 	if req.Payload == nil {
 		req.Payload = map[string]any{}
 	}
@@ -164,8 +167,11 @@ func (s *Server) verifyCode(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if body.VerificationCode == "" || len(body.VerificationCode) > 32 {
+	if body.VerificationCode == "" {
 		return invalidInput("verificationCode", "is required (the code from the email)")
+	}
+	if len(body.VerificationCode) > 32 {
+		return invalidInput("verificationCode", "is over 32 characters; send the code from the email")
 	}
 	exp, err := s.experience(r.Context(), DefaultTenant)
 	if err != nil {

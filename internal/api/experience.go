@@ -77,6 +77,12 @@ func (e Experience) validate() error {
 	if err := e.EmailBranding.Validate(); err != nil {
 		return invalidInput("emailBranding", "%s", err.Error())
 	}
+	if len(e.SignUp.Identifiers) > 4 {
+		return invalidInput("signUp.identifiers", "at most 4 identifiers")
+	}
+	if len(e.SignIn.Methods) > 8 {
+		return invalidInput("signIn.methods", "at most 8 methods")
+	}
 	for i, id := range e.SignUp.Identifiers {
 		if id != "email" && id != "username" {
 			return invalidInput("signUp.identifiers", "item %d must be email or username", i)
@@ -136,6 +142,8 @@ func (s *Server) patchExperience(w http.ResponseWriter, r *http.Request) error {
 		if _, err := s.Store.ConnectorActive(r.Context(), DefaultTenant); errors.Is(err, store.ErrNotFound) {
 			return &Error{Status: http.StatusBadRequest, Code: "sign_in_experiences.enabled_connector_not_found",
 				Message: "email codes need an email connector: create one first", Data: map[string]string{"type": "Email"}}
+		} else if err != nil {
+			return err
 		}
 	}
 	b, _ := json.Marshal(cur)

@@ -5,6 +5,8 @@ package api
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/mail"
@@ -122,14 +124,18 @@ func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if p := recover(); p != nil {
-				s.logger.ErrorContext(r.Context(), "handler panic", "panic", p, "path", r.URL.Path)
-				writeJSON(w, http.StatusInternalServerError, &Error{Code: "unexpected_error", Message: "internal error"})
+				s.writeError(w, r, fmt.Errorf("handler panic on %s: %v", r.URL.Path, p))
 			}
 		}()
-		if !rt.public && !s.authorized(r) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="authmail"`)
-			writeJSON(w, http.StatusUnauthorized, &Error{Code: "auth.unauthorized", Message: "send the admin key as Authorization: Bearer <key>"})
-			return
+		if !rt.public {
+			if ok, err := s.authorized(r); err != nil {
+				s.writeError(w, r, err)
+				return
+			} else if !ok {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="authmail"`)
+				writeJSON(w, http.StatusUnauthorized, &Error{Code: "auth.unauthorized", Message: "send the admin key as Authorization: Bearer <key>"})
+				return
+			}
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		if err := rt.handler(w, r); err != nil {
@@ -142,17 +148,21 @@ func (s *Server) wrap(rt route) http.Handler {
 
 // authorized checks the admin key. The key's hash is read at most once a
 // second (settingsTTL): a key replaced through another process stops
-// working here within a second.
-func (s *Server) authorized(r *http.Request) bool {
+// working here within a second. A database failure is an error, not a
+// refusal, so an outage does not look like a wrong key.
+func (s *Server) authorized(r *http.Request) (bool, error) {
 	key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || key == "" {
-		return false
+		return false, nil
 	}
 	hash, err := s.settings.get(r.Context(), DefaultTenant, settingAdminKeyHash)
-	if err != nil {
-		return false
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
 	}
-	return keyring.AdminKeyEqual(hash, strings.TrimSpace(key))
+	if err != nil {
+		return false, &Error{Status: http.StatusServiceUnavailable, Code: "request.unavailable", Message: "the database did not answer; try again"}
+	}
+	return keyring.AdminKeyEqual(hash, strings.TrimSpace(key)), nil
 }
 
 // EnsureAdminKey makes sure the tenant has an admin key. When key is given

@@ -43,8 +43,9 @@ type Connectors struct {
 	now    func() time.Time
 	client *http.Client
 
-	mu    sync.Mutex
-	cache map[string]*cachedConnector
+	mu      sync.Mutex
+	cache   map[string]*cachedConnector
+	retired map[*Active]*time.Timer
 }
 
 type cachedConnector struct {
@@ -57,7 +58,7 @@ type cachedConnector struct {
 func NewConnectors(st *store.Store, keys *keyring.Keyring, logger *slog.Logger, now func() time.Time) *Connectors {
 	return &Connectors{st: st, keys: keys, logger: logger, now: now,
 		client: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
-		cache:  map[string]*cachedConnector{}}
+		cache:  map[string]*cachedConnector{}, retired: map[*Active]*time.Timer{}}
 }
 
 // SealConfig seals a connector config for its row.
@@ -172,7 +173,7 @@ func (c *Connectors) built(ctx context.Context, tenant string, row store.Connect
 	c.cache[tenant] = &cachedConnector{rowID: row.ID, updated: row.UpdatedAt, active: a}
 	c.mu.Unlock()
 	if old != nil {
-		closeLater(old.active)
+		c.retire(old.active)
 	}
 	return a, nil
 }
@@ -183,27 +184,41 @@ func (c *Connectors) drop(tenant string) {
 	delete(c.cache, tenant)
 	c.mu.Unlock()
 	if old != nil {
-		closeLater(old.active)
+		c.retire(old.active)
 	}
 }
 
-// Close closes every cached connector.
+// Close closes every cached connector and every replaced one still
+// waiting to be closed.
 func (c *Connectors) Close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for t, cc := range c.cache {
-		closeNow(cc.active)
+		cc.active.Close()
 		delete(c.cache, t)
+	}
+	for a, timer := range c.retired {
+		timer.Stop()
+		a.Close()
+		delete(c.retired, a)
 	}
 }
 
-// closeLater closes a replaced connector once sends already using it have
-// had time to finish.
-func closeLater(a *Active) {
-	time.AfterFunc(time.Minute, func() { closeNow(a) })
+// retire closes a replaced connector once sends already using it have had
+// time to finish (or at Close, whichever comes first).
+func (c *Connectors) retire(a *Active) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.retired[a] = time.AfterFunc(time.Minute, func() {
+		c.mu.Lock()
+		_, pending := c.retired[a]
+		delete(c.retired, a)
+		c.mu.Unlock()
+		if pending {
+			a.Close()
+		}
+	})
 }
-
-func closeNow(a *Active) { a.Close() }
 
 // Close closes the connector when it implements io.Closer (an SMTP
 // connection pool, say); the host calls it when it drops the connector.

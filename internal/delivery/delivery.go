@@ -246,6 +246,11 @@ func (s *Service) Deliver(ctx context.Context, p Pending) error {
 	// that records the outcome.
 	res := s.attempt(ctx, m, p.content, p.active, true)
 	if res.final && res.err != nil {
+		if res.connector == "" && !errors.Is(res.err, ErrNoConnector) {
+			// Not the provider's answer (the stored message could not be
+			// read): an internal error, not the caller's to fix.
+			return res.err
+		}
 		return &SendError{Connector: res.connector, Err: res.err}
 	}
 	return nil
@@ -303,10 +308,10 @@ func (s *Service) attempt(ctx context.Context, m store.Message, content *Content
 		return attemptResult{final: true, connector: act.Factory.ID}
 	case connector.Temporary(sendErr) || errors.Is(sendErr, context.Canceled):
 		s.record(ctx, m, start, act.Factory.ID, store.StatusQueued, errorText(sendErr, act.Secrets), "")
-		return attemptResult{err: sendErr, connector: act.Factory.ID}
+		return attemptResult{err: maskError(sendErr, act.Secrets), connector: act.Factory.ID}
 	default:
 		s.settle(ctx, m, start, act.Factory.ID, store.StatusFailed, errorText(sendErr, act.Secrets), "", dropJob)
-		return attemptResult{final: true, err: sendErr, connector: act.Factory.ID}
+		return attemptResult{final: true, err: maskError(sendErr, act.Secrets), connector: act.Factory.ID}
 	}
 }
 
