@@ -25,20 +25,21 @@ const (
 	maxCheckParam = 320
 )
 
-// senderFields names the config field holding the sender address, per
-// connector factory.
-var senderFields = map[string]string{
-	"smtp":      "fromEmail",
-	"sendgrid":  "fromEmail",
-	"postmark":  "fromEmail",
-	"mailgun":   "from",
-	"aws-ses":   "emailAddress",
-	"aliyun-dm": "accountName",
+// senderFields names the config fields that may hold the sender address
+// of a connector factory, in order; a custom connector gets the usual names.
+func senderFields(factoryID string) []string {
+	switch factoryID {
+	case "smtp", "sendgrid", "postmark":
+		return []string{"fromEmail"}
+	case "mailgun":
+		return []string{"from"}
+	case "aws-ses":
+		return []string{"emailAddress"}
+	case "aliyun-dm":
+		return []string{"accountName"}
+	}
+	return []string{"fromEmail", "emailAddress", "from", "accountName"}
 }
-
-// genericSenderFields are tried, in order, for a factory senderFields does
-// not know (a custom connector).
-var genericSenderFields = []string{"fromEmail", "emailAddress", "from", "accountName"}
 
 // deliverabilityCheck serves GET /api/deliverability/check?domain=&selector=
 // &from=&provider=&smtpHost=. Parameters left out come from the active
@@ -202,11 +203,7 @@ func senderOf(factoryID string, raw json.RawMessage) string {
 	if json.Unmarshal(raw, &doc) != nil {
 		return ""
 	}
-	names := genericSenderFields
-	if f, ok := senderFields[factoryID]; ok {
-		names = []string{f}
-	}
-	for _, n := range names {
+	for _, n := range senderFields(factoryID) {
 		v, _ := doc[n].(string)
 		if v = strings.TrimSpace(v); v == "" {
 			continue

@@ -205,12 +205,6 @@ func (q Q) MessageFail(ctx context.Context, tenant, id, reason string, now time.
 	return err
 }
 
-// MessageSetJob stores the queue job that backs a message.
-func (q Q) MessageSetJob(ctx context.Context, tenant, id string, jobID int64) error {
-	_, err := q.exec(ctx, `UPDATE messages SET job_id = $3 WHERE tenant_id = $1 AND id = $2`, tenant, id, jobID)
-	return err
-}
-
 // Attempt is one recorded delivery attempt.
 type Attempt struct {
 	Attempt   int

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"strings"
@@ -430,7 +431,7 @@ func (q Q) RateAdd(ctx context.Context, tenant, bucket, key string, at time.Time
 func (q Q) LockoutUntil(ctx context.Context, tenant, key string) (time.Time, error) {
 	var until int64
 	err := q.db.QueryRowContext(ctx, `SELECT until FROM lockouts WHERE tenant_id = $1 AND key_hash = $2`, tenant, key).Scan(&until)
-	if err == sql.ErrNoRows {
+	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, nil
 	}
 	return FromMicros(until), interpret(err)
