@@ -418,3 +418,25 @@ func (s Suite) testSecrets(t *testing.T) {
 		}
 	}
 }
+
+// Build builds the connector of factory id with env, or fails the test.
+func Build(t testing.TB, id string, raw json.RawMessage, env connector.Env) connector.Connector {
+	t.Helper()
+	c, err := connector.Build(context.Background(), id, raw, env)
+	if err != nil {
+		t.Fatalf("building %s: %v", id, err)
+	}
+	return c
+}
+
+// Send sends msg with a 10 s deadline, or fails the test.
+func Send(t testing.TB, c connector.Connector, msg connector.Message) connector.Receipt {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rc, err := c.Send(ctx, msg)
+	if err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	return rc
+}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"mime"
 	"net/http"
 	"net/http/httptest"
@@ -268,28 +267,16 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-func testEnv() connector.Env {
-	return connector.Env{Logger: slog.New(slog.DiscardHandler), HTTPClient: &http.Client{}, Now: time.Now}
-}
+func testEnv() connector.Env { return connectortest.Env(io.Discard) }
 
 func build(t *testing.T, id string, raw json.RawMessage) *Connector {
 	t.Helper()
-	c, err := connector.Build(context.Background(), id, raw, testEnv())
-	if err != nil {
-		t.Fatalf("Build: %v", err)
-	}
-	return c.(*Connector)
+	return connectortest.Build(t, id, raw, testEnv()).(*Connector)
 }
 
 func send(t *testing.T, c *Connector, msg connector.Message) connector.Receipt {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	rc, err := c.Send(ctx, msg)
-	if err != nil {
-		t.Fatalf("Send: %v", err)
-	}
-	return rc
+	return connectortest.Send(t, c, msg)
 }
 
 // logtoConfig is a config as Logto's Mailgun connector stores it.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,21 +16,11 @@ import (
 	"authmail/connector/connectortest"
 )
 
-func testEnv() connector.Env {
-	return connector.Env{
-		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
-		HTTPClient: &http.Client{},
-		Now:        time.Now,
-	}
-}
+func testEnv() connector.Env { return connectortest.Env(io.Discard) }
 
 func build(t *testing.T, raw json.RawMessage, env connector.Env) *Connector {
 	t.Helper()
-	c, err := connector.Build(context.Background(), ID, raw, env)
-	if err != nil {
-		t.Fatalf("Build: %v", err)
-	}
-	return c.(*Connector)
+	return connectortest.Build(t, ID, raw, env).(*Connector)
 }
 
 func invalid(name, raw, field string) connectortest.InvalidConfig {
