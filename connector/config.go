@@ -159,3 +159,36 @@ func (d Duration) Or(def time.Duration) time.Duration {
 	}
 	return time.Duration(d)
 }
+
+// ConfigSender reads a config's sender: value is "addr" or "Name <addr>"
+// and is required (hint says where to find it); a non-empty name replaces
+// the display name. Errors name field.
+func ConfigSender(field, value, name, hint string) (Address, error) {
+	if strings.TrimSpace(value) == "" {
+		if hint != "" {
+			return Address{}, InvalidConfig(field, "is required: %s", hint)
+		}
+		return Address{}, InvalidConfig(field, "is required")
+	}
+	a, err := ConfigAddress(field, value)
+	if err != nil {
+		return Address{}, err
+	}
+	if name = strings.TrimSpace(StripControl(name)); name != "" {
+		a.Name = name
+	}
+	return a, nil
+}
+
+// ConfigAddress reads an optional address field of a config: empty gives
+// the zero Address, anything else must parse. Errors name field.
+func ConfigAddress(field, value string) (Address, error) {
+	if strings.TrimSpace(value) == "" {
+		return Address{}, nil
+	}
+	a, err := ParseAddress(value)
+	if err != nil {
+		return Address{}, InvalidConfig(field, "is not an email address such as \"Example <no-reply@example.com>\": %v", err)
+	}
+	return a, nil
+}

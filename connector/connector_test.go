@@ -217,3 +217,27 @@ func TestDurationAndDecode(t *testing.T) {
 		t.Error("Secret prints its value")
 	}
 }
+
+func TestConfigSenderAndAddress(t *testing.T) {
+	a, err := connector.ConfigSender("fromEmail", "Acme <no-reply@acme.example>", "", "")
+	if err != nil || a.Name != "Acme" || a.Email != "no-reply@acme.example" {
+		t.Fatalf("ConfigSender = %+v, %v", a, err)
+	}
+	a, _ = connector.ConfigSender("fromEmail", "no-reply@acme.example", " Acme\r\n Auth ", "")
+	if a.Name != "Acme Auth" {
+		t.Errorf("the name field is not cleaned into the display name: %q", a.Name)
+	}
+	for _, tc := range []struct{ value, field string }{{"", "fromEmail"}, {"not an address", "fromEmail"}} {
+		_, err := connector.ConfigSender("fromEmail", tc.value, "", "the verified sender")
+		var ce *connector.ConfigError
+		if !errors.As(err, &ce) || ce.Field != tc.field {
+			t.Errorf("ConfigSender(%q) = %v, want an error naming %s", tc.value, err, tc.field)
+		}
+	}
+	if a, err := connector.ConfigAddress("replyTo", " "); err != nil || a.Email != "" {
+		t.Errorf("an empty optional address = %+v, %v", a, err)
+	}
+	if _, err := connector.ConfigAddress("replyTo", "nope"); !errors.Is(err, connector.ErrInvalidConfig) {
+		t.Errorf("a bad optional address = %v", err)
+	}
+}

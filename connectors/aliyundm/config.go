@@ -141,10 +141,6 @@ func (s *settings) resolveAddresses() error {
 	}
 	a.Name = strings.TrimSpace(connector.StripControl(cfg.FromAlias))
 	s.from = a
-	if cfg.ReplyTo != "" {
-		if s.replyTo, err = connector.ParseAddress(cfg.ReplyTo); err != nil {
-			return connector.InvalidConfig("replyTo", "is not an email address: %v", err)
-		}
-	}
-	return nil
+	s.replyTo, err = connector.ConfigAddress("replyTo", cfg.ReplyTo)
+	return err
 }

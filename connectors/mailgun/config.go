@@ -99,21 +99,12 @@ func (cfg Config) resolve(env connector.Env) (*settings, error) {
 	if s.apiKey == "" {
 		return nil, connector.InvalidConfig("apiKey", "is required")
 	}
-	if strings.TrimSpace(cfg.From) == "" {
-		return nil, connector.InvalidConfig("from", "is required, such as \"Example <no-reply@mg.example.com>\"")
+	var err error
+	if s.from, err = connector.ConfigSender("from", cfg.From, cfg.FromName, `an address such as "Example <no-reply@mg.example.com>"`); err != nil {
+		return nil, err
 	}
-	from, err := connector.ParseAddress(cfg.From)
-	if err != nil {
-		return nil, connector.InvalidConfig("from", "is not an address such as \"Example <no-reply@mg.example.com>\": %v", err)
-	}
-	if name := strings.TrimSpace(connector.StripControl(cfg.FromName)); name != "" {
-		from.Name = name
-	}
-	s.from = from
-	if strings.TrimSpace(cfg.ReplyTo) != "" {
-		if s.replyTo, err = connector.ParseAddress(cfg.ReplyTo); err != nil {
-			return nil, connector.InvalidConfig("replyTo", "is not an email address: %v", err)
-		}
+	if s.replyTo, err = connector.ConfigAddress("replyTo", cfg.ReplyTo); err != nil {
+		return nil, err
 	}
 	if s.deliveries, err = checkDeliveries(cfg.Deliveries, env.Logger); err != nil {
 		return nil, err

@@ -87,21 +87,12 @@ func (cfg Config) resolve(env connector.Env) (*settings, error) {
 	if s.token == "" {
 		return nil, connector.InvalidConfig("serverToken", "is required: the server API token from Postmark")
 	}
-	if strings.TrimSpace(cfg.FromEmail) == "" {
-		return nil, connector.InvalidConfig("fromEmail", "is required")
+	var err error
+	if s.from, err = connector.ConfigSender("fromEmail", cfg.FromEmail, cfg.FromName, ""); err != nil {
+		return nil, err
 	}
-	from, err := connector.ParseAddress(cfg.FromEmail)
-	if err != nil {
-		return nil, connector.InvalidConfig("fromEmail", "is not an email address: %v", err)
-	}
-	if name := strings.TrimSpace(connector.StripControl(cfg.FromName)); name != "" {
-		from.Name = name
-	}
-	s.from = from
-	if strings.TrimSpace(cfg.ReplyTo) != "" {
-		if s.replyTo, err = connector.ParseAddress(cfg.ReplyTo); err != nil {
-			return nil, connector.InvalidConfig("replyTo", "is not an email address: %v", err)
-		}
+	if s.replyTo, err = connector.ConfigAddress("replyTo", cfg.ReplyTo); err != nil {
+		return nil, err
 	}
 	for i, t := range cfg.Templates {
 		field := fmt.Sprintf("templates.%d", i)

@@ -84,21 +84,12 @@ func (cfg Config) resolve(env connector.Env) (*settings, error) {
 	if s.apiKey == "" {
 		return nil, connector.InvalidConfig("apiKey", "is required: create a key with the Mail Send permission in SendGrid")
 	}
-	if strings.TrimSpace(cfg.FromEmail) == "" {
-		return nil, connector.InvalidConfig("fromEmail", "is required")
+	var err error
+	if s.from, err = connector.ConfigSender("fromEmail", cfg.FromEmail, cfg.FromName, ""); err != nil {
+		return nil, err
 	}
-	from, err := connector.ParseAddress(cfg.FromEmail)
-	if err != nil {
-		return nil, connector.InvalidConfig("fromEmail", "is not an email address: %v", err)
-	}
-	if name := strings.TrimSpace(connector.StripControl(cfg.FromName)); name != "" {
-		from.Name = name
-	}
-	s.from = from
-	if strings.TrimSpace(cfg.ReplyTo) != "" {
-		if s.replyTo, err = connector.ParseAddress(cfg.ReplyTo); err != nil {
-			return nil, connector.InvalidConfig("replyTo", "is not an email address: %v", err)
-		}
+	if s.replyTo, err = connector.ConfigAddress("replyTo", cfg.ReplyTo); err != nil {
+		return nil, err
 	}
 	if err := checkTemplates(cfg.Templates, env.Logger); err != nil {
 		return nil, err

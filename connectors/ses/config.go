@@ -123,28 +123,15 @@ func (s *settings) validateCredentials() error {
 
 func (s *settings) resolveAddresses() error {
 	cfg := s.cfg
-	if strings.TrimSpace(cfg.EmailAddress) == "" {
-		return connector.InvalidConfig("emailAddress", "is required: the verified sender address")
+	var err error
+	if s.from, err = connector.ConfigSender("emailAddress", cfg.EmailAddress, cfg.SenderName, "the verified sender address"); err != nil {
+		return err
 	}
-	from, err := connector.ParseAddress(cfg.EmailAddress)
-	if err != nil {
-		return connector.InvalidConfig("emailAddress", "is not an email address: %v", err)
+	if s.replyTo, err = connector.ConfigAddress("replyTo", cfg.ReplyTo); err != nil {
+		return err
 	}
-	if name := strings.TrimSpace(connector.StripControl(cfg.SenderName)); name != "" {
-		from.Name = name
-	}
-	s.from = from
-	if cfg.ReplyTo != "" {
-		if s.replyTo, err = connector.ParseAddress(cfg.ReplyTo); err != nil {
-			return connector.InvalidConfig("replyTo", "is not an email address: %v", err)
-		}
-	}
-	if cfg.FeedbackForwardingEmailAddress != "" {
-		if _, err := connector.ParseAddress(cfg.FeedbackForwardingEmailAddress); err != nil {
-			return connector.InvalidConfig("feedbackForwardingEmailAddress", "is not an email address: %v", err)
-		}
-	}
-	return nil
+	_, err = connector.ConfigAddress("feedbackForwardingEmailAddress", cfg.FeedbackForwardingEmailAddress)
+	return err
 }
 
 // checkTemplates checks the usage type of every config template.
