@@ -124,9 +124,7 @@ func (s *Server) SendCode(ctx context.Context, req CodeRequest) error {
 		if err != nil {
 			return err
 		}
-		rendered, err := template.Render(ctx, templates, template.Request{Tenant: req.Tenant, Usage: req.Usage,
-			Locale: req.Locale, FallbackLanguage: exp.LanguageInfo.FallbackLanguage, Payload: payload,
-			Branding: exp.EmailBranding, ConnectorTemplates: act.Templates})
+		rendered, err := template.Render(ctx, templates, exp.renderRequest(req.Tenant, req.Usage, req.Locale, payload, act.Templates))
 		if err != nil {
 			return err
 		}

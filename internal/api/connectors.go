@@ -310,9 +310,7 @@ func (s *Server) testConnector(w http.ResponseWriter, r *http.Request) error {
 	if body.Locale != "" {
 		payload["locale"] = body.Locale
 	}
-	rendered, err := template.Render(ctx, s.templateStore(), template.Request{Tenant: DefaultTenant, Usage: "Generic",
-		Locale: body.Locale, FallbackLanguage: exp.LanguageInfo.FallbackLanguage, Payload: withExpiry(payload, exp),
-		Branding: exp.EmailBranding, ConnectorTemplates: act.Templates})
+	rendered, err := template.Render(ctx, s.templateStore(), exp.renderRequest(DefaultTenant, connector.UsageGeneric, body.Locale, withExpiry(payload, exp), act.Templates))
 	if err != nil {
 		return err
 	}

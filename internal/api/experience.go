@@ -1,6 +1,7 @@
 package api
 
 import (
+	"authmail/connector"
 	"context"
 	"encoding/json"
 	"errors"
@@ -50,6 +51,13 @@ type SignInMethod struct {
 
 func defaultExperience() Experience {
 	return Experience{LanguageInfo: LanguageInfo{FallbackLanguage: "en"}}
+}
+
+// renderRequest is the template request for a message under these
+// settings: their fallback language and branding.
+func (e Experience) renderRequest(tenant string, usage connector.UsageType, locale string, payload map[string]any, connTemplates []connector.Template) template.Request {
+	return template.Request{Tenant: tenant, Usage: usage, Locale: locale, FallbackLanguage: e.LanguageInfo.FallbackLanguage,
+		Payload: payload, Branding: e.EmailBranding, ConnectorTemplates: connTemplates}
 }
 
 // usesEmailCodes reports whether sign-up or sign-in relies on email codes.

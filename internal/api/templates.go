@@ -309,9 +309,7 @@ func (s *Server) previewTemplate(w http.ResponseWriter, r *http.Request) error {
 		if act, err := s.Connectors.Active(r.Context(), DefaultTenant); err == nil {
 			connTemplates = act.Templates
 		}
-		out, err = template.Render(r.Context(), s.templateStore(), template.Request{Tenant: DefaultTenant, Usage: usage,
-			Locale: lang, FallbackLanguage: exp.LanguageInfo.FallbackLanguage, Payload: payload,
-			Branding: exp.EmailBranding, ConnectorTemplates: connTemplates})
+		out, err = template.Render(r.Context(), s.templateStore(), exp.renderRequest(DefaultTenant, usage, lang, payload, connTemplates))
 		if err != nil {
 			return err
 		}
