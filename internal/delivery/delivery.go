@@ -321,9 +321,9 @@ func errorText(err error, secrets []string) string {
 
 func (s *Service) record(ctx context.Context, m store.Message, start time.Time, connID, status, errText, providerID string) {
 	now := s.now()
-	err := s.st.WriteQ().MessageRecord(context.WithoutCancel(ctx), store.Outcome{TenantID: m.TenantID, MessageID: m.ID,
+	err := s.st.MessageSettle(context.WithoutCancel(ctx), store.Outcome{TenantID: m.TenantID, MessageID: m.ID,
 		Attempt: m.Attempts + 1, StartedAt: start, Duration: now.Sub(start), ConnectorID: connID, Status: status,
-		Error: errText, ProviderMessageID: providerID, At: now})
+		Error: errText, ProviderMessageID: providerID, At: now}, 0)
 	if err != nil {
 		s.logger.ErrorContext(ctx, "recording delivery attempt", "message", m.ID, "err", err)
 	}
@@ -405,7 +405,7 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) e
 		s.fail(ctx, m, expiredReason(m.LastError))
 		return nil
 	}
-	claimed, err := s.st.WriteQ().MessageClaim(ctx, m.TenantID, m.ID, now, now.Add(s.cfg.AttemptTimeout+time.Second))
+	claimed, attempts, err := s.st.WriteQ().MessageClaim(ctx, m.TenantID, m.ID, now, now.Add(s.cfg.AttemptTimeout+time.Second))
 	if err != nil {
 		return err
 	}
@@ -413,6 +413,7 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) e
 		// The request that enqueued it is still on its first attempt.
 		return river.JobSnooze(max(m.LeaseUntil.Sub(now), 0) + 100*time.Millisecond)
 	}
+	m.Attempts = attempts
 	actx, cancel := context.WithTimeout(ctx, s.cfg.AttemptTimeout)
 	defer cancel()
 	res := s.attempt(actx, m, nil, nil, false)

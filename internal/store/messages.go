@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -110,12 +112,18 @@ func (q Q) MessageList(ctx context.Context, f MessageFilter) ([]Message, error) 
 }
 
 // MessageClaim marks a queued message (or one whose sender's lease ran
-// out) as sending until leaseUntil, and reports whether this caller got it.
-func (q Q) MessageClaim(ctx context.Context, tenant, id string, now, leaseUntil time.Time) (bool, error) {
-	n, err := q.exec(ctx, `UPDATE messages SET status = 'sending', lease_until = $4, updated_at = $3
-		WHERE tenant_id = $1 AND id = $2 AND (status = 'queued' OR (status = 'sending' AND lease_until < $3))`,
-		tenant, id, Micros(now), Micros(leaseUntil))
-	return n == 1, err
+// out) as sending until leaseUntil, and reports whether this caller got it
+// and how many attempts the message had when it did. The count comes from
+// the claimed row itself, so an attempt recorded after the caller last
+// read the message is not numbered twice.
+func (q Q) MessageClaim(ctx context.Context, tenant, id string, now, leaseUntil time.Time) (claimed bool, attempts int, err error) {
+	err = q.db.QueryRowContext(ctx, `UPDATE messages SET status = 'sending', lease_until = $4, updated_at = $3
+		WHERE tenant_id = $1 AND id = $2 AND (status = 'queued' OR (status = 'sending' AND lease_until < $3))
+		RETURNING attempts`, tenant, id, Micros(now), Micros(leaseUntil)).Scan(&attempts)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, 0, nil
+	}
+	return err == nil, attempts, interpret(err)
 }
 
 // Outcome is the result of one delivery attempt.
@@ -133,7 +141,8 @@ type Outcome struct {
 }
 
 // MessageRecord records an attempt and sets the message's status from it:
-// on PostgreSQL in one statement.
+// on PostgreSQL in one statement. On SQLite the two writes must land
+// together: call it in a transaction, or use Store.MessageSettle.
 func (q Q) MessageRecord(ctx context.Context, o Outcome) error {
 	return q.messageRecord(ctx, o, 0)
 }
@@ -142,9 +151,11 @@ func (q Q) MessageRecord(ctx context.Context, o Outcome) error {
 // JobDelete does (a running job sees its message settled and stops).
 const deleteJob = `DELETE FROM river_job WHERE id = $1 AND state <> 'running'`
 
-// MessageSettle records a final attempt as MessageRecord does and deletes
-// the message's delivery job (jobID) unless a worker is running it, all
-// at once: on PostgreSQL one statement, on SQLite one transaction.
+// MessageSettle records an attempt as MessageRecord does and, when jobID
+// is not 0, deletes the message's delivery job unless a worker is running
+// it, all at once: on PostgreSQL one statement, on SQLite one transaction.
+// A crash never leaves an attempt row without the message's count and
+// status that go with it.
 func (s *Store) MessageSettle(ctx context.Context, o Outcome, jobID int64) error {
 	if s.dialect == Postgres {
 		return s.WriteQ().messageRecord(ctx, o, jobID)
@@ -152,6 +163,9 @@ func (s *Store) MessageSettle(ctx context.Context, o Outcome, jobID int64) error
 	return s.InTx(ctx, func(tx *Tx) error {
 		if err := tx.MessageRecord(ctx, o); err != nil {
 			return err
+		}
+		if jobID == 0 {
+			return nil
 		}
 		_, err := tx.exec(ctx, deleteJob, jobID)
 		return err

@@ -191,27 +191,37 @@ func TestStore(t *testing.T) {
 			if err := w.MessageInsert(ctx, m); !errors.Is(err, store.ErrConflict) {
 				t.Fatalf("duplicate insert: %v, want ErrConflict", err)
 			}
-			ok, err := w.MessageClaim(ctx, "default", "m1", now, now.Add(10*time.Second))
-			if err != nil || !ok {
-				t.Fatalf("claim = %v, %v", ok, err)
+			ok, attempts, err := w.MessageClaim(ctx, "default", "m1", now, now.Add(10*time.Second))
+			if err != nil || !ok || attempts != 0 {
+				t.Fatalf("claim = %v, %d, %v", ok, attempts, err)
 			}
-			if ok, _ := w.MessageClaim(ctx, "default", "m1", now.Add(time.Second), now.Add(10*time.Second)); ok {
+			if ok, _, _ := w.MessageClaim(ctx, "default", "m1", now.Add(time.Second), now.Add(10*time.Second)); ok {
 				t.Fatal("a leased message was claimed twice")
 			}
-			if ok, _ := w.MessageClaim(ctx, "default", "m1", now.Add(11*time.Second), now.Add(20*time.Second)); !ok {
+			if ok, _, _ := w.MessageClaim(ctx, "default", "m1", now.Add(11*time.Second), now.Add(20*time.Second)); !ok {
 				t.Fatal("an expired lease was not reclaimable")
 			}
-			err = w.MessageRecord(ctx, store.Outcome{TenantID: "default", MessageID: "m1", Attempt: 1, StartedAt: now, Duration: 3 * time.Millisecond,
+			// A temporary failure, recorded atomically, then a claim that
+			// sees its count.
+			err = s.MessageSettle(ctx, store.Outcome{TenantID: "default", MessageID: "m1", Attempt: 1, StartedAt: now,
+				ConnectorID: "smtp", Status: store.StatusQueued, Error: "temporary failure", At: now}, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok, attempts, _ := w.MessageClaim(ctx, "default", "m1", now.Add(12*time.Second), now.Add(30*time.Second)); !ok || attempts != 1 {
+				t.Fatalf("claim after one attempt = %v, %d; want the count 1 from the row", ok, attempts)
+			}
+			err = w.MessageRecord(ctx, store.Outcome{TenantID: "default", MessageID: "m1", Attempt: 2, StartedAt: now, Duration: 3 * time.Millisecond,
 				ConnectorID: "smtp", Status: store.StatusSent, ProviderMessageID: "p1", At: now})
 			if err != nil {
 				t.Fatal(err)
 			}
 			got, err := s.MessageGet(ctx, "default", "m1")
-			if err != nil || got.Status != store.StatusSent || got.Attempts != 1 || got.ProviderMessageID != "p1" || !got.SentAt.Equal(now) {
+			if err != nil || got.Status != store.StatusSent || got.Attempts != 2 || got.ProviderMessageID != "p1" || !got.SentAt.Equal(now) {
 				t.Fatalf("message = %+v, %v", got, err)
 			}
 			atts, err := s.AttemptList(ctx, "default", "m1")
-			if err != nil || len(atts) != 1 || atts[0].Duration != 3*time.Millisecond || atts[0].Outcome != "sent" {
+			if err != nil || len(atts) != 2 || atts[0].Outcome != "error" || atts[1].Duration != 3*time.Millisecond || atts[1].Outcome != "sent" {
 				t.Fatalf("attempts = %+v, %v", atts, err)
 			}
 			list, err := s.MessageList(ctx, store.MessageFilter{Tenant: "default", To: "a@example.com", Status: store.StatusSent})
