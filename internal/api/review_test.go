@@ -32,5 +32,8 @@ func TestMessageFilterIsBounded(t *testing.T) {
 		a.WantError("GET", "/api/messages?to=a%0D%0Ab%40example.com", nil, 400, "guard.invalid_input")
 		var out []map[string]any
 		a.JSON("GET", "/api/messages?to=nobody%40example.com", nil, 200, &out)
+		if len(out) != 0 {
+			t.Errorf("messages to nobody@example.com = %v, want none", out)
+		}
 	})
 }
