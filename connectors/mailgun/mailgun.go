@@ -81,31 +81,33 @@ const defaultConfig = `{
 }`
 
 // Factory describes the Mailgun connector.
-var Factory = connector.Factory{
-	ID:           ID,
-	Aliases:      []string{Alias},
-	Name:         "Mailgun",
-	Description:  "Send verification emails through Mailgun's Messages API, with optional Mailgun-hosted templates.",
-	Logo:         logo,
-	ConfigSchema: json.RawMessage(schema),
-	SecretFields: []string{"apiKey"},
-	Form: []connector.FormItem{
-		{Key: "region", Label: "Region", Type: "Select", SelectItems: []string{"us", "eu"}, DefaultValue: "us", Description: "Where the Mailgun domain was created."},
-		{Key: "endpoint", Label: "API endpoint", Type: "Text", Placeholder: EndpointUS, Description: "Overrides the region's endpoint (proxies)."},
-		{Key: "domain", Label: "Domain", Type: "Text", Required: true, Placeholder: "mg.example.com"},
-		{Key: "apiKey", Label: "API key", Type: "Text", Required: true, IsSecret: true, Placeholder: "key-... or a domain sending key"},
-		{Key: "from", Label: "From", Type: "Text", Required: true, Placeholder: "Example <no-reply@mg.example.com>"},
-		{Key: "fromName", Label: "From name", Type: "Text", Description: "Replaces the display name of From."},
-		{Key: "replyTo", Label: "Reply-To", Type: "Text", Placeholder: "support@example.com"},
-		{Key: "deliveries", Label: "Deliveries", Type: "Json", Description: "Per usage type: {subject, html, text?, replyTo?} or {template, variables?, subject?, replyTo?}."},
-		{Key: "timeout", Label: "Timeout (ms)", Type: "Number", DefaultValue: 10000},
-	},
-	DefaultConfig: json.RawMessage(defaultConfig),
-	ReadMe:        readme,
-	New:           New,
+func Factory() connector.Factory {
+	return connector.Factory{
+		ID:           ID,
+		Aliases:      []string{Alias},
+		Name:         "Mailgun",
+		Description:  "Send verification emails through Mailgun's Messages API, with optional Mailgun-hosted templates.",
+		Logo:         logo,
+		ConfigSchema: json.RawMessage(schema),
+		SecretFields: []string{"apiKey"},
+		Form: []connector.FormItem{
+			{Key: "region", Label: "Region", Type: "Select", SelectItems: []string{"us", "eu"}, DefaultValue: "us", Description: "Where the Mailgun domain was created."},
+			{Key: "endpoint", Label: "API endpoint", Type: "Text", Placeholder: EndpointUS, Description: "Overrides the region's endpoint (proxies)."},
+			{Key: "domain", Label: "Domain", Type: "Text", Required: true, Placeholder: "mg.example.com"},
+			{Key: "apiKey", Label: "API key", Type: "Text", Required: true, IsSecret: true, Placeholder: "key-... or a domain sending key"},
+			{Key: "from", Label: "From", Type: "Text", Required: true, Placeholder: "Example <no-reply@mg.example.com>"},
+			{Key: "fromName", Label: "From name", Type: "Text", Description: "Replaces the display name of From."},
+			{Key: "replyTo", Label: "Reply-To", Type: "Text", Placeholder: "support@example.com"},
+			{Key: "deliveries", Label: "Deliveries", Type: "Json", Description: "Per usage type: {subject, html, text?, replyTo?} or {template, variables?, subject?, replyTo?}."},
+			{Key: "timeout", Label: "Timeout (ms)", Type: "Number", DefaultValue: 10000},
+		},
+		DefaultConfig: json.RawMessage(defaultConfig),
+		ReadMe:        readme,
+		New:           New,
+	}
 }
 
-func init() { connector.Register(Factory) }
+func init() { connector.Register(Factory()) }
 
 // New validates raw and builds a Mailgun connector.
 func New(_ context.Context, raw json.RawMessage, env connector.Env) (connector.Connector, error) {

@@ -245,7 +245,7 @@ func TestConformance(t *testing.T) {
 	base := `"domain":"mg.example.com","apiKey":"k","from":"a@mg.example.com"`
 	cfg := func(extra string) json.RawMessage { return json.RawMessage("{" + base + extra + "}") }
 	connectortest.Run(t, connectortest.Suite{
-		Factory:    Factory,
+		Factory:    Factory(),
 		NewBackend: func(t *testing.T) connectortest.Backend { return newBackend(t) },
 		Secrets:    []string{testKey},
 		RetryAfter: 7 * time.Second,

@@ -56,28 +56,30 @@ const schema = `{
 }`
 
 // Factory describes the Postmark connector.
-var Factory = connector.Factory{
-	ID:           ID,
-	Aliases:      []string{Alias},
-	Name:         "Postmark",
-	Description:  "Send verification emails through Postmark, rendered by Postmark server templates.",
-	Logo:         logo,
-	ConfigSchema: json.RawMessage(schema),
-	SecretFields: []string{"serverToken"},
-	Form: []connector.FormItem{
-		{Key: "serverToken", Label: "Server token", Type: "Text", Required: true, IsSecret: true, Placeholder: "<your-server-token>"},
-		{Key: "fromEmail", Label: "From email", Type: "Text", Required: true, Placeholder: "no-reply@example.com"},
-		{Key: "fromName", Label: "From name", Type: "Text", Placeholder: "Example"},
-		{Key: "replyTo", Label: "Reply-To", Type: "Text", Placeholder: "support@example.com"},
-		{Key: "messageStream", Label: "Message stream", Type: "Text", DefaultValue: DefaultMessageStream},
-		{Key: "templates", Label: "Templates", Type: "Json", Description: "Per usage type: {usageType, templateAlias}. Types without one are sent with authmail's rendered bodies."},
-		{Key: "endpoint", Label: "API endpoint", Type: "Text", Placeholder: DefaultEndpoint},
-		{Key: "timeout", Label: "Timeout (ms)", Type: "Number", DefaultValue: 10000},
-	},
-	DefaultConfig:     defaultConfig(),
-	ReadMe:            readme,
-	RendersOnProvider: true,
-	New:               New,
+func Factory() connector.Factory {
+	return connector.Factory{
+		ID:           ID,
+		Aliases:      []string{Alias},
+		Name:         "Postmark",
+		Description:  "Send verification emails through Postmark, rendered by Postmark server templates.",
+		Logo:         logo,
+		ConfigSchema: json.RawMessage(schema),
+		SecretFields: []string{"serverToken"},
+		Form: []connector.FormItem{
+			{Key: "serverToken", Label: "Server token", Type: "Text", Required: true, IsSecret: true, Placeholder: "<your-server-token>"},
+			{Key: "fromEmail", Label: "From email", Type: "Text", Required: true, Placeholder: "no-reply@example.com"},
+			{Key: "fromName", Label: "From name", Type: "Text", Placeholder: "Example"},
+			{Key: "replyTo", Label: "Reply-To", Type: "Text", Placeholder: "support@example.com"},
+			{Key: "messageStream", Label: "Message stream", Type: "Text", DefaultValue: DefaultMessageStream},
+			{Key: "templates", Label: "Templates", Type: "Json", Description: "Per usage type: {usageType, templateAlias}. Types without one are sent with authmail's rendered bodies."},
+			{Key: "endpoint", Label: "API endpoint", Type: "Text", Placeholder: DefaultEndpoint},
+			{Key: "timeout", Label: "Timeout (ms)", Type: "Number", DefaultValue: 10000},
+		},
+		DefaultConfig:     defaultConfig(),
+		ReadMe:            readme,
+		RendersOnProvider: true,
+		New:               New,
+	}
 }
 
 // defaultConfig pre-fills Logto's default template aliases.
@@ -92,7 +94,7 @@ func defaultConfig() json.RawMessage {
 	return raw
 }
 
-func init() { connector.Register(Factory) }
+func init() { connector.Register(Factory()) }
 
 // New validates raw and builds a Postmark connector.
 func New(_ context.Context, raw json.RawMessage, env connector.Env) (connector.Connector, error) {

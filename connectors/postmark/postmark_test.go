@@ -258,7 +258,7 @@ func TestConformance(t *testing.T) {
 		return json.RawMessage(`{"serverToken":"t","fromEmail":"a@example.com"` + extra + `}`)
 	}
 	connectortest.Run(t, connectortest.Suite{
-		Factory:    Factory,
+		Factory:    Factory(),
 		NewBackend: func(t *testing.T) connectortest.Backend { return newBackend(t) },
 		Secrets:    []string{testToken},
 		RetryAfter: 7 * time.Second,
@@ -318,7 +318,7 @@ func TestAcceptsLogtoConfigUnchanged(t *testing.T) {
 		}
 	}
 	var def Config
-	if err := json.Unmarshal(Factory.DefaultConfig, &def); err != nil || len(def.Templates) != 9 || def.Templates[0].TemplateAlias != "logto-sign-in" {
+	if err := json.Unmarshal(Factory().DefaultConfig, &def); err != nil || len(def.Templates) != 9 || def.Templates[0].TemplateAlias != "logto-sign-in" {
 		t.Errorf("default config templates = %+v (%v), want Logto's 9 aliases", def.Templates, err)
 	}
 }

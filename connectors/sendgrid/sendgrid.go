@@ -75,30 +75,32 @@ const defaultConfig = `{
 }`
 
 // Factory describes the SendGrid connector.
-var Factory = connector.Factory{
-	ID:           ID,
-	Aliases:      []string{Alias},
-	Name:         "SendGrid",
-	Description:  "Send verification emails through Twilio SendGrid's Mail Send API.",
-	Logo:         logo,
-	ConfigSchema: json.RawMessage(schema),
-	SecretFields: []string{"apiKey"},
-	Form: []connector.FormItem{
-		{Key: "apiKey", Label: "API key", Type: "Text", Required: true, IsSecret: true, Placeholder: "SG.xxxxxxxx", Description: "A restricted key with Mail Send access."},
-		{Key: "fromEmail", Label: "From email", Type: "Text", Required: true, Placeholder: "no-reply@example.com"},
-		{Key: "fromName", Label: "From name", Type: "Text", Placeholder: "Example"},
-		{Key: "replyTo", Label: "Reply-To", Type: "Text", Placeholder: "support@example.com"},
-		{Key: "endpoint", Label: "API endpoint", Type: "Text", Placeholder: DefaultEndpoint, Description: "Use https://api.eu.sendgrid.com for an EU regional subuser."},
-		{Key: "categories", Label: "Categories", Type: "Json", Description: "Up to 10 categories for SendGrid statistics."},
-		{Key: "templates", Label: "Templates", Type: "Json", Description: "Per usage type: {usageType, type, subject, content} or {usageType, templateId}."},
-		{Key: "timeout", Label: "Timeout (ms)", Type: "Number", DefaultValue: 10000},
-	},
-	DefaultConfig: json.RawMessage(defaultConfig),
-	ReadMe:        readme,
-	New:           New,
+func Factory() connector.Factory {
+	return connector.Factory{
+		ID:           ID,
+		Aliases:      []string{Alias},
+		Name:         "SendGrid",
+		Description:  "Send verification emails through Twilio SendGrid's Mail Send API.",
+		Logo:         logo,
+		ConfigSchema: json.RawMessage(schema),
+		SecretFields: []string{"apiKey"},
+		Form: []connector.FormItem{
+			{Key: "apiKey", Label: "API key", Type: "Text", Required: true, IsSecret: true, Placeholder: "SG.xxxxxxxx", Description: "A restricted key with Mail Send access."},
+			{Key: "fromEmail", Label: "From email", Type: "Text", Required: true, Placeholder: "no-reply@example.com"},
+			{Key: "fromName", Label: "From name", Type: "Text", Placeholder: "Example"},
+			{Key: "replyTo", Label: "Reply-To", Type: "Text", Placeholder: "support@example.com"},
+			{Key: "endpoint", Label: "API endpoint", Type: "Text", Placeholder: DefaultEndpoint, Description: "Use https://api.eu.sendgrid.com for an EU regional subuser."},
+			{Key: "categories", Label: "Categories", Type: "Json", Description: "Up to 10 categories for SendGrid statistics."},
+			{Key: "templates", Label: "Templates", Type: "Json", Description: "Per usage type: {usageType, type, subject, content} or {usageType, templateId}."},
+			{Key: "timeout", Label: "Timeout (ms)", Type: "Number", DefaultValue: 10000},
+		},
+		DefaultConfig: json.RawMessage(defaultConfig),
+		ReadMe:        readme,
+		New:           New,
+	}
 }
 
-func init() { connector.Register(Factory) }
+func init() { connector.Register(Factory()) }
 
 // New validates raw and builds a SendGrid connector.
 func New(_ context.Context, raw json.RawMessage, env connector.Env) (connector.Connector, error) {

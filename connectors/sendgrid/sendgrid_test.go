@@ -252,7 +252,7 @@ func (b *backend) record(req sgRequest) {
 
 func TestConformance(t *testing.T) {
 	connectortest.Run(t, connectortest.Suite{
-		Factory:    Factory,
+		Factory:    Factory(),
 		NewBackend: func(t *testing.T) connectortest.Backend { return newBackend(t) },
 		Secrets:    []string{testKey},
 		RetryAfter: 7 * time.Second,
