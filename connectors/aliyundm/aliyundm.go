@@ -62,8 +62,8 @@ func Factory() connector.Factory {
 }
 
 func form() []connector.FormItem {
-	regions := make([]string, 0, len(Endpoints))
-	for r := range Endpoints {
+	regions := make([]string, 0, len(endpoints))
+	for r := range endpoints {
 		regions = append(regions, r)
 	}
 	sort.Strings(regions)

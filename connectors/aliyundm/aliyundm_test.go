@@ -209,7 +209,7 @@ func (rt *recorder) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 func TestRegionRouting(t *testing.T) {
-	for region, endpoint := range Endpoints {
+	for region, endpoint := range endpoints {
 		t.Run(region, func(t *testing.T) {
 			rt := &recorder{}
 			env := testEnv()

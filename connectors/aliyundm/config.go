@@ -20,9 +20,9 @@ const MaxTimeout = 2 * time.Minute
 // DefaultRegion is the region Logto uses when regionId is absent.
 const DefaultRegion = "cn-hangzhou"
 
-// Endpoints are DirectMail's public API endpoints by region. Sender
+// endpoints are DirectMail's public API endpoints by region. Sender
 // addresses are region-scoped: use the region the address was created in.
-var Endpoints = map[string]string{
+var endpoints = map[string]string{
 	"cn-hangzhou":    "https://dm.aliyuncs.com/",
 	"ap-southeast-1": "https://dm.ap-southeast-1.aliyuncs.com/",
 	"ap-southeast-2": "https://dm.ap-southeast-2.aliyuncs.com/",
@@ -91,7 +91,7 @@ func parseConfig(raw json.RawMessage, allowInsecure bool) (*settings, error) {
 	if cfg.RegionID == "" {
 		cfg.RegionID = DefaultRegion
 	}
-	s := &settings{cfg: cfg, endpoint: Endpoints[cfg.RegionID]}
+	s := &settings{cfg: cfg, endpoint: endpoints[cfg.RegionID]}
 	if s.endpoint == "" {
 		return nil, connector.InvalidConfig("regionId", "%q is not a DirectMail region (cn-hangzhou, ap-southeast-1, ap-southeast-2, eu-central-1, us-east-1)", cfg.RegionID)
 	}

@@ -50,8 +50,8 @@ type Template struct {
 	TemplateAlias string `json:"templateAlias"`
 }
 
-// DefaultAliases are the template aliases Logto's console pre-fills.
-var DefaultAliases = map[connector.UsageType]string{
+// defaultAliases are the template aliases Logto's console pre-fills.
+var defaultAliases = map[connector.UsageType]string{
 	connector.UsageSignIn:                   "logto-sign-in",
 	connector.UsageRegister:                 "logto-register",
 	connector.UsageForgotPassword:           "logto-forgot-password",

@@ -86,7 +86,7 @@ func Factory() connector.Factory {
 func defaultConfig() json.RawMessage {
 	var ts []Template
 	for _, u := range connector.UsageTypes() {
-		ts = append(ts, Template{UsageType: string(u), TemplateAlias: DefaultAliases[u]})
+		ts = append(ts, Template{UsageType: string(u), TemplateAlias: defaultAliases[u]})
 	}
 	raw, _ := json.Marshal(map[string]any{
 		"serverToken": "", "fromEmail": "no-reply@example.com", "messageStream": DefaultMessageStream, "templates": ts,

@@ -89,7 +89,7 @@ type backend struct {
 func logtoTemplates() []map[string]any {
 	var out []map[string]any
 	for _, u := range connector.UsageTypes() {
-		out = append(out, map[string]any{"usageType": string(u), "templateAlias": DefaultAliases[u]})
+		out = append(out, map[string]any{"usageType": string(u), "templateAlias": defaultAliases[u]})
 	}
 	return out
 }
@@ -312,7 +312,7 @@ func TestAcceptsLogtoConfigUnchanged(t *testing.T) {
 	if c.s.baseURL != DefaultEndpoint || c.s.stream != DefaultMessageStream || c.s.timeout != DefaultTimeout {
 		t.Errorf("base %q stream %q timeout %v, want the defaults", c.s.baseURL, c.s.stream, c.s.timeout)
 	}
-	for u, alias := range DefaultAliases {
+	for u, alias := range defaultAliases {
 		if got, _ := c.s.alias(u); got != alias {
 			t.Errorf("alias(%s) = %q, want %q", u, got, alias)
 		}
