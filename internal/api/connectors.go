@@ -318,7 +318,7 @@ func (s *Server) testConnector(w http.ResponseWriter, r *http.Request) error {
 		Type: "Generic", Locale: rendered.Language, Subject: rendered.Subject, HTML: rendered.HTML, Text: rendered.Text,
 		Payload: payload, IP: clientIP(r)}
 	if _, err := act.Conn.Send(ctx, msg); err != nil {
-		return sendError(err)
+		return sendError(act.Mask(err))
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

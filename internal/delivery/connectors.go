@@ -116,17 +116,39 @@ func maskError(err error, secrets []string) error {
 	if errors.As(err, &ce) {
 		return &connector.ConfigError{Field: ce.Field, Reason: connector.Snippet(ce.Reason, secrets...)}
 	}
-	return &maskedError{text: connector.Snippet(text, secrets...), err: err}
+	// A send error keeps its class, status and provider code; its texts
+	// are masked and nothing unmasked stays reachable through Unwrap.
+	var se *connector.Error
+	if errors.As(err, &se) {
+		out := *se
+		out.Message = connector.Snippet(se.Message, secrets...)
+		if se.Err != nil {
+			out.Err = errors.New(connector.Snippet(se.Err.Error(), secrets...))
+		}
+		return &out
+	}
+	return &maskedError{text: connector.Snippet(text, secrets...), temporary: connector.Temporary(err)}
 }
 
-// maskedError shows a masked text but unwraps to the original error.
+// maskedError is an unclassified error with its secrets masked; it keeps
+// only whether the original was worth retrying.
 type maskedError struct {
-	text string
-	err  error
+	text      string
+	temporary bool
 }
 
 func (e *maskedError) Error() string { return e.text }
-func (e *maskedError) Unwrap() error { return e.err }
+
+// Is keeps the retry decision of the error it replaced.
+func (e *maskedError) Is(target error) bool { return e.temporary && target == connector.ErrTemporary }
+
+// Mask hides this connector's secret values in err, keeping its class.
+func (a *Active) Mask(err error) error {
+	if err == nil {
+		return nil
+	}
+	return maskError(err, a.Secrets)
+}
 
 // Active returns the tenant's connector, building it when the stored row
 // is new or changed. It returns ErrNoConnector when there is none.
