@@ -440,3 +440,45 @@ func Send(t testing.TB, c connector.Connector, msg connector.Message) connector.
 	}
 	return rc
 }
+
+// Recorder is the part of a Backend every test server shares: what it has
+// accepted and how it has been told to fail. Embed it in a backend and
+// call Failure and Record from its handler.
+type Recorder struct {
+	mu       sync.Mutex
+	fail     Failure
+	received []Received
+}
+
+// Fail sets how the backend answers from now on.
+func (r *Recorder) Fail(f Failure) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.fail = f
+}
+
+// Failure is how the backend must answer now.
+func (r *Recorder) Failure() Failure {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.fail
+}
+
+// Record keeps an accepted message.
+func (r *Recorder) Record(m Received) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.received = append(r.received, m)
+}
+
+// Received returns the accepted messages, oldest first.
+func (r *Recorder) Received() []Received {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Received(nil), r.received...)
+}
+
+// Invalid is an InvalidConfig from a JSON string, for tables of them.
+func Invalid(name, raw, field string) InvalidConfig {
+	return InvalidConfig{Name: name, Config: json.RawMessage(raw), Field: field}
+}

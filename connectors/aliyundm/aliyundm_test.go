@@ -24,26 +24,22 @@ func build(t *testing.T, raw json.RawMessage, env connector.Env) *Connector {
 	return connectortest.Build(t, ID, raw, env).(*Connector)
 }
 
-func invalid(name, raw, field string) connectortest.InvalidConfig {
-	return connectortest.InvalidConfig{Name: name, Config: json.RawMessage(raw), Field: field}
-}
-
 const base = `"accessKeyId":"LTAI","accessKeySecret":"secret-value","accountName":"a@mail.example.com"`
 
 var invalidConfigs = []connectortest.InvalidConfig{
-	invalid("NoAccessKeyID", `{"accessKeySecret":"x","accountName":"a@mail.example.com"}`, "accessKeyId"),
-	invalid("NoAccessKeySecret", `{"accessKeyId":"LTAI","accountName":"a@mail.example.com"}`, "accessKeySecret"),
-	invalid("EmptyAccessKeySecret", `{"accessKeyId":"LTAI","accessKeySecret":"","accountName":"a@mail.example.com"}`, "accessKeySecret"),
-	invalid("NoAccountName", `{"accessKeyId":"LTAI","accessKeySecret":"x"}`, "accountName"),
-	invalid("BadAccountName", `{`+base[:strings.Index(base, `,"accountName"`)]+`,"accountName":"not an address"}`, "accountName"),
-	invalid("AccountNameWithName", `{`+base[:strings.Index(base, `,"accountName"`)]+`,"accountName":"Me <a@mail.example.com>"}`, "accountName"),
-	invalid("UnknownRegion", `{`+base+`,"regionId":"cn-shanghai"}`, "regionId"),
-	invalid("HTTPEndpointNotLoopback", `{`+base+`,"endpoint":"http://dm.aliyuncs.com/"}`, "endpoint"),
-	invalid("EndpointNotURL", `{`+base+`,"endpoint":"dm.aliyuncs.com"}`, "endpoint"),
-	invalid("BadReplyTo", `{`+base+`,"replyTo":"nobody"}`, "replyTo"),
-	invalid("BadTagName", `{`+base+`,"tagName":"not a tag!"}`, "tagName"),
-	invalid("TimeoutTooLong", `{`+base+`,"timeout":"1h"}`, "timeout"),
-	invalid("BadUsageType", `{`+base+`,"templates":[{"usageType":"Nope","subject":"s","content":"c"}]}`, "templates.0.usageType"),
+	connectortest.Invalid("NoAccessKeyID", `{"accessKeySecret":"x","accountName":"a@mail.example.com"}`, "accessKeyId"),
+	connectortest.Invalid("NoAccessKeySecret", `{"accessKeyId":"LTAI","accountName":"a@mail.example.com"}`, "accessKeySecret"),
+	connectortest.Invalid("EmptyAccessKeySecret", `{"accessKeyId":"LTAI","accessKeySecret":"","accountName":"a@mail.example.com"}`, "accessKeySecret"),
+	connectortest.Invalid("NoAccountName", `{"accessKeyId":"LTAI","accessKeySecret":"x"}`, "accountName"),
+	connectortest.Invalid("BadAccountName", `{`+base[:strings.Index(base, `,"accountName"`)]+`,"accountName":"not an address"}`, "accountName"),
+	connectortest.Invalid("AccountNameWithName", `{`+base[:strings.Index(base, `,"accountName"`)]+`,"accountName":"Me <a@mail.example.com>"}`, "accountName"),
+	connectortest.Invalid("UnknownRegion", `{`+base+`,"regionId":"cn-shanghai"}`, "regionId"),
+	connectortest.Invalid("HTTPEndpointNotLoopback", `{`+base+`,"endpoint":"http://dm.aliyuncs.com/"}`, "endpoint"),
+	connectortest.Invalid("EndpointNotURL", `{`+base+`,"endpoint":"dm.aliyuncs.com"}`, "endpoint"),
+	connectortest.Invalid("BadReplyTo", `{`+base+`,"replyTo":"nobody"}`, "replyTo"),
+	connectortest.Invalid("BadTagName", `{`+base+`,"tagName":"not a tag!"}`, "tagName"),
+	connectortest.Invalid("TimeoutTooLong", `{`+base+`,"timeout":"1h"}`, "timeout"),
+	connectortest.Invalid("BadUsageType", `{`+base+`,"templates":[{"usageType":"Nope","subject":"s","content":"c"}]}`, "templates.0.usageType"),
 }
 
 func TestConformance(t *testing.T) {

@@ -37,15 +37,14 @@ var knownFields = map[string]bool{
 
 // backend is a fake Mailgun Messages API.
 type backend struct {
-	t        *testing.T
-	srv      *httptest.Server
-	prefix   string
-	extra    map[string]any
-	mu       sync.Mutex
-	fail     connectortest.Failure
-	received []connectortest.Received
-	forms    []url.Values
-	seq      int
+	t      *testing.T
+	srv    *httptest.Server
+	prefix string
+	extra  map[string]any
+	mu     sync.Mutex
+	connectortest.Recorder
+	forms []url.Values
+	seq   int
 }
 
 func newBackend(t *testing.T) *backend {
@@ -69,22 +68,10 @@ func (b *backend) Config() json.RawMessage {
 	return raw
 }
 
-func (b *backend) Received() []connectortest.Received {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]connectortest.Received(nil), b.received...)
-}
-
 func (b *backend) Forms() []url.Values {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return append([]url.Values(nil), b.forms...)
-}
-
-func (b *backend) Fail(f connectortest.Failure) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.fail = f
 }
 
 func writeMessage(w http.ResponseWriter, status int, msg string) {
@@ -95,7 +82,7 @@ func writeMessage(w http.ResponseWriter, status int, msg string) {
 
 func (b *backend) serve(w http.ResponseWriter, r *http.Request) {
 	b.mu.Lock()
-	fail := b.fail
+	fail := b.Failure()
 	b.mu.Unlock()
 	want := b.prefix + "/v3/" + testDomain + "/messages"
 	if r.Method != http.MethodPost || r.URL.Path != want {
@@ -152,7 +139,7 @@ func (b *backend) serve(w http.ResponseWriter, r *http.Request) {
 	b.mu.Lock()
 	b.seq++
 	id := fmt.Sprintf("<20260101000000.%d@%s>", b.seq, testDomain)
-	b.received = append(b.received, got)
+	b.Record(got)
 	b.forms = append(b.forms, form)
 	b.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")

@@ -78,11 +78,10 @@ type backend struct {
 	srv      *httptest.Server
 	cfg      map[string]any
 	mu       sync.Mutex
-	fail     connectortest.Failure
 	authCode int // status for FailAuth: 422 (ErrorCode 10) or 401
-	received []connectortest.Received
-	calls    []call
-	seq      int
+	connectortest.Recorder
+	calls []call
+	seq   int
 }
 
 // logtoTemplates is Logto's default templates array.
@@ -113,22 +112,10 @@ func (b *backend) Config() json.RawMessage {
 	return raw
 }
 
-func (b *backend) Received() []connectortest.Received {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]connectortest.Received(nil), b.received...)
-}
-
 func (b *backend) Calls() []call {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return append([]call(nil), b.calls...)
-}
-
-func (b *backend) Fail(f connectortest.Failure) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.fail = f
 }
 
 func writeAnswer(w http.ResponseWriter, status, code int, msg string) {
@@ -139,7 +126,7 @@ func writeAnswer(w http.ResponseWriter, status, code int, msg string) {
 
 func (b *backend) serve(w http.ResponseWriter, r *http.Request) {
 	b.mu.Lock()
-	fail, authCode := b.fail, b.authCode
+	fail, authCode := b.Failure(), b.authCode
 	b.mu.Unlock()
 	if r.Method != http.MethodPost || (r.URL.Path != "/email" && r.URL.Path != "/email/withTemplate") {
 		b.t.Errorf("request %s %s, want POST /email or /email/withTemplate", r.Method, r.URL.Path)
@@ -200,7 +187,7 @@ func (b *backend) serve(w http.ResponseWriter, r *http.Request) {
 	b.mu.Lock()
 	b.seq++
 	id := fmt.Sprintf("00000000-0000-4000-8000-%012d", b.seq)
-	b.received = append(b.received, got)
+	b.Record(got)
 	b.calls = append(b.calls, c)
 	b.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")

@@ -68,13 +68,12 @@ type sgRequest struct {
 
 // backend is a fake SendGrid Mail Send API.
 type backend struct {
-	t        *testing.T
-	srv      *httptest.Server
-	prefix   string
-	extra    map[string]any
-	mu       sync.Mutex
-	fail     connectortest.Failure
-	received []connectortest.Received
+	t      *testing.T
+	srv    *httptest.Server
+	prefix string
+	extra  map[string]any
+	mu     sync.Mutex
+	connectortest.Recorder
 	requests []sgRequest
 	seq      int
 }
@@ -100,22 +99,10 @@ func (b *backend) Config() json.RawMessage {
 	return raw
 }
 
-func (b *backend) Received() []connectortest.Received {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]connectortest.Received(nil), b.received...)
-}
-
 func (b *backend) Requests() []sgRequest {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return append([]sgRequest(nil), b.requests...)
-}
-
-func (b *backend) Fail(f connectortest.Failure) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.fail = f
 }
 
 func writeErrors(w http.ResponseWriter, status int, field any, message string) {
@@ -128,7 +115,7 @@ func writeErrors(w http.ResponseWriter, status int, field any, message string) {
 
 func (b *backend) serve(w http.ResponseWriter, r *http.Request) {
 	b.mu.Lock()
-	fail := b.fail
+	fail := b.Failure()
 	b.mu.Unlock()
 	if r.Method != http.MethodPost || r.URL.Path != b.prefix+"/v3/mail/send" {
 		b.t.Errorf("request %s %s, want POST %s/v3/mail/send", r.Method, r.URL.Path, b.prefix)
@@ -246,7 +233,7 @@ func (b *backend) record(req sgRequest) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.received = append(b.received, got)
+	b.Record(got)
 	b.requests = append(b.requests, req)
 }
 

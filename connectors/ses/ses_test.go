@@ -23,25 +23,21 @@ func build(t *testing.T, raw json.RawMessage, env connector.Env) *Connector {
 	return connectortest.Build(t, ID, raw, env).(*Connector)
 }
 
-func invalid(name, raw, field string) connectortest.InvalidConfig {
-	return connectortest.InvalidConfig{Name: name, Config: json.RawMessage(raw), Field: field}
-}
-
 var invalidConfigs = []connectortest.InvalidConfig{
-	invalid("NoRegion", `{"emailAddress":"a@example.com"}`, "region"),
-	invalid("EmptyRegion", `{"region":"","emailAddress":"a@example.com"}`, "region"),
-	invalid("BadRegion", `{"region":"US East","emailAddress":"a@example.com"}`, "region"),
-	invalid("NoEmailAddress", `{"region":"us-east-1"}`, "emailAddress"),
-	invalid("BadEmailAddress", `{"region":"us-east-1","emailAddress":"not an address"}`, "emailAddress"),
-	invalid("KeyIDWithoutSecret", `{"region":"us-east-1","emailAddress":"a@example.com","accessKeyId":"AKID"}`, "accessKeySecret"),
-	invalid("SecretWithoutKeyID", `{"region":"us-east-1","emailAddress":"a@example.com","accessKeySecret":"s"}`, "accessKeyId"),
-	invalid("TokenWithoutKeys", `{"region":"us-east-1","emailAddress":"a@example.com","sessionToken":"t"}`, "sessionToken"),
-	invalid("BadReplyTo", `{"region":"us-east-1","emailAddress":"a@example.com","replyTo":"nope"}`, "replyTo"),
-	invalid("HTTPEndpointNotLoopback", `{"region":"us-east-1","emailAddress":"a@example.com","endpoint":"http://email.example.com"}`, "endpoint"),
-	invalid("EndpointNotURL", `{"region":"us-east-1","emailAddress":"a@example.com","endpoint":"email.example.com"}`, "endpoint"),
-	invalid("TimeoutTooLong", `{"region":"us-east-1","emailAddress":"a@example.com","timeout":"10m"}`, "timeout"),
-	invalid("RegionNotString", `{"region":1,"emailAddress":"a@example.com"}`, "region"),
-	invalid("BadUsageType", `{"region":"us-east-1","emailAddress":"a@example.com","templates":[{"usageType":"Nope","subject":"s","content":"c"}]}`, "templates.0.usageType"),
+	connectortest.Invalid("NoRegion", `{"emailAddress":"a@example.com"}`, "region"),
+	connectortest.Invalid("EmptyRegion", `{"region":"","emailAddress":"a@example.com"}`, "region"),
+	connectortest.Invalid("BadRegion", `{"region":"US East","emailAddress":"a@example.com"}`, "region"),
+	connectortest.Invalid("NoEmailAddress", `{"region":"us-east-1"}`, "emailAddress"),
+	connectortest.Invalid("BadEmailAddress", `{"region":"us-east-1","emailAddress":"not an address"}`, "emailAddress"),
+	connectortest.Invalid("KeyIDWithoutSecret", `{"region":"us-east-1","emailAddress":"a@example.com","accessKeyId":"AKID"}`, "accessKeySecret"),
+	connectortest.Invalid("SecretWithoutKeyID", `{"region":"us-east-1","emailAddress":"a@example.com","accessKeySecret":"s"}`, "accessKeyId"),
+	connectortest.Invalid("TokenWithoutKeys", `{"region":"us-east-1","emailAddress":"a@example.com","sessionToken":"t"}`, "sessionToken"),
+	connectortest.Invalid("BadReplyTo", `{"region":"us-east-1","emailAddress":"a@example.com","replyTo":"nope"}`, "replyTo"),
+	connectortest.Invalid("HTTPEndpointNotLoopback", `{"region":"us-east-1","emailAddress":"a@example.com","endpoint":"http://email.example.com"}`, "endpoint"),
+	connectortest.Invalid("EndpointNotURL", `{"region":"us-east-1","emailAddress":"a@example.com","endpoint":"email.example.com"}`, "endpoint"),
+	connectortest.Invalid("TimeoutTooLong", `{"region":"us-east-1","emailAddress":"a@example.com","timeout":"10m"}`, "timeout"),
+	connectortest.Invalid("RegionNotString", `{"region":1,"emailAddress":"a@example.com"}`, "region"),
+	connectortest.Invalid("BadUsageType", `{"region":"us-east-1","emailAddress":"a@example.com","templates":[{"usageType":"Nope","subject":"s","content":"c"}]}`, "templates.0.usageType"),
 }
 
 func TestConformance(t *testing.T) {
