@@ -51,10 +51,7 @@ type App struct {
 
 // options collects what New may be told.
 type options struct {
-	now      func() time.Time
-	delivery delivery.Config
-	logOut   io.Writer
-	level    slog.Level
+	now func() time.Time
 }
 
 // Option changes how New builds the app.
@@ -63,41 +60,19 @@ type Option func(*options)
 // WithNow sets the app's clock (app.Options.Now).
 func WithNow(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
-// WithDelivery overrides delivery tuning; zero fields keep apptest's
-// defaults (4 workers, 2 s first-attempt wait, 50 ms poll interval).
-func WithDelivery(c delivery.Config) Option { return func(o *options) { o.delivery = c } }
-
-// WithLogs copies the app's log output (text, debug level unless
-// WithLogLevel says otherwise) to w, besides the App's own buffer.
-func WithLogs(w io.Writer) Option { return func(o *options) { o.logOut = w } }
-
-// WithLogLevel sets the lowest level logged (default debug).
-func WithLogLevel(l slog.Level) Option { return func(o *options) { o.level = l } }
-
 // New starts an app on dbURL (storetest.SQLiteURL or storetest.PostgresURL)
-// with its workers, serves it with httptest, and stops both at cleanup.
+// with 4 workers, a 2 s first-attempt wait and a 50 ms poll interval,
+// logging at debug level into the App's buffer; serves it with httptest;
+// and stops both at cleanup.
 func New(t testing.TB, dbURL string, opts ...Option) *App {
 	t.Helper()
-	o := options{level: slog.LevelDebug}
+	var o options
 	for _, opt := range opts {
 		opt(&o)
 	}
 	logs := &Buffer{}
-	var out io.Writer = logs
-	if o.logOut != nil {
-		out = io.MultiWriter(logs, o.logOut)
-	}
-	logger := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: o.level}))
-	dc := o.delivery
-	if dc.Workers == 0 {
-		dc.Workers = 4
-	}
-	if dc.FirstAttemptWait == 0 {
-		dc.FirstAttemptWait = 2 * time.Second
-	}
-	if dc.PollInterval == 0 {
-		dc.PollInterval = 50 * time.Millisecond
-	}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	dc := delivery.Config{Workers: 4, FirstAttemptWait: 2 * time.Second, PollInterval: 50 * time.Millisecond}
 	settings := config.Settings{DataDir: t.TempDir(), Database: dbURL, Workers: dc.Workers, FirstAttemptWait: dc.FirstAttemptWait}
 	ctx := context.Background()
 	a, err := app.New(ctx, settings, app.Options{SecretKey: SecretKey, AdminKey: AdminKey, Now: o.now, Delivery: dc}, logger)
