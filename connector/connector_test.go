@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"authmail/connector"
+	"github.com/authmail/authmail/connector"
 )
 
 type nopConn struct{}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"authmail/internal/smtpsink"
+	"github.com/authmail/authmail/internal/smtpsink"
 )
 
 // runBaseline measures the sink alone: conc plain go-smtp clients, one

@@ -13,7 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"authmail/internal/smtpsink"
+	"github.com/authmail/authmail/internal/smtpsink"
 )
 
 // client calls authmail's API over keep-alive connections.

@@ -28,7 +28,7 @@ import (
 	"runtime"
 	"time"
 
-	"authmail/internal/smtpsink"
+	"github.com/authmail/authmail/internal/smtpsink"
 )
 
 // options are the command-line flags.

@@ -23,8 +23,8 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to create the run's schema
 
-	"authmail/internal/app"
-	"authmail/internal/config"
+	"github.com/authmail/authmail/internal/app"
+	"github.com/authmail/authmail/internal/config"
 )
 
 // server is a running authmail under test.

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"authmail/internal/store/storetest"
+	"github.com/authmail/authmail/internal/store/storetest"
 )
 
 // TestTwoProcessesShareTheQueue runs two authmail processes on one

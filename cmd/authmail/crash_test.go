@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"authmail/internal/store/storetest"
+	"github.com/authmail/authmail/internal/store/storetest"
 )
 
 // forEachDatabase runs fn against SQLite in the data dir and against a

@@ -24,11 +24,11 @@ import (
 	"syscall"
 	"time"
 
-	"authmail/internal/app"
-	"authmail/internal/config"
-	"authmail/internal/dkimkey"
-	"authmail/internal/dnscheck"
-	"authmail/internal/store"
+	"github.com/authmail/authmail/internal/app"
+	"github.com/authmail/authmail/internal/config"
+	"github.com/authmail/authmail/internal/dkimkey"
+	"github.com/authmail/authmail/internal/dnscheck"
+	"github.com/authmail/authmail/internal/store"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".

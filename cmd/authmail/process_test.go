@@ -24,8 +24,8 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"authmail/internal/keyring"
-	"authmail/internal/smtpsink"
+	"github.com/authmail/authmail/internal/keyring"
+	"github.com/authmail/authmail/internal/smtpsink"
 )
 
 // binary is the authmail executable built by TestMain.
@@ -52,7 +52,7 @@ func buildAndRun(m *testing.M) int {
 	if raceEnabled {
 		args = append(args, "-race")
 	}
-	build := exec.Command(gotool, append(args, "authmail/cmd/authmail")...)
+	build := exec.Command(gotool, append(args, "github.com/authmail/authmail/cmd/authmail")...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building authmail:", err)

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"authmail/connector"
+	"github.com/authmail/authmail/connector"
 )
 
 // Failure is how a Backend answers the sends that follow.

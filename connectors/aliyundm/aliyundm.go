@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"authmail/connector"
+	"github.com/authmail/authmail/connector"
 )
 
 // ID is the factory ID; AliasLogto is Logto's factory ID for the same kind.

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"authmail/connector"
-	"authmail/connector/connectortest"
+	"github.com/authmail/authmail/connector"
+	"github.com/authmail/authmail/connector/connectortest"
 )
 
 func testEnv() connector.Env { return connectortest.Env(io.Discard) }

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"authmail/connector/connectortest"
+	"github.com/authmail/authmail/connector/connectortest"
 )
 
 const (

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"authmail/connector"
+	"github.com/authmail/authmail/connector"
 )
 
 // DefaultTimeout bounds one SingleSendMail call when the config sets none.

@@ -10,7 +10,7 @@ import (
 	"sort"
 	"strings"
 
-	"authmail/connector"
+	"github.com/authmail/authmail/connector"
 )
 
 // The RPC signature of Alibaba Cloud's POP APIs (signature version 1.0),

@@ -12,7 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 
-	"authmail/connector"
+	"github.com/authmail/authmail/connector"
 )
 
 // ID is the factory ID.

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"authmail/connector"
-	"authmail/connector/connectortest"
+	"github.com/authmail/authmail/connector"
+	"github.com/authmail/authmail/connector/connectortest"
 )
 
 // memInbox is an in-memory connector.Inbox that records messages and can

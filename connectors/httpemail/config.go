@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 
-	"authmail/connector"
+	"github.com/authmail/authmail/connector"
 )
 
 // Timeout bounds.

@@ -22,7 +22,7 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
-	"authmail/connector"
+	"github.com/authmail/authmail/connector"
 )
 
 // ID is the factory ID, the same as Logto's.

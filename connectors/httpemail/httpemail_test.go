@@ -15,8 +15,8 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
-	"authmail/connector"
-	"authmail/connector/connectortest"
+	"github.com/authmail/authmail/connector"
+	"github.com/authmail/authmail/connector/connectortest"
 )
 
 func TestConformance(t *testing.T) {

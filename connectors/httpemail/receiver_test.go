@@ -13,7 +13,7 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
-	"authmail/connector/connectortest"
+	"github.com/authmail/authmail/connector/connectortest"
 )
 
 const (

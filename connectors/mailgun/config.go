@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"authmail/connector"
+	"github.com/authmail/authmail/connector"
 )
 
 // Regional API base URLs (without the /v3 version path).

@@ -12,7 +12,7 @@ import (
 
 	"github.com/mailgun/mailgun-go/v4"
 
-	"authmail/connector"
+	"github.com/authmail/authmail/connector"
 )
 
 // ID is the factory ID; Alias is the ID of Logto's Mailgun connector.

@@ -12,7 +12,7 @@ import (
 
 	"github.com/mailgun/mailgun-go/v4"
 
-	"authmail/connector"
+	"github.com/authmail/authmail/connector"
 )
 
 // MessageIDVariable is the user variable (v:authmail-message-id) that

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"authmail/connector"
+	"github.com/authmail/authmail/connector"
 )
 
 // DefaultEndpoint is Postmark's API base URL.

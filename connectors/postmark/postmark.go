@@ -9,7 +9,7 @@ import (
 	"encoding/json"
 	"net/http"
 
-	"authmail/connector"
+	"github.com/authmail/authmail/connector"
 )
 
 // ID is the factory ID; Alias is the ID of Logto's Postmark connector.

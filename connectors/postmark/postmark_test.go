@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"authmail/connector"
-	"authmail/connector/connectortest"
+	"github.com/authmail/authmail/connector"
+	"github.com/authmail/authmail/connector/connectortest"
 )
 
 const testToken = "pm-server-token-0123456789"

@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	"authmail/connector"
+	"github.com/authmail/authmail/connector"
 )
 
 // API paths.

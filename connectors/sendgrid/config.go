@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"authmail/connector"
+	"github.com/authmail/authmail/connector"
 )
 
 // DefaultEndpoint is SendGrid's global API base URL.

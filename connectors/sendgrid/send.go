@@ -15,7 +15,7 @@ import (
 	"github.com/sendgrid/sendgrid-go"
 	"github.com/sendgrid/sendgrid-go/helpers/mail"
 
-	"authmail/connector"
+	"github.com/authmail/authmail/connector"
 )
 
 // sendPath is the Mail Send v3 endpoint.

@@ -12,7 +12,7 @@ import (
 
 	"github.com/sendgrid/rest"
 
-	"authmail/connector"
+	"github.com/authmail/authmail/connector"
 )
 
 // ID is the factory ID; Alias is the ID of Logto's SendGrid connector.

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"authmail/connector"
-	"authmail/connector/connectortest"
+	"github.com/authmail/authmail/connector"
+	"github.com/authmail/authmail/connector/connectortest"
 )
 
 const testKey = "SG.test-key-0123456789abcdef"

@@ -19,7 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
-	"authmail/connector/connectortest"
+	"github.com/authmail/authmail/connector/connectortest"
 )
 
 const (

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"authmail/connector"
+	"github.com/authmail/authmail/connector"
 )
 
 // DefaultTimeout bounds one SendEmail call when the config sets no timeout.

@@ -9,7 +9,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 
-	"authmail/connector"
+	"github.com/authmail/authmail/connector"
 )
 
 // codeKinds classifies SES error codes (the x-amzn-ErrorType of the v2

@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 
-	"authmail/connector"
+	"github.com/authmail/authmail/connector"
 )
 
 // ID is the factory ID; AliasLogto is Logto's factory ID for the same kind.

@@ -28,7 +28,7 @@ import (
 	"github.com/emersion/go-sasl"
 	gosmtp "github.com/emersion/go-smtp"
 
-	"authmail/connector/connectortest"
+	"github.com/authmail/authmail/connector/connectortest"
 )
 
 // Credentials the test server accepts.

@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"authmail/connector"
-	"authmail/internal/dkimkey"
+	"github.com/authmail/authmail/connector"
+	"github.com/authmail/authmail/internal/dkimkey"
 )
 
 // Defaults and bounds of the connection settings.

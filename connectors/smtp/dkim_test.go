@@ -19,11 +19,11 @@ import (
 
 	"github.com/emersion/go-msgauth/dkim"
 
-	"authmail/connector"
-	"authmail/connector/connectortest"
-	"authmail/internal/dkimkey"
-	"authmail/internal/dnscheck"
-	"authmail/internal/dnscheck/dnstest"
+	"github.com/authmail/authmail/connector"
+	"github.com/authmail/authmail/connector/connectortest"
+	"github.com/authmail/authmail/internal/dkimkey"
+	"github.com/authmail/authmail/internal/dnscheck"
+	"github.com/authmail/authmail/internal/dnscheck/dnstest"
 )
 
 // The signing identity of the DKIM tests; the test server's From address

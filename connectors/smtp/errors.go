@@ -12,7 +12,7 @@ import (
 	"regexp"
 	"strings"
 
-	"authmail/connector"
+	"github.com/authmail/authmail/connector"
 )
 
 // classify turns a failure into one of the connector error classes.

@@ -17,7 +17,7 @@ import (
 	gomail "github.com/wneessen/go-mail"
 	"golang.org/x/net/idna"
 
-	"authmail/connector"
+	"github.com/authmail/authmail/connector"
 )
 
 // sender is the SMTP connector: a validated config and a connection pool.

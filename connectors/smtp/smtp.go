@@ -19,8 +19,8 @@ import (
 
 	"golang.org/x/net/publicsuffix"
 
-	"authmail/connector"
-	"authmail/internal/dkimkey"
+	"github.com/authmail/authmail/connector"
+	"github.com/authmail/authmail/internal/dkimkey"
 )
 
 // ID is the factory ID; LogtoID is Logto's, accepted as an alias.

@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"authmail/connector"
-	"authmail/connector/connectortest"
+	"github.com/authmail/authmail/connector"
+	"github.com/authmail/authmail/connector/connectortest"
 )
 
 func TestConformance(t *testing.T) {

@@ -3,12 +3,12 @@
 package standard
 
 import (
-	_ "authmail/connectors/aliyundm"  // Aliyun DirectMail
-	_ "authmail/connectors/devinbox"  // dev inbox
-	_ "authmail/connectors/httpemail" // HTTP email (webhook)
-	_ "authmail/connectors/mailgun"   // Mailgun
-	_ "authmail/connectors/postmark"  // Postmark
-	_ "authmail/connectors/sendgrid"  // SendGrid
-	_ "authmail/connectors/ses"       // Amazon SES
-	_ "authmail/connectors/smtp"      // SMTP
+	_ "github.com/authmail/authmail/connectors/aliyundm"  // Aliyun DirectMail
+	_ "github.com/authmail/authmail/connectors/devinbox"  // dev inbox
+	_ "github.com/authmail/authmail/connectors/httpemail" // HTTP email (webhook)
+	_ "github.com/authmail/authmail/connectors/mailgun"   // Mailgun
+	_ "github.com/authmail/authmail/connectors/postmark"  // Postmark
+	_ "github.com/authmail/authmail/connectors/sendgrid"  // SendGrid
+	_ "github.com/authmail/authmail/connectors/ses"       // Amazon SES
+	_ "github.com/authmail/authmail/connectors/smtp"      // SMTP
 )

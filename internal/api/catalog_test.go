@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"authmail/internal/app/apptest"
+	"github.com/authmail/authmail/internal/app/apptest"
 )
 
 // TestCatalog: the factory list, lookups by ID and by Logto's alias, and

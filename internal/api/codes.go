@@ -9,10 +9,10 @@ import (
 	"net/http"
 	"time"
 
-	"authmail/connector"
-	"authmail/internal/delivery"
-	"authmail/internal/store"
-	"authmail/internal/template"
+	"github.com/authmail/authmail/connector"
+	"github.com/authmail/authmail/internal/delivery"
+	"github.com/authmail/authmail/internal/store"
+	"github.com/authmail/authmail/internal/emailtemplate"
 )
 
 type sendCodeBody struct {
@@ -28,25 +28,25 @@ type verifyCodeBody struct {
 type templateStore struct{ q store.Q }
 
 // templateStore looks templates up through the read handle.
-func (s *Server) templateStore() template.Store { return templateStore{q: s.Store.Q} }
+func (s *Server) templateStore() emailtemplate.Store { return templateStore{q: s.Store.Q} }
 
-func (t templateStore) FindTemplate(ctx context.Context, tenant, lang string, usage connector.UsageType) (template.Details, bool, error) {
+func (t templateStore) FindTemplate(ctx context.Context, tenant, lang string, usage connector.UsageType) (emailtemplate.Details, bool, error) {
 	row, err := t.q.TemplateFind(ctx, tenant, lang, string(usage))
 	if errors.Is(err, store.ErrNotFound) {
-		return template.Details{}, false, nil
+		return emailtemplate.Details{}, false, nil
 	}
 	if err != nil {
-		return template.Details{}, false, err
+		return emailtemplate.Details{}, false, err
 	}
-	var d template.Details
+	var d emailtemplate.Details
 	if err := json.Unmarshal([]byte(row.Details), &d); err != nil {
-		return template.Details{}, false, err
+		return emailtemplate.Details{}, false, err
 	}
 	return d, true, nil
 }
 
 // FindTemplates fetches every candidate of a resolution in one query.
-func (t templateStore) FindTemplates(ctx context.Context, tenant string, langs []string, usages []connector.UsageType) (map[template.Key]template.Details, error) {
+func (t templateStore) FindTemplates(ctx context.Context, tenant string, langs []string, usages []connector.UsageType) (map[emailtemplate.Key]emailtemplate.Details, error) {
 	types := make([]string, len(usages))
 	for i, u := range usages {
 		types[i] = string(u)
@@ -55,13 +55,13 @@ func (t templateStore) FindTemplates(ctx context.Context, tenant string, langs [
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[template.Key]template.Details, len(rows))
+	out := make(map[emailtemplate.Key]emailtemplate.Details, len(rows))
 	for _, row := range rows {
-		var d template.Details
+		var d emailtemplate.Details
 		if err := json.Unmarshal([]byte(row.Details), &d); err != nil {
 			return nil, err
 		}
-		out[template.Key{Language: row.LanguageTag, Usage: connector.UsageType(row.TemplateType)}] = d
+		out[emailtemplate.Key{Language: row.LanguageTag, Usage: connector.UsageType(row.TemplateType)}] = d
 	}
 	return out, nil
 }
@@ -124,7 +124,7 @@ func (s *Server) SendCode(ctx context.Context, req CodeRequest) error {
 		if err != nil {
 			return err
 		}
-		rendered, err := template.Render(ctx, templates, exp.renderRequest(req.Tenant, req.Usage, req.Locale, payload, act.Templates))
+		rendered, err := emailtemplate.Render(ctx, templates, exp.renderRequest(req.Tenant, req.Usage, req.Locale, payload, act.Templates))
 		if err != nil {
 			return err
 		}

@@ -8,10 +8,10 @@ import (
 	"net/http"
 	"time"
 
-	"authmail/connector"
-	"authmail/internal/delivery"
-	"authmail/internal/store"
-	"authmail/internal/template"
+	"github.com/authmail/authmail/connector"
+	"github.com/authmail/authmail/internal/delivery"
+	"github.com/authmail/authmail/internal/store"
+	"github.com/authmail/authmail/internal/emailtemplate"
 )
 
 // factoryJSON is a catalog entry, in the shape of Logto's factory response.
@@ -280,7 +280,7 @@ func (s *Server) testConnector(w http.ResponseWriter, r *http.Request) error {
 		return invalidInput("config", "is required: the config to test")
 	}
 	if body.Locale != "" {
-		if _, err := template.CanonicalLanguageTag(body.Locale); err != nil {
+		if _, err := emailtemplate.CanonicalLanguageTag(body.Locale); err != nil {
 			return invalidInput("locale", "%s", err.Error())
 		}
 	}
@@ -310,7 +310,7 @@ func (s *Server) testConnector(w http.ResponseWriter, r *http.Request) error {
 	if body.Locale != "" {
 		payload["locale"] = body.Locale
 	}
-	rendered, err := template.Render(ctx, s.templateStore(), exp.renderRequest(DefaultTenant, connector.UsageGeneric, body.Locale, withExpiry(payload, exp), act.Templates))
+	rendered, err := emailtemplate.Render(ctx, s.templateStore(), exp.renderRequest(DefaultTenant, connector.UsageGeneric, body.Locale, withExpiry(payload, exp), act.Templates))
 	if err != nil {
 		return err
 	}

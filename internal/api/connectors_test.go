@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"authmail/internal/app/apptest"
-	"authmail/internal/smtpsink"
+	"github.com/authmail/authmail/internal/app/apptest"
+	"github.com/authmail/authmail/internal/smtpsink"
 )
 
 func startSink(t *testing.T) *smtpsink.Sink {

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"authmail/connector"
-	"authmail/internal/dnscheck"
-	"authmail/internal/store"
+	"github.com/authmail/authmail/connector"
+	"github.com/authmail/authmail/internal/dnscheck"
+	"github.com/authmail/authmail/internal/store"
 )
 
 // Bounds of a deliverability check.

@@ -11,11 +11,11 @@ import (
 	"strings"
 	"testing"
 
-	"authmail/internal/app/apptest"
-	"authmail/internal/dkimkey"
-	"authmail/internal/dnscheck"
-	"authmail/internal/dnscheck/dnstest"
-	"authmail/internal/store/storetest"
+	"github.com/authmail/authmail/internal/app/apptest"
+	"github.com/authmail/authmail/internal/dkimkey"
+	"github.com/authmail/authmail/internal/dnscheck"
+	"github.com/authmail/authmail/internal/dnscheck/dnstest"
+	"github.com/authmail/authmail/internal/store/storetest"
 )
 
 // dlvZones serves two sending domains: auth.acme.test, set up for an SMTP

@@ -11,12 +11,12 @@ import (
 	"strconv"
 	"strings"
 
-	"authmail/connector"
-	"authmail/internal/delivery"
-	"authmail/internal/keyring"
-	"authmail/internal/store"
-	"authmail/internal/template"
-	"authmail/internal/verification"
+	"github.com/authmail/authmail/connector"
+	"github.com/authmail/authmail/internal/delivery"
+	"github.com/authmail/authmail/internal/keyring"
+	"github.com/authmail/authmail/internal/store"
+	"github.com/authmail/authmail/internal/emailtemplate"
+	"github.com/authmail/authmail/internal/verification"
 )
 
 // Error is an API error: {"code": "area.reason", "message": "...", "data": ...}.
@@ -82,7 +82,7 @@ func (s *Server) toAPIError(ctx context.Context, err error) *Error {
 	if errors.Is(err, connector.ErrAuth) || errors.Is(err, connector.ErrRejected) || errors.Is(err, connector.ErrRateLimited) || errors.Is(err, connector.ErrTemporary) {
 		return sendError(err)
 	}
-	if errors.Is(err, template.ErrInvalidTemplate) {
+	if errors.Is(err, emailtemplate.ErrInvalidTemplate) {
 		return &Error{Status: http.StatusBadRequest, Code: "email_template.invalid", Message: err.Error(), Data: templateErrorData(err)}
 	}
 	if errors.Is(err, store.ErrNotFound) {
@@ -111,11 +111,11 @@ func sendError(err error) *Error {
 }
 
 func templateErrorData(err error) any {
-	var pe *template.PlaceholderError
+	var pe *emailtemplate.PlaceholderError
 	if errors.As(err, &pe) {
 		return map[string]any{"usageType": pe.Usage, "unknown": pe.Unknown, "provided": pe.Provided}
 	}
-	var ve *template.ValidationError
+	var ve *emailtemplate.ValidationError
 	if errors.As(err, &ve) {
 		return map[string]string{"field": ve.Field}
 	}

@@ -1,15 +1,15 @@
 package api
 
 import (
-	"authmail/connector"
+	"github.com/authmail/authmail/connector"
 	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 
-	"authmail/internal/store"
-	"authmail/internal/template"
-	"authmail/internal/verification"
+	"github.com/authmail/authmail/internal/store"
+	"github.com/authmail/authmail/internal/emailtemplate"
+	"github.com/authmail/authmail/internal/verification"
 )
 
 // Experience is a tenant's email settings, in the shape of the parts of
@@ -20,7 +20,7 @@ type Experience struct {
 	// LanguageInfo holds the fallback language for templates.
 	LanguageInfo LanguageInfo `json:"languageInfo"`
 	// EmailBranding is available to every template as branding.*.
-	EmailBranding template.Branding `json:"emailBranding"`
+	EmailBranding emailtemplate.Branding `json:"emailBranding"`
 	// SignUp and SignIn say which methods use email codes.
 	SignUp SignUp `json:"signUp"`
 	SignIn SignIn `json:"signIn"`
@@ -55,8 +55,8 @@ func defaultExperience() Experience {
 
 // renderRequest is the template request for a message under these
 // settings: their fallback language and branding.
-func (e Experience) renderRequest(tenant string, usage connector.UsageType, locale string, payload map[string]any, connTemplates []connector.Template) template.Request {
-	return template.Request{Tenant: tenant, Usage: usage, Locale: locale, FallbackLanguage: e.LanguageInfo.FallbackLanguage,
+func (e Experience) renderRequest(tenant string, usage connector.UsageType, locale string, payload map[string]any, connTemplates []connector.Template) emailtemplate.Request {
+	return emailtemplate.Request{Tenant: tenant, Usage: usage, Locale: locale, FallbackLanguage: e.LanguageInfo.FallbackLanguage,
 		Payload: payload, Branding: e.EmailBranding, ConnectorTemplates: connTemplates}
 }
 
@@ -79,7 +79,7 @@ func (e Experience) validate() error {
 	if err := e.VerificationCodePolicy.Validate(); err != nil {
 		return invalidInput("verificationCodePolicy", "%s", err.Error())
 	}
-	if _, err := template.CanonicalLanguageTag(e.LanguageInfo.FallbackLanguage); err != nil {
+	if _, err := emailtemplate.CanonicalLanguageTag(e.LanguageInfo.FallbackLanguage); err != nil {
 		return invalidInput("languageInfo.fallbackLanguage", "%s", err.Error())
 	}
 	if err := e.EmailBranding.Validate(); err != nil {

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"authmail/internal/app/apptest"
+	"github.com/authmail/authmail/internal/app/apptest"
 )
 
 // inboxMessage is a dev inbox entry as GET /api/dev-inbox/messages shows it.

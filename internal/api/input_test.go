@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"authmail/internal/app/apptest"
+	"github.com/authmail/authmail/internal/app/apptest"
 )
 
 // TestBadInput sends refused requests and checks each answer, and that

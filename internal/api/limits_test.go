@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"authmail/internal/app/apptest"
+	"github.com/authmail/authmail/internal/app/apptest"
 )
 
 // TestSendLimits: the per-recipient cap and the resend cooldown.

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"authmail/internal/store"
+	"github.com/authmail/authmail/internal/store"
 )
 
 type attemptJSON struct {

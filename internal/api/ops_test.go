@@ -14,8 +14,8 @@ import (
 	"strings"
 	"testing"
 
-	"authmail/internal/app/apptest"
-	"authmail/internal/store/storetest"
+	"github.com/authmail/authmail/internal/app/apptest"
+	"github.com/authmail/authmail/internal/store/storetest"
 )
 
 // designRoutes are the routes of DESIGN.md section 8 (Logto-compatible

@@ -4,8 +4,8 @@ import (
 	"net/http"
 	"testing"
 
-	"authmail/internal/app/apptest"
-	"authmail/internal/store/storetest"
+	"github.com/authmail/authmail/internal/app/apptest"
+	"github.com/authmail/authmail/internal/store/storetest"
 )
 
 // TestDatabaseOutageIsNotAWrongKey: when the database does not answer, an

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"authmail/internal/api"
-	"authmail/internal/app/apptest"
+	"github.com/authmail/authmail/internal/api"
+	"github.com/authmail/authmail/internal/app/apptest"
 )
 
 // settingsBound is how long a setting changed through one process may

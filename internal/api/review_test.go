@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"authmail/internal/app/apptest"
+	"github.com/authmail/authmail/internal/app/apptest"
 )
 
 // TestConnectorIDIsChecked: a caller-chosen connector ID becomes part of

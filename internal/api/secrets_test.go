@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"authmail/internal/app/apptest"
+	"github.com/authmail/authmail/internal/app/apptest"
 )
 
 // TestSecretsNeverShown runs sends through an HTTP email connector whose

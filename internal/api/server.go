@@ -16,10 +16,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"authmail/internal/delivery"
-	"authmail/internal/keyring"
-	"authmail/internal/store"
-	"authmail/internal/verification"
+	"github.com/authmail/authmail/internal/delivery"
+	"github.com/authmail/authmail/internal/keyring"
+	"github.com/authmail/authmail/internal/store"
+	"github.com/authmail/authmail/internal/verification"
 )
 
 // DefaultTenant is the tenant of a single-tenant install.

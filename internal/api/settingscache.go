@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"authmail/internal/store"
+	"github.com/authmail/authmail/internal/store"
 )
 
 // settingsTTL bounds how long a process uses a setting it has read: a

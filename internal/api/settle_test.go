@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"testing"
 
-	"authmail/internal/api"
-	"authmail/internal/app/apptest"
+	"github.com/authmail/authmail/internal/api"
+	"github.com/authmail/authmail/internal/app/apptest"
 )
 
 // TestFirstAttemptSettlesTheJob checks the outcome of the first attempt and

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"sync"
 
-	"authmail/connector"
-	"authmail/internal/store"
-	"authmail/internal/template"
+	"github.com/authmail/authmail/connector"
+	"github.com/authmail/authmail/internal/store"
+	"github.com/authmail/authmail/internal/emailtemplate"
 )
 
 // templateCache keeps each tenant's stored templates with the templates
@@ -25,14 +25,14 @@ type templateCache struct {
 // the version was, so they are at least as new as it.
 type tenantTemplates struct {
 	version string
-	byKey   map[template.Key]template.Details
+	byKey   map[emailtemplate.Key]emailtemplate.Details
 }
 
 func newTemplateCache() *templateCache { return &templateCache{m: map[string]*tenantTemplates{}} }
 
 // store returns the tenant's templates as of version: cached, or read
 // through q (the send transaction) and kept.
-func (c *templateCache) store(ctx context.Context, q store.Q, tenant, version string) (template.BatchStore, error) {
+func (c *templateCache) store(ctx context.Context, q store.Q, tenant, version string) (emailtemplate.BatchStore, error) {
 	c.mu.Lock()
 	t := c.m[tenant]
 	c.mu.Unlock()
@@ -43,13 +43,13 @@ func (c *templateCache) store(ctx context.Context, q store.Q, tenant, version st
 	if err != nil {
 		return nil, err
 	}
-	t = &tenantTemplates{version: version, byKey: make(map[template.Key]template.Details, len(rows))}
+	t = &tenantTemplates{version: version, byKey: make(map[emailtemplate.Key]emailtemplate.Details, len(rows))}
 	for _, row := range rows {
-		var d template.Details
+		var d emailtemplate.Details
 		if err := json.Unmarshal([]byte(row.Details), &d); err != nil {
 			return nil, fmt.Errorf("template %s: %w", row.ID, err)
 		}
-		t.byKey[template.Key{Language: row.LanguageTag, Usage: connector.UsageType(row.TemplateType)}] = d
+		t.byKey[emailtemplate.Key{Language: row.LanguageTag, Usage: connector.UsageType(row.TemplateType)}] = d
 	}
 	c.mu.Lock()
 	c.m[tenant] = t
@@ -58,18 +58,18 @@ func (c *templateCache) store(ctx context.Context, q store.Q, tenant, version st
 }
 
 // FindTemplate looks one template up.
-func (t *tenantTemplates) FindTemplate(_ context.Context, _, lang string, usage connector.UsageType) (template.Details, bool, error) {
-	d, ok := t.byKey[template.Key{Language: lang, Usage: usage}]
+func (t *tenantTemplates) FindTemplate(_ context.Context, _, lang string, usage connector.UsageType) (emailtemplate.Details, bool, error) {
+	d, ok := t.byKey[emailtemplate.Key{Language: lang, Usage: usage}]
 	return d, ok, nil
 }
 
 // FindTemplates returns the candidates among the cached templates.
-func (t *tenantTemplates) FindTemplates(_ context.Context, _ string, langs []string, usages []connector.UsageType) (map[template.Key]template.Details, error) {
-	out := map[template.Key]template.Details{}
+func (t *tenantTemplates) FindTemplates(_ context.Context, _ string, langs []string, usages []connector.UsageType) (map[emailtemplate.Key]emailtemplate.Details, error) {
+	out := map[emailtemplate.Key]emailtemplate.Details{}
 	for _, l := range langs {
 		for _, u := range usages {
-			if d, ok := t.byKey[template.Key{Language: l, Usage: u}]; ok {
-				out[template.Key{Language: l, Usage: u}] = d
+			if d, ok := t.byKey[emailtemplate.Key{Language: l, Usage: u}]; ok {
+				out[emailtemplate.Key{Language: l, Usage: u}] = d
 			}
 		}
 	}

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"net/http"
 
-	"authmail/connector"
-	"authmail/internal/delivery"
-	"authmail/internal/store"
-	"authmail/internal/template"
+	"github.com/authmail/authmail/connector"
+	"github.com/authmail/authmail/internal/delivery"
+	"github.com/authmail/authmail/internal/store"
+	"github.com/authmail/authmail/internal/emailtemplate"
 )
 
 // templateJSON is Logto's EmailTemplate shape.
@@ -18,7 +18,7 @@ type templateJSON struct {
 	ID           string           `json:"id"`
 	LanguageTag  string           `json:"languageTag"`
 	TemplateType string           `json:"templateType"`
-	Details      template.Details `json:"details"`
+	Details      emailtemplate.Details `json:"details"`
 	CreatedAt    int64            `json:"createdAt"`
 }
 
@@ -30,7 +30,7 @@ func templateView(t store.Template) (templateJSON, error) {
 type templateInput struct {
 	LanguageTag  string           `json:"languageTag"`
 	TemplateType string           `json:"templateType"`
-	Details      template.Details `json:"details"`
+	Details      emailtemplate.Details `json:"details"`
 }
 
 type putTemplatesBody struct {
@@ -46,7 +46,7 @@ func checkUsage(field, typ string) (connector.UsageType, error) {
 }
 
 func checkLanguage(field, tag string) (string, error) {
-	canon, err := template.CanonicalLanguageTag(tag)
+	canon, err := emailtemplate.CanonicalLanguageTag(tag)
 	if err != nil {
 		return "", invalidInput(field, "%s", err.Error())
 	}
@@ -77,7 +77,7 @@ func (s *Server) putTemplates(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		if err := template.ValidateDetails(usage, t.Details); err != nil {
+		if err := emailtemplate.ValidateDetails(usage, t.Details); err != nil {
 			return err
 		}
 		details, _ := json.Marshal(t.Details)
@@ -226,7 +226,7 @@ func (s *Server) patchTemplateDetails(w http.ResponseWriter, r *http.Request) er
 			*f.dst = *f.src
 		}
 	}
-	if err := template.ValidateDetails(connector.UsageType(row.TemplateType), *d); err != nil {
+	if err := emailtemplate.ValidateDetails(connector.UsageType(row.TemplateType), *d); err != nil {
 		return err
 	}
 	b, _ := json.Marshal(d)
@@ -243,7 +243,7 @@ type previewBody struct {
 	ID           string            `json:"id,omitempty"`
 	TemplateType string            `json:"templateType,omitempty"`
 	LanguageTag  string            `json:"languageTag,omitempty"`
-	Details      *template.Details `json:"details,omitempty"`
+	Details      *emailtemplate.Details `json:"details,omitempty"`
 	Payload      map[string]any    `json:"payload,omitempty"`
 }
 
@@ -292,24 +292,24 @@ func (s *Server) previewTemplate(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	payload := template.SamplePayload(usage)
+	payload := emailtemplate.SamplePayload(usage)
 	for k, v := range body.Payload {
 		payload[k] = v
 	}
 	withExpiry(payload, exp)
-	var out template.Rendered
+	var out emailtemplate.Rendered
 	if details != nil {
-		if err := template.ValidateDetails(usage, *details); err != nil {
+		if err := emailtemplate.ValidateDetails(usage, *details); err != nil {
 			return err
 		}
-		out = template.RenderDetails(*details, usage, payload, exp.EmailBranding)
+		out = emailtemplate.RenderDetails(*details, usage, payload, exp.EmailBranding)
 		out.Source, out.Language = "given", lang
 	} else {
 		var connTemplates []connector.Template
 		if act, err := s.Connectors.Active(r.Context(), DefaultTenant); err == nil {
 			connTemplates = act.Templates
 		}
-		out, err = template.Render(r.Context(), s.templateStore(), exp.renderRequest(DefaultTenant, usage, lang, payload, connTemplates))
+		out, err = emailtemplate.Render(r.Context(), s.templateStore(), exp.renderRequest(DefaultTenant, usage, lang, payload, connTemplates))
 		if err != nil {
 			return err
 		}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"authmail/internal/app/apptest"
+	"github.com/authmail/authmail/internal/app/apptest"
 )
 
 type emailTemplate struct {

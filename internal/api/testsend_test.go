@@ -7,8 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"authmail/internal/app/apptest"
-	"authmail/internal/store/storetest"
+	"github.com/authmail/authmail/internal/app/apptest"
+	"github.com/authmail/authmail/internal/store/storetest"
 )
 
 // TestProviderTestSendShowsTheProviderAnswer runs the unsaved-config test

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"authmail/internal/app/apptest"
+	"github.com/authmail/authmail/internal/app/apptest"
 )
 
 // TestTour follows the README: a fresh install sends codes to the dev

@@ -17,15 +17,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"authmail/connector"
-	_ "authmail/connectors/standard" // every built-in connector
-	"authmail/internal/api"
-	"authmail/internal/config"
-	"authmail/internal/delivery"
-	"authmail/internal/dnscheck"
-	"authmail/internal/keyring"
-	"authmail/internal/store"
-	"authmail/internal/verification"
+	"github.com/authmail/authmail/connector"
+	_ "github.com/authmail/authmail/connectors/standard" // every built-in connector
+	"github.com/authmail/authmail/internal/api"
+	"github.com/authmail/authmail/internal/config"
+	"github.com/authmail/authmail/internal/delivery"
+	"github.com/authmail/authmail/internal/dnscheck"
+	"github.com/authmail/authmail/internal/keyring"
+	"github.com/authmail/authmail/internal/store"
+	"github.com/authmail/authmail/internal/verification"
 )
 
 // App is a running authmail: call Start, serve Handler, then Stop.

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"authmail/internal/app"
-	"authmail/internal/app/apptest"
-	"authmail/internal/config"
+	"github.com/authmail/authmail/internal/app"
+	"github.com/authmail/authmail/internal/app/apptest"
+	"github.com/authmail/authmail/internal/config"
 )
 
 // start runs an app with its workers on dataDir and dbURL until the test

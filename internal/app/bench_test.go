@@ -13,13 +13,13 @@ import (
 	"testing"
 	"time"
 
-	"authmail/connector"
-	"authmail/internal/api"
-	"authmail/internal/app"
-	"authmail/internal/config"
-	"authmail/internal/keyring"
-	"authmail/internal/smtpsink"
-	"authmail/internal/store/storetest"
+	"github.com/authmail/authmail/connector"
+	"github.com/authmail/authmail/internal/api"
+	"github.com/authmail/authmail/internal/app"
+	"github.com/authmail/authmail/internal/config"
+	"github.com/authmail/authmail/internal/keyring"
+	"github.com/authmail/authmail/internal/smtpsink"
+	"github.com/authmail/authmail/internal/store/storetest"
 )
 
 // benchApp starts an app on databaseURL whose active connector is the SMTP

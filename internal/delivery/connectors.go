@@ -11,9 +11,9 @@ import (
 	"sync"
 	"time"
 
-	"authmail/connector"
-	"authmail/internal/keyring"
-	"authmail/internal/store"
+	"github.com/authmail/authmail/connector"
+	"github.com/authmail/authmail/internal/keyring"
+	"github.com/authmail/authmail/internal/store"
 )
 
 // ErrNoConnector means the tenant has no email connector.

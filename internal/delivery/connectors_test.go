@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"authmail/connector"
-	_ "authmail/connectors/httpemail"
+	"github.com/authmail/authmail/connector"
+	_ "github.com/authmail/authmail/connectors/httpemail"
 )
 
 // TestBuildErrorHidesSecrets: a config whose secret field fails the

@@ -22,9 +22,9 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
-	"authmail/connector"
-	"authmail/internal/keyring"
-	"authmail/internal/store"
+	"github.com/authmail/authmail/connector"
+	"github.com/authmail/authmail/internal/keyring"
+	"github.com/authmail/authmail/internal/store"
 )
 
 // Config tunes delivery. Zero fields take the documented defaults.

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"authmail/connector"
+	"github.com/authmail/authmail/connector"
 )
 
 // TestMaskErrorLeavesNoSecretReachable: after masking, neither the text nor

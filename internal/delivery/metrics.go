@@ -7,8 +7,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"authmail/connector"
-	"authmail/internal/store"
+	"github.com/authmail/authmail/connector"
+	"github.com/authmail/authmail/internal/store"
 )
 
 // Metrics are the delivery figures exported at /metrics.

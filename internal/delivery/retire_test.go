@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"authmail/connector"
+	"github.com/authmail/authmail/connector"
 )
 
 type closingConn struct{ closed atomic.Int32 }

@@ -22,7 +22,7 @@ import (
 	"github.com/emersion/go-msgauth/dkim"
 	"github.com/miekg/dns"
 
-	"authmail/connector"
+	"github.com/authmail/authmail/connector"
 )
 
 // MinRSABits is the smallest RSA key accepted for signing.

@@ -18,10 +18,10 @@ import (
 	"github.com/emersion/go-msgauth/dkim"
 	"github.com/miekg/dns"
 
-	"authmail/connector"
-	"authmail/internal/dkimkey"
-	"authmail/internal/dnscheck"
-	"authmail/internal/dnscheck/dnstest"
+	"github.com/authmail/authmail/connector"
+	"github.com/authmail/authmail/internal/dkimkey"
+	"github.com/authmail/authmail/internal/dnscheck"
+	"github.com/authmail/authmail/internal/dnscheck/dnstest"
 )
 
 const message = "From: Example <noreply@auth.example.com>\r\n" +

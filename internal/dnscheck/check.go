@@ -9,8 +9,8 @@ import (
 
 	"golang.org/x/net/publicsuffix"
 
-	"authmail/connector"
-	"authmail/internal/dkimkey"
+	"github.com/authmail/authmail/connector"
+	"github.com/authmail/authmail/internal/dkimkey"
 )
 
 // Options says what to check.

@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"authmail/connector"
-	"authmail/internal/dkimkey"
-	"authmail/internal/dnscheck"
-	"authmail/internal/dnscheck/dnstest"
+	"github.com/authmail/authmail/connector"
+	"github.com/authmail/authmail/internal/dkimkey"
+	"github.com/authmail/authmail/internal/dnscheck"
+	"github.com/authmail/authmail/internal/dnscheck/dnstest"
 )
 
 type testBundle struct {

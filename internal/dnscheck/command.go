@@ -10,7 +10,7 @@ import (
 	"os"
 	"strings"
 
-	"authmail/connector"
+	"github.com/authmail/authmail/connector"
 )
 
 // ResolverEnv names the environment variable that sets the default

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"authmail/internal/dnscheck"
+	"github.com/authmail/authmail/internal/dnscheck"
 )
 
 func runCommand(args ...string) (int, string, string) {

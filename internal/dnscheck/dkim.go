@@ -10,7 +10,7 @@ import (
 	"fmt"
 	"strings"
 
-	"authmail/internal/dkimkey"
+	"github.com/authmail/authmail/internal/dkimkey"
 )
 
 // tags parses a DKIM or DMARC tag list ("k=v; k2=v2"). Keys are

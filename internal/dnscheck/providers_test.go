@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"authmail/internal/dnscheck"
+	"github.com/authmail/authmail/internal/dnscheck"
 )
 
 func TestHints(t *testing.T) {

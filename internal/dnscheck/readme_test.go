@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"authmail/internal/dnscheck"
+	"github.com/authmail/authmail/internal/dnscheck"
 )
 
 var updateReadmes = flag.Bool("update-readmes", false, "rewrite the DNS records section of each connector README from the hints")

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"authmail/internal/store"
-	"authmail/internal/store/storetest"
+	"github.com/authmail/authmail/internal/store"
+	"github.com/authmail/authmail/internal/store/storetest"
 )
 
 // TestStatementReuse runs the same statements many times on SQLite's one

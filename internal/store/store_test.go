@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"authmail/internal/store"
-	"authmail/internal/store/storetest"
+	"github.com/authmail/authmail/internal/store"
+	"github.com/authmail/authmail/internal/store/storetest"
 )
 
 func TestStore(t *testing.T) {

@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"authmail/internal/keyring"
-	"authmail/internal/store"
-	"authmail/internal/store/storetest"
-	"authmail/internal/verification"
+	"github.com/authmail/authmail/internal/keyring"
+	"github.com/authmail/authmail/internal/store"
+	"github.com/authmail/authmail/internal/store/storetest"
+	"github.com/authmail/authmail/internal/verification"
 )
 
 // BenchmarkIssueVerify measures issuing a code (limits checked, hash

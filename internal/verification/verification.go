@@ -14,8 +14,8 @@ import (
 	"strings"
 	"time"
 
-	"authmail/internal/keyring"
-	"authmail/internal/store"
+	"github.com/authmail/authmail/internal/keyring"
+	"github.com/authmail/authmail/internal/store"
 )
 
 // Policy is a tenant's code policy. The zero value of a field means its

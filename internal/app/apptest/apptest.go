@@ -18,10 +18,10 @@ import (
 	"testing"
 	"time"
 
-	"authmail/internal/app"
-	"authmail/internal/config"
-	"authmail/internal/delivery"
-	"authmail/internal/store/storetest"
+	"github.com/authmail/authmail/internal/app"
+	"github.com/authmail/authmail/internal/config"
+	"github.com/authmail/authmail/internal/delivery"
+	"github.com/authmail/authmail/internal/store/storetest"
 )
 
 // AdminKey is the admin key every App accepts.

@@ -14,7 +14,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"authmail/internal/store"
+	"github.com/authmail/authmail/internal/store"
 )
 
 // EnvURL names the variable holding the PostgreSQL test database URL.

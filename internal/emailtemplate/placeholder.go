@@ -1,4 +1,4 @@
-package template
+package emailtemplate
 
 import (
 	"encoding/json"
@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"authmail/connector"
+	"github.com/authmail/authmail/connector"
 )
 
 // placeholderRE is Logto's placeholder pattern.

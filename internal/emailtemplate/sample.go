@@ -1,9 +1,9 @@
-package template
+package emailtemplate
 
 import (
 	"strings"
 
-	"authmail/connector"
+	"github.com/authmail/authmail/connector"
 )
 
 // SamplePayload returns realistic placeholder values for previews: those

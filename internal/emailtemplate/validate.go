@@ -1,11 +1,11 @@
-package template
+package emailtemplate
 
 import (
 	"slices"
 	"strings"
 	"unicode/utf8"
 
-	"authmail/connector"
+	"github.com/authmail/authmail/connector"
 )
 
 // Template size limits.

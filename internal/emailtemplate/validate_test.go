@@ -1,4 +1,4 @@
-package template
+package emailtemplate
 
 import (
 	"errors"
@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"authmail/connector"
+	"github.com/authmail/authmail/connector"
 )
 
 func TestValidateDetails(t *testing.T) {

@@ -1,4 +1,4 @@
-package template
+package emailtemplate
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"authmail/connector"
+	"github.com/authmail/authmail/connector"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")

@@ -1,21 +1,21 @@
-package template_test
+package emailtemplate_test
 
 import (
 	"fmt"
 
-	"authmail/connector"
-	"authmail/internal/template"
+	"github.com/authmail/authmail/connector"
+	"github.com/authmail/authmail/internal/emailtemplate"
 )
 
 // Placeholders follow Logto's rules; values are escaped in HTML bodies and
 // control characters never reach the subject.
 func ExampleRenderDetails() {
-	d := template.Details{
+	d := emailtemplate.Details{
 		Subject: "Code for {{user.name}}",
 		Content: "<p>{{code}} for {{user.name}}, {{ user.missing }}{{link}}</p>",
 	}
 	payload := map[string]any{"code": "123456", "user": map[string]any{"name": "Jo <jo>\r\n"}}
-	r := template.RenderDetails(d, connector.UsageUserPermissionValidation, payload, template.Branding{SenderName: "Acme"})
+	r := emailtemplate.RenderDetails(d, connector.UsageUserPermissionValidation, payload, emailtemplate.Branding{SenderName: "Acme"})
 	fmt.Printf("%q\n%q\n%q\n%q\n", r.Subject, r.HTML, r.Text, r.From.Name)
 	// Output:
 	// "Code for Jo <jo>"
@@ -26,7 +26,7 @@ func ExampleRenderDetails() {
 
 // ValidateDetails names the placeholders a usage type provides.
 func ExampleValidateDetails() {
-	err := template.ValidateDetails(connector.UsageGeneric, template.Details{Subject: "Hi {{user.name}}", Content: "{{code}}"})
+	err := emailtemplate.ValidateDetails(connector.UsageGeneric, emailtemplate.Details{Subject: "Hi {{user.name}}", Content: "{{code}}"})
 	fmt.Println(err)
 	// Output:
 	// Generic templates cannot use {{user.name}}; they can use code, locale, uiLocales, expiresInMinutes, branding.senderName, branding.companyInformation, branding.logoUrl, branding.primaryColor

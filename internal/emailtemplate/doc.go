@@ -43,4 +43,4 @@
 // placeholders all have a value in the payload is used, so "Sign in to
 // {{application.name}}" can fall back to "Sign in" when no application is
 // known. An empty variant omits the line.
-package template
+package emailtemplate

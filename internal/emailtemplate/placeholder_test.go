@@ -1,11 +1,11 @@
-package template
+package emailtemplate
 
 import (
 	"encoding/json"
 	"slices"
 	"testing"
 
-	"authmail/connector"
+	"github.com/authmail/authmail/connector"
 )
 
 func TestPlaceholderRules(t *testing.T) {

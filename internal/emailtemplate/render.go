@@ -1,4 +1,4 @@
-package template
+package emailtemplate
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"authmail/connector"
+	"github.com/authmail/authmail/connector"
 )
 
 // Store finds stored templates. The database-backed store implements it.

@@ -1,4 +1,4 @@
-package template
+package emailtemplate
 
 import (
 	"embed"
@@ -10,7 +10,7 @@ import (
 	"strings"
 	texttemplate "text/template"
 
-	"authmail/connector"
+	"github.com/authmail/authmail/connector"
 )
 
 //go:embed defaults/*.json defaults/layout.html defaults/layout.txt

@@ -1,4 +1,4 @@
-package template
+package emailtemplate
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"authmail/connector"
+	"github.com/authmail/authmail/connector"
 )
 
 // memStore is an in-memory Store keyed by "tenant/tag/usage" that records

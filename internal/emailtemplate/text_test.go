@@ -1,11 +1,11 @@
-package template
+package emailtemplate
 
 import (
 	"context"
 	"strings"
 	"testing"
 
-	"authmail/connector"
+	"github.com/authmail/authmail/connector"
 )
 
 func TestTextFromHTML(t *testing.T) {

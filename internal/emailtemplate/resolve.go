@@ -1,11 +1,11 @@
-package template
+package emailtemplate
 
 import (
 	"context"
 	"fmt"
 	"slices"
 
-	"authmail/connector"
+	"github.com/authmail/authmail/connector"
 )
 
 // resolved is the template chosen for a request.
