@@ -25,10 +25,10 @@ type verifyCodeBody struct {
 }
 
 // templateStore adapts store queries to the template package's lookup.
-type templateStore struct{ q store.Q }
+type templateStore struct{ q store.Reader }
 
 // templateStore looks templates up through the read handle.
-func (s *Server) templateStore() emailtemplate.Store { return templateStore{q: s.Store.Q} }
+func (s *Server) templateStore() emailtemplate.Store { return templateStore{q: s.Store.Reader} }
 
 func (t templateStore) FindTemplate(ctx context.Context, tenant, lang string, usage connector.UsageType) (emailtemplate.Details, bool, error) {
 	row, err := t.q.TemplateFind(ctx, tenant, lang, string(usage))
@@ -120,7 +120,7 @@ func (s *Server) SendCode(ctx context.Context, req CodeRequest) error {
 		// at the version read with the connector): on PostgreSQL a read
 		// through the pool while every connection holds a send transaction
 		// would wait forever.
-		templates, err := s.templates.store(ctx, tx.Q, req.Tenant, templatesVersion)
+		templates, err := s.templates.store(ctx, tx.Reader, req.Tenant, templatesVersion)
 		if err != nil {
 			return err
 		}

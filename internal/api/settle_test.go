@@ -32,7 +32,7 @@ func TestFirstAttemptSettlesTheJob(t *testing.T) {
 			if m.JobID == 0 {
 				t.Fatalf("message %s has no job", m.ID)
 			}
-			if err := a.App.Store.Writer().QueryRowContext(context.Background(), `SELECT COUNT(*) FROM river_job WHERE id = $1`, m.JobID).Scan(&job); err != nil {
+			if err := a.App.Store.WriteDB().QueryRowContext(context.Background(), `SELECT COUNT(*) FROM river_job WHERE id = $1`, m.JobID).Scan(&job); err != nil {
 				t.Fatal(err)
 			}
 			return m.Status, job

@@ -32,7 +32,7 @@ func newTemplateCache() *templateCache { return &templateCache{m: map[string]*te
 
 // store returns the tenant's templates as of version: cached, or read
 // through q (the send transaction) and kept.
-func (c *templateCache) store(ctx context.Context, q store.Q, tenant, version string) (emailtemplate.BatchStore, error) {
+func (c *templateCache) store(ctx context.Context, q store.Reader, tenant, version string) (emailtemplate.BatchStore, error) {
 	c.mu.Lock()
 	t := c.m[tenant]
 	c.mu.Unlock()

@@ -53,16 +53,16 @@ func scanMessage(row interface{ Scan(...any) error }) (Message, error) {
 }
 
 // MessageInsert adds a message to the log.
-func (q Q) MessageInsert(ctx context.Context, m Message) error {
-	_, err := q.exec(ctx, `INSERT INTO messages (`+messageCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+func (w Writer) MessageInsert(ctx context.Context, m Message) error {
+	_, err := w.exec(ctx, `INSERT INTO messages (`+messageCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 		m.TenantID, m.ID, m.Recipient, m.UsageType, m.Locale, m.ConnectorID, m.Content, m.Status, m.Attempts, m.LastError,
 		m.ProviderMessageID, m.JobID, Micros(m.LeaseUntil), Micros(m.CreatedAt), Micros(m.UpdatedAt), Micros(m.ExpiresAt), Micros(m.SentAt))
 	return err
 }
 
 // MessageGet returns one message.
-func (q Q) MessageGet(ctx context.Context, tenant, id string) (Message, error) {
-	return scanMessage(q.db.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE tenant_id = $1 AND id = $2`, tenant, id))
+func (r Reader) MessageGet(ctx context.Context, tenant, id string) (Message, error) {
+	return scanMessage(r.db.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE tenant_id = $1 AND id = $2`, tenant, id))
 }
 
 // MessageFilter selects messages for MessageList.
@@ -75,7 +75,7 @@ type MessageFilter struct {
 }
 
 // MessageList returns messages newest first.
-func (q Q) MessageList(ctx context.Context, f MessageFilter) ([]Message, error) {
+func (r Reader) MessageList(ctx context.Context, f MessageFilter) ([]Message, error) {
 	where, args := []string{"tenant_id = $1"}, []any{f.Tenant}
 	add := func(cond string, v any) {
 		args = append(args, v)
@@ -94,7 +94,7 @@ func (q Q) MessageList(ctx context.Context, f MessageFilter) ([]Message, error) 
 		f.Limit = 100
 	}
 	args = append(args, f.Limit)
-	rows, err := q.db.QueryContext(ctx, `SELECT `+messageCols+` FROM messages WHERE `+strings.Join(where, " AND ")+
+	rows, err := r.db.QueryContext(ctx, `SELECT `+messageCols+` FROM messages WHERE `+strings.Join(where, " AND ")+
 		fmt.Sprintf(` ORDER BY created_at DESC, id DESC LIMIT $%d`, len(args)), args...)
 	if err != nil {
 		return nil, interpret(err)
@@ -116,8 +116,8 @@ func (q Q) MessageList(ctx context.Context, f MessageFilter) ([]Message, error) 
 // and how many attempts the message had when it did. The count comes from
 // the claimed row itself, so an attempt recorded after the caller last
 // read the message is not numbered twice.
-func (q Q) MessageClaim(ctx context.Context, tenant, id string, now, leaseUntil time.Time) (claimed bool, attempts int, err error) {
-	err = q.db.QueryRowContext(ctx, `UPDATE messages SET status = 'sending', lease_until = $4, updated_at = $3
+func (w Writer) MessageClaim(ctx context.Context, tenant, id string, now, leaseUntil time.Time) (claimed bool, attempts int, err error) {
+	err = w.db.QueryRowContext(ctx, `UPDATE messages SET status = 'sending', lease_until = $4, updated_at = $3
 		WHERE tenant_id = $1 AND id = $2 AND (status = 'queued' OR (status = 'sending' AND lease_until < $3))
 		RETURNING attempts`, tenant, id, Micros(now), Micros(leaseUntil)).Scan(&attempts)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -143,8 +143,8 @@ type Outcome struct {
 // MessageRecord records an attempt and sets the message's status from it:
 // on PostgreSQL in one statement. On SQLite the two writes must land
 // together: call it in a transaction, or use Store.MessageSettle.
-func (q Q) MessageRecord(ctx context.Context, o Outcome) error {
-	return q.messageRecord(ctx, o, 0)
+func (w Writer) MessageRecord(ctx context.Context, o Outcome) error {
+	return w.ops.messageRecord(ctx, w, o)
 }
 
 // deleteJob deletes a River job unless a worker is running it, as River's
@@ -157,64 +157,34 @@ const deleteJob = `DELETE FROM river_job WHERE id = $1 AND state <> 'running'`
 // A crash never leaves an attempt row without the message's count and
 // status that go with it.
 func (s *Store) MessageSettle(ctx context.Context, o Outcome, jobID int64) error {
-	if s.dialect == Postgres {
-		return s.WriteQ().messageRecord(ctx, o, jobID)
-	}
-	return s.InTx(ctx, func(tx *Tx) error {
-		if err := tx.MessageRecord(ctx, o); err != nil {
-			return err
-		}
-		if jobID == 0 {
-			return nil
-		}
-		_, err := tx.exec(ctx, deleteJob, jobID)
-		return err
-	})
+	return s.ops.messageSettle(ctx, s, o, jobID)
 }
 
-// messageRecord is MessageRecord; on PostgreSQL a jobID other than 0 is
-// deleted by the same statement.
-func (q Q) messageRecord(ctx context.Context, o Outcome, jobID int64) error {
-	outcome := "sent"
-	if o.Error != "" {
-		outcome = "error"
-	}
+// messageUpdate sets a message's status and counters from an attempt;
+// messageUpdateArgs are its nine arguments.
+const messageUpdate = `UPDATE messages SET status = $3, attempts = $4, last_error = $5, connector_id = $6,
+		provider_message_id = $7, updated_at = $8, sent_at = $9, lease_until = 0 WHERE tenant_id = $1 AND id = $2`
+
+func messageUpdateArgs(o Outcome) []any {
 	var sentAt int64
 	if o.Status == StatusSent {
 		sentAt = Micros(o.At)
 	}
-	const update = `UPDATE messages SET status = $3, attempts = $4, last_error = $5, connector_id = $6,
-		provider_message_id = $7, updated_at = $8, sent_at = $9, lease_until = 0 WHERE tenant_id = $1 AND id = $2`
-	args := []any{o.TenantID, o.MessageID, o.Status, o.Attempt, o.Error, o.ConnectorID, o.ProviderMessageID, Micros(o.At), sentAt}
-	var n int64
-	var err error
-	if q.dialect == Postgres {
-		attempt := `WITH attempt AS (INSERT INTO message_attempts (tenant_id, message_id, attempt, started_at, duration_us, outcome, error)
-			VALUES ($1, $2, $4, $10, $11, $12, $5))`
-		args = append(args, Micros(o.StartedAt), o.Duration.Microseconds(), outcome)
-		if jobID != 0 {
-			attempt += `, job AS (DELETE FROM river_job WHERE id = $13 AND state <> 'running')`
-			args = append(args, jobID)
-		}
-		n, err = q.exec(ctx, attempt+" "+update, args...)
-	} else {
-		if _, err := q.exec(ctx, `INSERT INTO message_attempts (tenant_id, message_id, attempt, started_at, duration_us, outcome, error)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			o.TenantID, o.MessageID, o.Attempt, Micros(o.StartedAt), o.Duration.Microseconds(), outcome, o.Error); err != nil {
-			return err
-		}
-		n, err = q.exec(ctx, update, args...)
+	return []any{o.TenantID, o.MessageID, o.Status, o.Attempt, o.Error, o.ConnectorID, o.ProviderMessageID, Micros(o.At), sentAt}
+}
+
+// attemptOutcome is the outcome column of an attempt row.
+func attemptOutcome(o Outcome) string {
+	if o.Error != "" {
+		return "error"
 	}
-	if err == nil && n == 0 {
-		err = ErrNotFound
-	}
-	return err
+	return "sent"
 }
 
 // MessageFail marks a message failed without an attempt (it expired, or
 // there is no connector), keeping the reason.
-func (q Q) MessageFail(ctx context.Context, tenant, id, reason string, now time.Time) error {
-	_, err := q.exec(ctx, `UPDATE messages SET status = 'failed', last_error = $3, updated_at = $4, lease_until = 0
+func (w Writer) MessageFail(ctx context.Context, tenant, id, reason string, now time.Time) error {
+	_, err := w.exec(ctx, `UPDATE messages SET status = 'failed', last_error = $3, updated_at = $4, lease_until = 0
 		WHERE tenant_id = $1 AND id = $2 AND status <> 'sent'`, tenant, id, reason, Micros(now))
 	return err
 }
@@ -229,8 +199,8 @@ type Attempt struct {
 }
 
 // AttemptList returns a message's attempts in order.
-func (q Q) AttemptList(ctx context.Context, tenant, messageID string) ([]Attempt, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT attempt, started_at, duration_us, outcome, error FROM message_attempts
+func (r Reader) AttemptList(ctx context.Context, tenant, messageID string) ([]Attempt, error) {
+	rows, err := r.db.QueryContext(ctx, `SELECT attempt, started_at, duration_us, outcome, error FROM message_attempts
 		WHERE tenant_id = $1 AND message_id = $2 ORDER BY attempt`, tenant, messageID)
 	if err != nil {
 		return nil, interpret(err)
@@ -250,8 +220,8 @@ func (q Q) AttemptList(ctx context.Context, tenant, messageID string) ([]Attempt
 }
 
 // MessageCounts returns how many messages each status has, all tenants.
-func (q Q) MessageCounts(ctx context.Context) (map[string]int64, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT status, COUNT(*) FROM messages WHERE status IN ('queued', 'sending') GROUP BY status`)
+func (r Reader) MessageCounts(ctx context.Context) (map[string]int64, error) {
+	rows, err := r.db.QueryContext(ctx, `SELECT status, COUNT(*) FROM messages WHERE status IN ('queued', 'sending') GROUP BY status`)
 	if err != nil {
 		return nil, interpret(err)
 	}
@@ -284,8 +254,8 @@ type InboxMessage struct {
 }
 
 // InboxInsert stores a dev inbox message.
-func (q Q) InboxInsert(ctx context.Context, m InboxMessage) error {
-	_, err := q.exec(ctx, `INSERT INTO dev_inbox (tenant_id, id, message_id, recipient, sender, subject, html, text, usage_type, payload, created_at)
+func (w Writer) InboxInsert(ctx context.Context, m InboxMessage) error {
+	_, err := w.exec(ctx, `INSERT INTO dev_inbox (tenant_id, id, message_id, recipient, sender, subject, html, text, usage_type, payload, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		m.TenantID, m.ID, m.MessageID, m.To, m.From, m.Subject, m.HTML, m.Text, m.Type, m.Payload, Micros(m.CreatedAt))
 	return err
@@ -293,7 +263,7 @@ func (q Q) InboxInsert(ctx context.Context, m InboxMessage) error {
 
 // InboxList returns dev inbox messages newest first, optionally for one
 // recipient.
-func (q Q) InboxList(ctx context.Context, tenant, to string, limit int) ([]InboxMessage, error) {
+func (r Reader) InboxList(ctx context.Context, tenant, to string, limit int) ([]InboxMessage, error) {
 	if limit <= 0 || limit > 500 {
 		limit = 100
 	}
@@ -306,7 +276,7 @@ func (q Q) InboxList(ctx context.Context, tenant, to string, limit int) ([]Inbox
 	}
 	args = append(args, limit)
 	query += fmt.Sprintf(` ORDER BY created_at DESC, id DESC LIMIT $%d`, len(args))
-	rows, err := q.db.QueryContext(ctx, query, args...)
+	rows, err := r.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, interpret(err)
 	}

@@ -17,15 +17,24 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// Q holds the queries. On a Store it reads through the read pool; on a Tx
-// it runs inside the transaction.
-type Q struct {
-	db      querier
-	dialect Dialect
+// Reader runs the statements that only read. Store embeds one on the
+// read pool, so s.SettingGet reads through the pool; a Writer embeds one
+// on its own handle. Reader has no method that writes, so a write
+// through the read pool (which on SQLite is query-only) does not compile.
+type Reader struct {
+	db  querier
+	ops dialectOps
 }
 
-func (q Q) exec(ctx context.Context, query string, args ...any) (int64, error) {
-	res, err := q.db.ExecContext(ctx, query, args...)
+// Writer runs every statement: the reads of the Reader it embeds, on the
+// same handle, and the writes, which are methods of Writer alone. Store's
+// WriteQ returns one on the write handle; a Tx is one in a transaction.
+type Writer struct {
+	Reader
+}
+
+func (w Writer) exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := w.db.ExecContext(ctx, query, args...)
 	if err != nil {
 		return 0, interpret(err)
 	}
@@ -39,29 +48,30 @@ func (q Q) exec(ctx context.Context, query string, args ...any) (int64, error) {
 // processes check and update one recipient's counters one at a time. On
 // PostgreSQL it is a transaction-scoped advisory lock; on SQLite every
 // write transaction already holds the database's single write lock, so it
-// does nothing. Call it only inside InTx.
-func (q Q) LockKey(ctx context.Context, key string) error {
-	if q.dialect != Postgres {
-		return nil
-	}
+// does nothing.
+func (t *Tx) LockKey(ctx context.Context, key string) error {
+	return t.ops.lock(ctx, t.tx, lockID(key))
+}
+
+// lockID maps a lock key to an advisory lock ID.
+func lockID(key string) int64 {
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(key))
-	_, err := q.db.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(h.Sum64()))
-	return interpret(err)
+	return int64(h.Sum64())
 }
 
 // --- settings ---
 
 // SettingGet returns a tenant setting, or ErrNotFound.
-func (q Q) SettingGet(ctx context.Context, tenant, name string) (string, error) {
+func (r Reader) SettingGet(ctx context.Context, tenant, name string) (string, error) {
 	var v string
-	err := q.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE tenant_id = $1 AND name = $2`, tenant, name).Scan(&v)
+	err := r.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE tenant_id = $1 AND name = $2`, tenant, name).Scan(&v)
 	return v, interpret(err)
 }
 
 // SettingPut writes a tenant setting.
-func (q Q) SettingPut(ctx context.Context, tenant, name, value string, now time.Time) error {
-	_, err := q.exec(ctx, `INSERT INTO settings (tenant_id, name, value, updated_at) VALUES ($1, $2, $3, $4)
+func (w Writer) SettingPut(ctx context.Context, tenant, name, value string, now time.Time) error {
+	_, err := w.exec(ctx, `INSERT INTO settings (tenant_id, name, value, updated_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (tenant_id, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
 		tenant, name, value, Micros(now))
 	return err
@@ -69,8 +79,8 @@ func (q Q) SettingPut(ctx context.Context, tenant, name, value string, now time.
 
 // SettingInsert writes a tenant setting only if it is not set yet and
 // reports whether it wrote.
-func (q Q) SettingInsert(ctx context.Context, tenant, name, value string, now time.Time) (bool, error) {
-	n, err := q.exec(ctx, `INSERT INTO settings (tenant_id, name, value, updated_at) VALUES ($1, $2, $3, $4)
+func (w Writer) SettingInsert(ctx context.Context, tenant, name, value string, now time.Time) (bool, error) {
+	n, err := w.exec(ctx, `INSERT INTO settings (tenant_id, name, value, updated_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (tenant_id, name) DO NOTHING`, tenant, name, value, Micros(now))
 	return n == 1, err
 }
@@ -98,8 +108,8 @@ func scanConnector(row interface{ Scan(...any) error }) (Connector, error) {
 }
 
 // ConnectorList returns a tenant's connectors.
-func (q Q) ConnectorList(ctx context.Context, tenant string) ([]Connector, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT `+connectorCols+` FROM connectors WHERE tenant_id = $1 ORDER BY created_at`, tenant)
+func (r Reader) ConnectorList(ctx context.Context, tenant string) ([]Connector, error) {
+	rows, err := r.db.QueryContext(ctx, `SELECT `+connectorCols+` FROM connectors WHERE tenant_id = $1 ORDER BY created_at`, tenant)
 	if err != nil {
 		return nil, interpret(err)
 	}
@@ -116,13 +126,13 @@ func (q Q) ConnectorList(ctx context.Context, tenant string) ([]Connector, error
 }
 
 // ConnectorGet returns one connector by instance ID.
-func (q Q) ConnectorGet(ctx context.Context, tenant, id string) (Connector, error) {
-	return scanConnector(q.db.QueryRowContext(ctx, `SELECT `+connectorCols+` FROM connectors WHERE tenant_id = $1 AND id = $2`, tenant, id))
+func (r Reader) ConnectorGet(ctx context.Context, tenant, id string) (Connector, error) {
+	return scanConnector(r.db.QueryRowContext(ctx, `SELECT `+connectorCols+` FROM connectors WHERE tenant_id = $1 AND id = $2`, tenant, id))
 }
 
 // ConnectorActive returns the tenant's email connector, or ErrNotFound.
-func (q Q) ConnectorActive(ctx context.Context, tenant string) (Connector, error) {
-	return scanConnector(q.db.QueryRowContext(ctx, `SELECT `+connectorCols+` FROM connectors WHERE tenant_id = $1`, tenant))
+func (r Reader) ConnectorActive(ctx context.Context, tenant string) (Connector, error) {
+	return scanConnector(r.db.QueryRowContext(ctx, `SELECT `+connectorCols+` FROM connectors WHERE tenant_id = $1`, tenant))
 }
 
 // TemplatesVersionSetting is the setting every change to a tenant's email
@@ -132,11 +142,11 @@ const TemplatesVersionSetting = "templates_version"
 // ConnectorActiveVersioned is ConnectorActive plus, read by the same
 // statement, the tenant's templates version ("" while it has never had a
 // template).
-func (q Q) ConnectorActiveVersioned(ctx context.Context, tenant string) (Connector, string, error) {
+func (r Reader) ConnectorActiveVersioned(ctx context.Context, tenant string) (Connector, string, error) {
 	var c Connector
 	var created, updated int64
 	var version string
-	err := q.db.QueryRowContext(ctx, `SELECT `+connectorCols+`,
+	err := r.db.QueryRowContext(ctx, `SELECT `+connectorCols+`,
 		COALESCE((SELECT value FROM settings WHERE tenant_id = $1 AND name = '`+TemplatesVersionSetting+`'), '')
 		FROM connectors WHERE tenant_id = $1`, tenant).
 		Scan(&c.TenantID, &c.ID, &c.ConnectorID, &c.Config, &created, &updated, &version)
@@ -146,18 +156,18 @@ func (q Q) ConnectorActiveVersioned(ctx context.Context, tenant string) (Connect
 
 // ConnectorReplace installs c as the tenant's email connector, removing the
 // one it had. Call it in a transaction so the swap is atomic.
-func (q Q) ConnectorReplace(ctx context.Context, c Connector) error {
-	if _, err := q.exec(ctx, `DELETE FROM connectors WHERE tenant_id = $1`, c.TenantID); err != nil {
+func (w Writer) ConnectorReplace(ctx context.Context, c Connector) error {
+	if _, err := w.exec(ctx, `DELETE FROM connectors WHERE tenant_id = $1`, c.TenantID); err != nil {
 		return err
 	}
-	_, err := q.exec(ctx, `INSERT INTO connectors (`+connectorCols+`) VALUES ($1, $2, $3, $4, $5, $6)`,
+	_, err := w.exec(ctx, `INSERT INTO connectors (`+connectorCols+`) VALUES ($1, $2, $3, $4, $5, $6)`,
 		c.TenantID, c.ID, c.ConnectorID, c.Config, Micros(c.CreatedAt), Micros(c.UpdatedAt))
 	return err
 }
 
 // ConnectorUpdateConfig replaces a connector's sealed config.
-func (q Q) ConnectorUpdateConfig(ctx context.Context, tenant, id, config string, now time.Time) error {
-	n, err := q.exec(ctx, `UPDATE connectors SET config = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2`, tenant, id, config, Micros(now))
+func (w Writer) ConnectorUpdateConfig(ctx context.Context, tenant, id, config string, now time.Time) error {
+	n, err := w.exec(ctx, `UPDATE connectors SET config = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2`, tenant, id, config, Micros(now))
 	if err == nil && n == 0 {
 		err = ErrNotFound
 	}
@@ -165,8 +175,8 @@ func (q Q) ConnectorUpdateConfig(ctx context.Context, tenant, id, config string,
 }
 
 // ConnectorDelete removes a connector.
-func (q Q) ConnectorDelete(ctx context.Context, tenant, id string) error {
-	n, err := q.exec(ctx, `DELETE FROM connectors WHERE tenant_id = $1 AND id = $2`, tenant, id)
+func (w Writer) ConnectorDelete(ctx context.Context, tenant, id string) error {
+	n, err := w.exec(ctx, `DELETE FROM connectors WHERE tenant_id = $1 AND id = $2`, tenant, id)
 	if err == nil && n == 0 {
 		err = ErrNotFound
 	}
@@ -197,26 +207,26 @@ func scanTemplate(row interface{ Scan(...any) error }) (Template, error) {
 
 // TemplateUpsert inserts t, or replaces the details of the template with
 // the same language and type, and returns the stored row.
-func (q Q) TemplateUpsert(ctx context.Context, t Template) (Template, error) {
-	return scanTemplate(q.db.QueryRowContext(ctx, `INSERT INTO email_templates (`+templateCols+`) VALUES ($1, $2, $3, $4, $5, $6)
+func (w Writer) TemplateUpsert(ctx context.Context, t Template) (Template, error) {
+	return scanTemplate(w.db.QueryRowContext(ctx, `INSERT INTO email_templates (`+templateCols+`) VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (tenant_id, language_tag, template_type) DO UPDATE SET details = excluded.details
 		RETURNING `+templateCols, t.TenantID, t.ID, t.LanguageTag, t.TemplateType, t.Details, Micros(t.CreatedAt)))
 }
 
 // TemplateGet returns a template by ID.
-func (q Q) TemplateGet(ctx context.Context, tenant, id string) (Template, error) {
-	return scanTemplate(q.db.QueryRowContext(ctx, `SELECT `+templateCols+` FROM email_templates WHERE tenant_id = $1 AND id = $2`, tenant, id))
+func (r Reader) TemplateGet(ctx context.Context, tenant, id string) (Template, error) {
+	return scanTemplate(r.db.QueryRowContext(ctx, `SELECT `+templateCols+` FROM email_templates WHERE tenant_id = $1 AND id = $2`, tenant, id))
 }
 
 // TemplateFind returns the template for a language and type.
-func (q Q) TemplateFind(ctx context.Context, tenant, lang, typ string) (Template, error) {
-	return scanTemplate(q.db.QueryRowContext(ctx, `SELECT `+templateCols+` FROM email_templates
+func (r Reader) TemplateFind(ctx context.Context, tenant, lang, typ string) (Template, error) {
+	return scanTemplate(r.db.QueryRowContext(ctx, `SELECT `+templateCols+` FROM email_templates
 		WHERE tenant_id = $1 AND language_tag = $2 AND template_type = $3`, tenant, lang, typ))
 }
 
 // TemplateFindAny returns the tenant's templates whose language is one of
 // langs and whose type is one of types, in one statement.
-func (q Q) TemplateFindAny(ctx context.Context, tenant string, langs, types []string) ([]Template, error) {
+func (r Reader) TemplateFindAny(ctx context.Context, tenant string, langs, types []string) ([]Template, error) {
 	if len(langs) == 0 || len(types) == 0 {
 		return nil, nil
 	}
@@ -231,7 +241,7 @@ func (q Q) TemplateFindAny(ctx context.Context, tenant string, langs, types []st
 	}
 	query := `SELECT ` + templateCols + ` FROM email_templates WHERE tenant_id = $1 AND language_tag IN (` + in(langs) +
 		`) AND template_type IN (` + in(types) + `)`
-	rows, err := q.db.QueryContext(ctx, query, args...)
+	rows, err := r.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, interpret(err)
 	}
@@ -263,9 +273,9 @@ func templateFilter(tenant, lang, typ string) (string, []any) {
 
 // TemplateList returns templates, optionally filtered, ordered by language
 // and type.
-func (q Q) TemplateList(ctx context.Context, tenant, lang, typ string) ([]Template, error) {
+func (r Reader) TemplateList(ctx context.Context, tenant, lang, typ string) ([]Template, error) {
 	where, args := templateFilter(tenant, lang, typ)
-	rows, err := q.db.QueryContext(ctx, `SELECT `+templateCols+` FROM email_templates WHERE `+where+` ORDER BY language_tag, template_type`, args...)
+	rows, err := r.db.QueryContext(ctx, `SELECT `+templateCols+` FROM email_templates WHERE `+where+` ORDER BY language_tag, template_type`, args...)
 	if err != nil {
 		return nil, interpret(err)
 	}
@@ -282,8 +292,8 @@ func (q Q) TemplateList(ctx context.Context, tenant, lang, typ string) ([]Templa
 }
 
 // TemplateUpdateDetails replaces a template's details.
-func (q Q) TemplateUpdateDetails(ctx context.Context, tenant, id, details string) error {
-	n, err := q.exec(ctx, `UPDATE email_templates SET details = $3 WHERE tenant_id = $1 AND id = $2`, tenant, id, details)
+func (w Writer) TemplateUpdateDetails(ctx context.Context, tenant, id, details string) error {
+	n, err := w.exec(ctx, `UPDATE email_templates SET details = $3 WHERE tenant_id = $1 AND id = $2`, tenant, id, details)
 	if err == nil && n == 0 {
 		err = ErrNotFound
 	}
@@ -291,8 +301,8 @@ func (q Q) TemplateUpdateDetails(ctx context.Context, tenant, id, details string
 }
 
 // TemplateDelete removes one template.
-func (q Q) TemplateDelete(ctx context.Context, tenant, id string) error {
-	n, err := q.exec(ctx, `DELETE FROM email_templates WHERE tenant_id = $1 AND id = $2`, tenant, id)
+func (w Writer) TemplateDelete(ctx context.Context, tenant, id string) error {
+	n, err := w.exec(ctx, `DELETE FROM email_templates WHERE tenant_id = $1 AND id = $2`, tenant, id)
 	if err == nil && n == 0 {
 		err = ErrNotFound
 	}
@@ -301,9 +311,9 @@ func (q Q) TemplateDelete(ctx context.Context, tenant, id string) error {
 
 // TemplateDeleteWhere removes the templates matching the filters and
 // returns how many; the caller ensures at least one filter is set.
-func (q Q) TemplateDeleteWhere(ctx context.Context, tenant, lang, typ string) (int64, error) {
+func (w Writer) TemplateDeleteWhere(ctx context.Context, tenant, lang, typ string) (int64, error) {
 	where, args := templateFilter(tenant, lang, typ)
-	return q.exec(ctx, `DELETE FROM email_templates WHERE `+where, args...)
+	return w.exec(ctx, `DELETE FROM email_templates WHERE `+where, args...)
 }
 
 // --- verification codes ---
@@ -319,32 +329,24 @@ type Code struct {
 	ExpiresAt time.Time
 }
 
-// CodePut stores c, replacing the recipient's previous code of that type.
-func (q Q) CodePut(ctx context.Context, c Code) error {
-	_, err := q.exec(ctx, `INSERT INTO verification_codes (tenant_id, email, usage_type, code_hash, tries, created_at, expires_at)
+// codePutSQL stores a code, replacing the recipient's previous code of
+// that type.
+const codePutSQL = `INSERT INTO verification_codes (tenant_id, email, usage_type, code_hash, tries, created_at, expires_at)
 		VALUES ($1, $2, $3, $4, 0, $5, $6)
 		ON CONFLICT (tenant_id, email, usage_type) DO UPDATE SET code_hash = excluded.code_hash, tries = 0,
-			created_at = excluded.created_at, expires_at = excluded.expires_at`,
-		c.TenantID, c.Email, c.UsageType, c.Hash, Micros(c.CreatedAt), Micros(c.ExpiresAt))
+			created_at = excluded.created_at, expires_at = excluded.expires_at`
+
+// CodePut stores c, replacing the recipient's previous code of that type.
+func (w Writer) CodePut(ctx context.Context, c Code) error {
+	_, err := w.exec(ctx, codePutSQL, c.TenantID, c.Email, c.UsageType, c.Hash, Micros(c.CreatedAt), Micros(c.ExpiresAt))
 	return err
 }
 
 // CodePutCounted stores c as CodePut does and records one event of key in
-// bucket at c.CreatedAt, as RateAdd does: on PostgreSQL in one statement.
-func (q Q) CodePutCounted(ctx context.Context, c Code, bucket, key string) error {
-	const put = `INSERT INTO verification_codes (tenant_id, email, usage_type, code_hash, tries, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, 0, $5, $6)
-		ON CONFLICT (tenant_id, email, usage_type) DO UPDATE SET code_hash = excluded.code_hash, tries = 0,
-			created_at = excluded.created_at, expires_at = excluded.expires_at`
-	if q.dialect == Postgres {
-		_, err := q.exec(ctx, `WITH event AS (INSERT INTO rate_events (tenant_id, bucket, key_hash, created_at) VALUES ($1, $7, $8, $5)) `+put,
-			c.TenantID, c.Email, c.UsageType, c.Hash, Micros(c.CreatedAt), Micros(c.ExpiresAt), bucket, key)
-		return err
-	}
-	if err := q.CodePut(ctx, c); err != nil {
-		return err
-	}
-	return q.RateAdd(ctx, c.TenantID, bucket, key, c.CreatedAt)
+// bucket at c.CreatedAt, as RateAdd does: on PostgreSQL in one statement,
+// on SQLite in two (call it in a transaction).
+func (w Writer) CodePutCounted(ctx context.Context, c Code, bucket, key string) error {
+	return w.ops.codePutCounted(ctx, w, c, bucket, key)
 }
 
 // SendState is what issuing a code checks: when the recipient's live code
@@ -361,10 +363,10 @@ type SendState struct {
 
 // SendStateGet reads, in one statement, what CodeGet, RateCount and
 // RateOldest would.
-func (q Q) SendStateGet(ctx context.Context, tenant, email, usage, bucket, key string, since time.Time) (SendState, error) {
+func (r Reader) SendStateGet(ctx context.Context, tenant, email, usage, bucket, key string, since time.Time) (SendState, error) {
 	var created, oldest sql.NullInt64
 	var st SendState
-	err := q.db.QueryRowContext(ctx, `SELECT
+	err := r.db.QueryRowContext(ctx, `SELECT
 		(SELECT created_at FROM verification_codes WHERE tenant_id = $1 AND email = $2 AND usage_type = $3),
 		COUNT(*), MIN(created_at)
 		FROM rate_events WHERE tenant_id = $1 AND bucket = $4 AND key_hash = $5 AND created_at > $6`,
@@ -374,10 +376,10 @@ func (q Q) SendStateGet(ctx context.Context, tenant, email, usage, bucket, key s
 }
 
 // CodeGet returns the live code of a recipient and type.
-func (q Q) CodeGet(ctx context.Context, tenant, email, usage string) (Code, error) {
+func (r Reader) CodeGet(ctx context.Context, tenant, email, usage string) (Code, error) {
 	var c Code
 	var created, expires int64
-	err := q.db.QueryRowContext(ctx, `SELECT tenant_id, email, usage_type, code_hash, tries, created_at, expires_at
+	err := r.db.QueryRowContext(ctx, `SELECT tenant_id, email, usage_type, code_hash, tries, created_at, expires_at
 		FROM verification_codes WHERE tenant_id = $1 AND email = $2 AND usage_type = $3`, tenant, email, usage).
 		Scan(&c.TenantID, &c.Email, &c.UsageType, &c.Hash, &c.Tries, &created, &expires)
 	c.CreatedAt, c.ExpiresAt = FromMicros(created), FromMicros(expires)
@@ -386,9 +388,9 @@ func (q Q) CodeGet(ctx context.Context, tenant, email, usage string) (Code, erro
 
 // CodeAddTry counts one try on the code with the given hash (so a code
 // replaced in the meantime is not charged) and returns the new count.
-func (q Q) CodeAddTry(ctx context.Context, tenant, email, usage, hash string) (int, error) {
+func (w Writer) CodeAddTry(ctx context.Context, tenant, email, usage, hash string) (int, error) {
 	var tries int
-	err := q.db.QueryRowContext(ctx, `UPDATE verification_codes SET tries = tries + 1
+	err := w.db.QueryRowContext(ctx, `UPDATE verification_codes SET tries = tries + 1
 		WHERE tenant_id = $1 AND email = $2 AND usage_type = $3 AND code_hash = $4 RETURNING tries`,
 		tenant, email, usage, hash).Scan(&tries)
 	return tries, interpret(err)
@@ -396,8 +398,8 @@ func (q Q) CodeAddTry(ctx context.Context, tenant, email, usage, hash string) (i
 
 // CodeConsume deletes the code with the given hash and reports whether it
 // was still there, so that one code verifies once.
-func (q Q) CodeConsume(ctx context.Context, tenant, email, usage, hash string) (bool, error) {
-	n, err := q.exec(ctx, `DELETE FROM verification_codes WHERE tenant_id = $1 AND email = $2 AND usage_type = $3 AND code_hash = $4`,
+func (w Writer) CodeConsume(ctx context.Context, tenant, email, usage, hash string) (bool, error) {
+	n, err := w.exec(ctx, `DELETE FROM verification_codes WHERE tenant_id = $1 AND email = $2 AND usage_type = $3 AND code_hash = $4`,
 		tenant, email, usage, hash)
 	return n == 1, err
 }
@@ -405,32 +407,32 @@ func (q Q) CodeConsume(ctx context.Context, tenant, email, usage, hash string) (
 // --- rate limits and lockouts ---
 
 // RateCount counts the events of a key in a bucket since a time.
-func (q Q) RateCount(ctx context.Context, tenant, bucket, key string, since time.Time) (int, error) {
+func (r Reader) RateCount(ctx context.Context, tenant, bucket, key string, since time.Time) (int, error) {
 	var n int
-	err := q.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM rate_events WHERE tenant_id = $1 AND bucket = $2 AND key_hash = $3 AND created_at > $4`,
+	err := r.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM rate_events WHERE tenant_id = $1 AND bucket = $2 AND key_hash = $3 AND created_at > $4`,
 		tenant, bucket, key, Micros(since)).Scan(&n)
 	return n, interpret(err)
 }
 
 // RateOldest returns the oldest event of a key in a bucket since a time.
-func (q Q) RateOldest(ctx context.Context, tenant, bucket, key string, since time.Time) (time.Time, error) {
+func (r Reader) RateOldest(ctx context.Context, tenant, bucket, key string, since time.Time) (time.Time, error) {
 	var us sql.NullInt64
-	err := q.db.QueryRowContext(ctx, `SELECT MIN(created_at) FROM rate_events WHERE tenant_id = $1 AND bucket = $2 AND key_hash = $3 AND created_at > $4`,
+	err := r.db.QueryRowContext(ctx, `SELECT MIN(created_at) FROM rate_events WHERE tenant_id = $1 AND bucket = $2 AND key_hash = $3 AND created_at > $4`,
 		tenant, bucket, key, Micros(since)).Scan(&us)
 	return FromMicros(us.Int64), interpret(err)
 }
 
 // RateAdd records one event.
-func (q Q) RateAdd(ctx context.Context, tenant, bucket, key string, at time.Time) error {
-	_, err := q.exec(ctx, `INSERT INTO rate_events (tenant_id, bucket, key_hash, created_at) VALUES ($1, $2, $3, $4)`,
+func (w Writer) RateAdd(ctx context.Context, tenant, bucket, key string, at time.Time) error {
+	_, err := w.exec(ctx, `INSERT INTO rate_events (tenant_id, bucket, key_hash, created_at) VALUES ($1, $2, $3, $4)`,
 		tenant, bucket, key, Micros(at))
 	return err
 }
 
 // LockoutUntil returns when a key's lockout ends (zero when not locked).
-func (q Q) LockoutUntil(ctx context.Context, tenant, key string) (time.Time, error) {
+func (r Reader) LockoutUntil(ctx context.Context, tenant, key string) (time.Time, error) {
 	var until int64
-	err := q.db.QueryRowContext(ctx, `SELECT until FROM lockouts WHERE tenant_id = $1 AND key_hash = $2`, tenant, key).Scan(&until)
+	err := r.db.QueryRowContext(ctx, `SELECT until FROM lockouts WHERE tenant_id = $1 AND key_hash = $2`, tenant, key).Scan(&until)
 	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, nil
 	}
@@ -438,8 +440,8 @@ func (q Q) LockoutUntil(ctx context.Context, tenant, key string) (time.Time, err
 }
 
 // LockoutSet locks a key until a time.
-func (q Q) LockoutSet(ctx context.Context, tenant, key string, until time.Time) error {
-	_, err := q.exec(ctx, `INSERT INTO lockouts (tenant_id, key_hash, until) VALUES ($1, $2, $3)
+func (w Writer) LockoutSet(ctx context.Context, tenant, key string, until time.Time) error {
+	_, err := w.exec(ctx, `INSERT INTO lockouts (tenant_id, key_hash, until) VALUES ($1, $2, $3)
 		ON CONFLICT (tenant_id, key_hash) DO UPDATE SET until = excluded.until`, tenant, key, Micros(until))
 	return err
 }
@@ -451,26 +453,26 @@ type PurgeResult struct {
 
 // Purge deletes expired codes, rate events older than keepEvents, ended
 // lockouts and message log rows older than keepMessages.
-func (q Q) Purge(ctx context.Context, now time.Time, keepEvents, keepMessages time.Duration) (PurgeResult, error) {
+func (w Writer) Purge(ctx context.Context, now time.Time, keepEvents, keepMessages time.Duration) (PurgeResult, error) {
 	var r PurgeResult
 	var err error
-	if r.Codes, err = q.exec(ctx, `DELETE FROM verification_codes WHERE expires_at < $1`, Micros(now)); err != nil {
+	if r.Codes, err = w.exec(ctx, `DELETE FROM verification_codes WHERE expires_at < $1`, Micros(now)); err != nil {
 		return r, err
 	}
-	if r.RateEvents, err = q.exec(ctx, `DELETE FROM rate_events WHERE created_at < $1`, Micros(now.Add(-keepEvents))); err != nil {
+	if r.RateEvents, err = w.exec(ctx, `DELETE FROM rate_events WHERE created_at < $1`, Micros(now.Add(-keepEvents))); err != nil {
 		return r, err
 	}
-	if r.Lockouts, err = q.exec(ctx, `DELETE FROM lockouts WHERE until < $1`, Micros(now)); err != nil {
+	if r.Lockouts, err = w.exec(ctx, `DELETE FROM lockouts WHERE until < $1`, Micros(now)); err != nil {
 		return r, err
 	}
 	cutoff := Micros(now.Add(-keepMessages))
-	if _, err = q.exec(ctx, `DELETE FROM message_attempts WHERE message_id IN
+	if _, err = w.exec(ctx, `DELETE FROM message_attempts WHERE message_id IN
 		(SELECT id FROM messages WHERE created_at < $1 AND status IN ('sent', 'failed'))`, cutoff); err != nil {
 		return r, err
 	}
-	if r.Messages, err = q.exec(ctx, `DELETE FROM messages WHERE created_at < $1 AND status IN ('sent', 'failed')`, cutoff); err != nil {
+	if r.Messages, err = w.exec(ctx, `DELETE FROM messages WHERE created_at < $1 AND status IN ('sent', 'failed')`, cutoff); err != nil {
 		return r, err
 	}
-	_, err = q.exec(ctx, `DELETE FROM dev_inbox WHERE created_at < $1`, cutoff)
+	_, err = w.exec(ctx, `DELETE FROM dev_inbox WHERE created_at < $1`, cutoff)
 	return r, err
 }

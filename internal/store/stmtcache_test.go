@@ -43,7 +43,7 @@ func TestStatementReuse(t *testing.T) {
 	}
 	// The same query while its rows are open, on one connection: the
 	// nested run must not disturb the outer rows.
-	conn, err := s.Writer().Conn(ctx)
+	conn, err := s.WriteDB().Conn(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,11 +2,24 @@
 // (modernc.org/sqlite, the embedded default) and PostgreSQL (pgx), with
 // embedded migrations for both.
 //
-// Both databases are reached through database/sql, and every query is the
-// same text on both: times are Unix microseconds in integer columns and
-// placeholders are $N, which both drivers bind by position. The migration
-// files differ only in column types. River, the delivery queue, lives in
-// the same database, so a message row and its job commit together.
+// Reads and writes have their own types. A Reader has only the statements
+// that read; a Writer embeds a Reader and adds the statements that write,
+// which are defined on Writer alone. A Store embeds a Reader on its read
+// pool (query-only on SQLite), WriteQ returns a Writer on the write
+// handle, and a Tx is a Writer inside a write transaction, so a write
+// through the read pool does not compile.
+//
+// Both databases are reached through database/sql, and most statements
+// are the same text on both: times are Unix microseconds in integer
+// columns and placeholders are $N, which both drivers bind by position.
+// The few that differ are methods of dialectOps, implemented once per
+// database side by side (sqliteOps in sqlite.go, postgresOps in
+// postgres.go) and chosen once in Open: where PostgreSQL chains several
+// writes into one statement SQLite runs them one by one, and PostgreSQL's
+// advisory locks have no SQLite counterpart because SQLite has a single
+// writer. The migration files differ only in column types and trigger
+// syntax. River, the delivery queue, lives in the same database, so a
+// message row and its job commit together.
 //
 // On SQLite writes go through a single connection (SQLite allows one
 // writer; River's SQLite driver asks for it) and reads through a pool of
@@ -22,19 +35,13 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
-	"os"
-	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"github.com/riverqueue/river/riverdriver"
-	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -60,13 +67,14 @@ var (
 	ErrConflict = errors.New("already exists")
 )
 
-// Store is an open database.
+// Store is an open database. The read methods it has are those of the
+// Reader it embeds, on the read pool; writes go through WriteQ or InTx.
 type Store struct {
-	Q
-	dialect Dialect
-	read    *sql.DB
-	write   *sql.DB
-	logger  *slog.Logger
+	Reader
+	ops    dialectOps
+	read   *sql.DB
+	write  *sql.DB
+	logger *slog.Logger
 }
 
 // Open connects to databaseURL: "sqlite://PATH" (or "sqlite:PATH") or
@@ -76,37 +84,21 @@ func Open(ctx context.Context, databaseURL string, logger *slog.Logger) (*Store,
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Store{logger: logger}
+	var err error
 	switch {
 	case strings.HasPrefix(databaseURL, "postgres://"), strings.HasPrefix(databaseURL, "postgresql://"):
-		db, err := sql.Open("pgx", databaseURL)
-		if err != nil {
-			return nil, fmt.Errorf("opening postgres: %w", err)
-		}
-		db.SetMaxOpenConns(max(8, 4*runtime.GOMAXPROCS(0)))
-		db.SetMaxIdleConns(max(8, 4*runtime.GOMAXPROCS(0)))
-		s.dialect, s.read, s.write = Postgres, db, db
+		s.ops = postgresOps{}
+		s.read, s.write, err = openPostgres(databaseURL)
 	case strings.HasPrefix(databaseURL, "sqlite:"):
-		path := strings.TrimPrefix(strings.TrimPrefix(databaseURL, "sqlite:"), "//")
-		if path == "" {
-			return nil, errors.New("sqlite URL has no path: use sqlite://PATH")
-		}
-		if dir := filepath.Dir(path); dir != "." {
-			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return nil, fmt.Errorf("creating database directory: %w", err)
-			}
-		}
-		base := "file:" + (&url.URL{Path: path}).EscapedPath() +
-			"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)"
-		write := sql.OpenDB(&sqliteConnector{dsn: base + "&_txlock=immediate"})
-		write.SetMaxOpenConns(1)
-		write.SetConnMaxIdleTime(0)
-		read := sql.OpenDB(&sqliteConnector{dsn: base + "&_pragma=query_only(1)"})
-		read.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)*2))
-		s.dialect, s.read, s.write = SQLite, read, write
+		s.ops = sqliteOps{}
+		s.read, s.write, err = openSQLite(strings.TrimPrefix(strings.TrimPrefix(databaseURL, "sqlite:"), "//"))
 	default:
 		return nil, fmt.Errorf("unsupported database URL %q: use sqlite://PATH or postgres://...", redactURL(databaseURL))
 	}
-	s.Q = Q{db: s.read, dialect: s.dialect}
+	if err != nil {
+		return nil, err
+	}
+	s.Reader = Reader{db: s.read, ops: s.ops}
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -124,7 +116,7 @@ func redactURL(raw string) string {
 }
 
 // Dialect reports which database this is.
-func (s *Store) Dialect() Dialect { return s.dialect }
+func (s *Store) Dialect() Dialect { return s.ops.dialect() }
 
 // Ping checks the database answers.
 func (s *Store) Ping(ctx context.Context) error {
@@ -143,20 +135,15 @@ func (s *Store) Close() error {
 	return err
 }
 
-// Writer returns the handle writes must use (River gets it too).
-func (s *Store) Writer() *sql.DB { return s.write }
+// WriteDB returns the handle writes must use (River gets it too).
+func (s *Store) WriteDB() *sql.DB { return s.write }
 
 // RiverDriver returns River's driver for this database.
-func (s *Store) RiverDriver() riverdriver.Driver[*sql.Tx] {
-	if s.dialect == SQLite {
-		return riversqlite.New(s.write)
-	}
-	return riverdatabasesql.New(s.write)
-}
+func (s *Store) RiverDriver() riverdriver.Driver[*sql.Tx] { return s.ops.riverDriver(s.write) }
 
-// Tx is a write transaction.
+// Tx is a write transaction: a Writer whose statements run in it.
 type Tx struct {
-	Q
+	Writer
 	tx *sql.Tx
 }
 
@@ -169,7 +156,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("beginning transaction: %w", interpret(err))
 	}
-	if err := fn(&Tx{Q: Q{db: tx, dialect: s.dialect}, tx: tx}); err != nil {
+	if err := fn(&Tx{Writer: Writer{Reader{db: tx, ops: s.ops}}, tx: tx}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -179,9 +166,9 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	return nil
 }
 
-// WriteQ returns queries on the write handle, for single statements that
+// WriteQ returns a Writer on the write handle, for single statements that
 // need no transaction.
-func (s *Store) WriteQ() Q { return Q{db: s.write, dialect: s.dialect} }
+func (s *Store) WriteQ() Writer { return Writer{Reader{db: s.write, ops: s.ops}} }
 
 // Migrate applies River's migrations and then authmail's.
 func (s *Store) Migrate(ctx context.Context) error {
@@ -194,6 +181,9 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}
 	return s.migrateOwn(ctx)
 }
+
+// migrationLockID is the advisory lock migrations hold on PostgreSQL.
+const migrationLockID = 7243318
 
 // Migration is one numbered schema change.
 type Migration struct {
@@ -227,7 +217,7 @@ func Migrations(d Dialect) ([]Migration, error) {
 }
 
 func (s *Store) migrateOwn(ctx context.Context) error {
-	migs, err := Migrations(s.dialect)
+	migs, err := Migrations(s.Dialect())
 	if err != nil {
 		return err
 	}
@@ -235,11 +225,9 @@ func (s *Store) migrateOwn(ctx context.Context) error {
 		if _, err := tx.tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS authmail_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
 			return fmt.Errorf("creating migrations table: %w", err)
 		}
-		if s.dialect == Postgres {
-			// Two processes starting at once apply migrations one at a time.
-			if _, err := tx.tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7243318)`); err != nil {
-				return fmt.Errorf("locking migrations: %w", err)
-			}
+		// Two processes starting at once apply migrations one at a time.
+		if err := s.ops.lock(ctx, tx.tx, migrationLockID); err != nil {
+			return fmt.Errorf("locking migrations: %w", err)
 		}
 		applied := map[int]bool{}
 		rows, err := tx.tx.QueryContext(ctx, `SELECT version FROM authmail_migrations`)

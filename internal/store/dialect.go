@@ -1,0 +1,42 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/riverqueue/river/riverdriver"
+)
+
+// dialectOps holds what the two databases do differently, and nothing
+// else: every other statement is one text in shared code. Open picks one
+// implementation, sqliteOps (sqlite.go) or postgresOps (postgres.go), and
+// the readers, writers and the Store call through it; the two files keep
+// the implementations of each operation side by side.
+type dialectOps interface {
+	// dialect names the database.
+	dialect() Dialect
+
+	// lock holds the lock id until tx ends.
+	lock(ctx context.Context, tx *sql.Tx, id int64) error
+
+	// codePutCounted stores a code and records one rate event of key in
+	// bucket at the code's creation time.
+	codePutCounted(ctx context.Context, w Writer, c Code, bucket, key string) error
+
+	// messageRecord inserts an attempt row and updates the message from
+	// it.
+	messageRecord(ctx context.Context, w Writer, o Outcome) error
+
+	// messageSettle does what messageRecord does and, when jobID is not 0,
+	// deletes the delivery job unless a worker runs it, all at once.
+	messageSettle(ctx context.Context, s *Store, o Outcome, jobID int64) error
+
+	// riverDriver returns River's driver over the write handle.
+	riverDriver(write *sql.DB) riverdriver.Driver[*sql.Tx]
+}
+
+// Both databases implement every operation.
+var (
+	_ dialectOps = sqliteOps{}
+	_ dialectOps = postgresOps{}
+)

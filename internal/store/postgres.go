@@ -1,0 +1,79 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"runtime"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+)
+
+// openPostgres opens one pool that serves reads and writes.
+func openPostgres(databaseURL string) (read, write *sql.DB, err error) {
+	db, err := sql.Open("pgx", databaseURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening postgres: %w", err)
+	}
+	db.SetMaxOpenConns(max(8, 4*runtime.GOMAXPROCS(0)))
+	db.SetMaxIdleConns(max(8, 4*runtime.GOMAXPROCS(0)))
+	return db, db, nil
+}
+
+// postgresOps is PostgreSQL's side of dialectOps. PostgreSQL lets a
+// statement carry several writes (data-modifying WITH clauses), so where
+// SQLite runs writes one after another PostgreSQL sends them as one
+// statement: one round trip, and atomic without a transaction. Processes
+// sharing the database coordinate through advisory locks.
+type postgresOps struct{}
+
+func (postgresOps) dialect() Dialect { return Postgres }
+
+// lock takes a transaction-scoped advisory lock, released when tx ends.
+func (postgresOps) lock(ctx context.Context, tx *sql.Tx, id int64) error {
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, id)
+	return interpret(err)
+}
+
+// codePutCounted inserts the rate event in a WITH clause of the code
+// upsert: one statement.
+func (postgresOps) codePutCounted(ctx context.Context, w Writer, c Code, bucket, key string) error {
+	_, err := w.exec(ctx, `WITH event AS (INSERT INTO rate_events (tenant_id, bucket, key_hash, created_at) VALUES ($1, $7, $8, $5)) `+codePutSQL,
+		c.TenantID, c.Email, c.UsageType, c.Hash, Micros(c.CreatedAt), Micros(c.ExpiresAt), bucket, key)
+	return err
+}
+
+// messageRecord inserts the attempt in a WITH clause of the message
+// update: one statement.
+func (ops postgresOps) messageRecord(ctx context.Context, w Writer, o Outcome) error {
+	return ops.record(ctx, w, o, 0)
+}
+
+// messageSettle adds the job delete as one more WITH clause: still one
+// statement, on the write handle, with no transaction around it.
+func (ops postgresOps) messageSettle(ctx context.Context, s *Store, o Outcome, jobID int64) error {
+	return ops.record(ctx, s.WriteQ(), o, jobID)
+}
+
+// record is messageRecord, deleting the job jobID too when it is not 0.
+func (postgresOps) record(ctx context.Context, w Writer, o Outcome, jobID int64) error {
+	attempt := `WITH attempt AS (INSERT INTO message_attempts (tenant_id, message_id, attempt, started_at, duration_us, outcome, error)
+			VALUES ($1, $2, $4, $10, $11, $12, $5))`
+	args := append(messageUpdateArgs(o), Micros(o.StartedAt), o.Duration.Microseconds(), attemptOutcome(o))
+	if jobID != 0 {
+		attempt += `, job AS (DELETE FROM river_job WHERE id = $13 AND state <> 'running')`
+		args = append(args, jobID)
+	}
+	n, err := w.exec(ctx, attempt+" "+messageUpdate, args...)
+	if err == nil && n == 0 {
+		err = ErrNotFound
+	}
+	return err
+}
+
+// riverDriver is River's database/sql driver, over pgx's stdlib.
+func (postgresOps) riverDriver(write *sql.DB) riverdriver.Driver[*sql.Tx] {
+	return riverdatabasesql.New(write)
+}
