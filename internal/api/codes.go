@@ -11,8 +11,8 @@ import (
 
 	"github.com/authmail/authmail/connector"
 	"github.com/authmail/authmail/internal/delivery"
-	"github.com/authmail/authmail/internal/store"
 	"github.com/authmail/authmail/internal/emailtemplate"
+	"github.com/authmail/authmail/internal/store"
 )
 
 type sendCodeBody struct {
@@ -99,6 +99,7 @@ func (s *Server) SendCode(ctx context.Context, req CodeRequest) error {
 	if err != nil {
 		return err
 	}
+	defer act.Release()
 	exp, err := s.experience(ctx, req.Tenant)
 	if err != nil {
 		return err

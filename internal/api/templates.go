@@ -8,18 +8,18 @@ import (
 
 	"github.com/authmail/authmail/connector"
 	"github.com/authmail/authmail/internal/delivery"
-	"github.com/authmail/authmail/internal/store"
 	"github.com/authmail/authmail/internal/emailtemplate"
+	"github.com/authmail/authmail/internal/store"
 )
 
 // templateJSON is Logto's EmailTemplate shape.
 type templateJSON struct {
-	TenantID     string           `json:"tenantId"`
-	ID           string           `json:"id"`
-	LanguageTag  string           `json:"languageTag"`
-	TemplateType string           `json:"templateType"`
+	TenantID     string                `json:"tenantId"`
+	ID           string                `json:"id"`
+	LanguageTag  string                `json:"languageTag"`
+	TemplateType string                `json:"templateType"`
 	Details      emailtemplate.Details `json:"details"`
-	CreatedAt    int64            `json:"createdAt"`
+	CreatedAt    int64                 `json:"createdAt"`
 }
 
 func templateView(t store.Template) (templateJSON, error) {
@@ -28,8 +28,8 @@ func templateView(t store.Template) (templateJSON, error) {
 }
 
 type templateInput struct {
-	LanguageTag  string           `json:"languageTag"`
-	TemplateType string           `json:"templateType"`
+	LanguageTag  string                `json:"languageTag"`
+	TemplateType string                `json:"templateType"`
 	Details      emailtemplate.Details `json:"details"`
 }
 
@@ -240,11 +240,11 @@ func (s *Server) patchTemplateDetails(w http.ResponseWriter, r *http.Request) er
 // previewBody renders a saved template (id), an unsaved one (details) or
 // whatever the resolution chain picks for templateType and languageTag.
 type previewBody struct {
-	ID           string            `json:"id,omitempty"`
-	TemplateType string            `json:"templateType,omitempty"`
-	LanguageTag  string            `json:"languageTag,omitempty"`
+	ID           string                 `json:"id,omitempty"`
+	TemplateType string                 `json:"templateType,omitempty"`
+	LanguageTag  string                 `json:"languageTag,omitempty"`
 	Details      *emailtemplate.Details `json:"details,omitempty"`
-	Payload      map[string]any    `json:"payload,omitempty"`
+	Payload      map[string]any         `json:"payload,omitempty"`
 }
 
 type previewJSON struct {
@@ -308,6 +308,7 @@ func (s *Server) previewTemplate(w http.ResponseWriter, r *http.Request) error {
 		var connTemplates []connector.Template
 		if act, err := s.Connectors.Active(r.Context(), DefaultTenant); err == nil {
 			connTemplates = act.Templates
+			act.Release()
 		}
 		out, err = emailtemplate.Render(r.Context(), s.templateStore(), exp.renderRequest(DefaultTenant, usage, lang, payload, connTemplates))
 		if err != nil {

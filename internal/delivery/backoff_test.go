@@ -3,6 +3,8 @@ package delivery
 import (
 	"testing"
 	"time"
+
+	"github.com/riverqueue/river/rivertype"
 )
 
 func TestBackoffFitsACodesLifetime(t *testing.T) {
@@ -40,5 +42,22 @@ func TestExpiredReasonKeepsTheLastError(t *testing.T) {
 	}
 	if got := expiredReason("temporary failure (status 503)"); got != "expired before delivery; last error: temporary failure (status 503)" {
 		t.Errorf("got %q", got)
+	}
+}
+
+// TestNextRetryUsesTheServiceClock: the retry time is reckoned from the
+// clock the service was given, like the safety-net job's schedule, and a
+// job whose attempt began RescueAfter ago by that clock runs at once.
+func TestNextRetryUsesTheServiceClock(t *testing.T) {
+	at := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	p := retryPolicy{rescueAfter: 30 * time.Second, now: func() time.Time { return at }}
+	recent := at.Add(-time.Second)
+	next := p.NextRetry(&rivertype.JobRow{Attempt: 1, AttemptedAt: &recent})
+	if d := next.Sub(at); d < 1800*time.Millisecond || d > 2200*time.Millisecond {
+		t.Errorf("first retry at %v, want 2s ±10%% after the service clock's %v", next, at)
+	}
+	stuck := at.Add(-31 * time.Second)
+	if next := p.NextRetry(&rivertype.JobRow{Attempt: 1, AttemptedAt: &stuck}); !next.Equal(at) {
+		t.Errorf("a rescued job retries at %v, want now by the service clock (%v)", next, at)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/authmail/authmail/connector"
 	"github.com/authmail/authmail/internal/keyring"
 	"github.com/authmail/authmail/internal/store"
@@ -31,21 +33,29 @@ type Active struct {
 	Templates []connector.Template
 	// Secrets are the config's secret values, for masking errors.
 	Secrets []string
+
+	// owner counts this connector's references when it came from the
+	// cache (nil for one from Build, which its caller closes).
+	owner *Connectors
+	refs  int // guarded by owner.mu; 0 once closed
 }
 
 // Connectors builds each tenant's active connector once and rebuilds it
 // when the stored row changes, so a switch made through any process takes
-// effect for the next message.
+// effect for the next message. Sends that arrive together after a change
+// share one build. A replaced connector is closed when the last send that
+// holds it releases it.
 type Connectors struct {
 	st     *store.Store
 	keys   *keyring.Keyring
 	logger *slog.Logger
 	now    func() time.Time
 	client *http.Client
+	builds singleflight.Group
 
-	mu      sync.Mutex
-	cache   map[string]*cachedConnector
-	retired map[*Active]*time.Timer
+	mu    sync.Mutex
+	cache map[string]*cachedConnector
+	live  map[*Active]struct{} // every cached connector not yet closed, replaced or not
 }
 
 type cachedConnector struct {
@@ -58,7 +68,7 @@ type cachedConnector struct {
 func NewConnectors(st *store.Store, keys *keyring.Keyring, logger *slog.Logger, now func() time.Time) *Connectors {
 	return &Connectors{st: st, keys: keys, logger: logger, now: now,
 		client: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
-		cache:  map[string]*cachedConnector{}, retired: map[*Active]*time.Timer{}}
+		cache:  map[string]*cachedConnector{}, live: map[*Active]struct{}{}}
 }
 
 // SealConfig seals a connector config for its row.
@@ -151,7 +161,8 @@ func (a *Active) Mask(err error) error {
 }
 
 // Active returns the tenant's connector, building it when the stored row
-// is new or changed. It returns ErrNoConnector when there is none.
+// is new or changed. It returns ErrNoConnector when there is none. The
+// caller holds a reference and must Release it when its send is done.
 func (c *Connectors) Active(ctx context.Context, tenant string) (*Active, error) {
 	a, _, err := c.ActiveVersioned(ctx, tenant)
 	return a, err
@@ -172,15 +183,51 @@ func (c *Connectors) ActiveVersioned(ctx context.Context, tenant string) (*Activ
 	return a, version, err
 }
 
-// built returns the connector built from row, building it when the row is
-// new or changed.
+// built returns a reference to the connector built from row, building it
+// when the row is new or changed. Concurrent callers for one row share
+// one build.
 func (c *Connectors) built(ctx context.Context, tenant string, row store.Connector) (*Active, error) {
-	c.mu.Lock()
-	cached := c.cache[tenant]
-	c.mu.Unlock()
-	if cached != nil && cached.rowID == row.ID && cached.updated.Equal(row.UpdatedAt) {
-		return cached.active, nil
+	for {
+		if a := c.acquireCached(tenant, row); a != nil {
+			return a, nil
+		}
+		key := tenant + "\x00" + row.ID + "\x00" + row.UpdatedAt.String()
+		v, err, _ := c.builds.Do(key, func() (any, error) {
+			if a := c.acquireCached(tenant, row); a != nil {
+				// Built by a flight that ended just before this one began.
+				c.Release(a)
+				return a, nil
+			}
+			// The build is shared: one caller's cancellation must not fail the others'.
+			return c.install(context.WithoutCancel(ctx), tenant, row)
+		})
+		if err != nil {
+			return nil, err
+		}
+		if c.acquire(v.(*Active)) {
+			return v.(*Active), nil
+		}
+		// Replaced and closed between its build and this caller's turn
+		// (the row changed again): look again.
 	}
+}
+
+// acquireCached returns a reference to the cached connector when it was
+// built from row, else nil.
+func (c *Connectors) acquireCached(tenant string, row store.Connector) *Active {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cc := c.cache[tenant]
+	if cc == nil || cc.rowID != row.ID || !cc.updated.Equal(row.UpdatedAt) || cc.active.refs == 0 {
+		return nil
+	}
+	cc.active.refs++
+	return cc.active
+}
+
+// install builds row's connector and makes it the tenant's cached one; the
+// cache holds its first reference.
+func (c *Connectors) install(ctx context.Context, tenant string, row store.Connector) (*Active, error) {
 	raw, err := c.OpenConfig(row)
 	if err != nil {
 		return nil, err
@@ -189,15 +236,50 @@ func (c *Connectors) built(ctx context.Context, tenant string, row store.Connect
 	if err != nil {
 		return nil, fmt.Errorf("building connector %s: %w", row.ID, err)
 	}
-	a.ID = row.ID
+	a.ID, a.owner, a.refs = row.ID, c, 1
 	c.mu.Lock()
 	old := c.cache[tenant]
 	c.cache[tenant] = &cachedConnector{rowID: row.ID, updated: row.UpdatedAt, active: a}
+	c.live[a] = struct{}{}
 	c.mu.Unlock()
 	if old != nil {
-		c.retire(old.active)
+		c.Release(old.active) // the cache's reference
 	}
 	return a, nil
+}
+
+// acquire takes a reference to a, unless it is already closed.
+func (c *Connectors) acquire(a *Active) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if a.refs == 0 {
+		return false
+	}
+	a.refs++
+	return true
+}
+
+// Release gives back a reference taken by Active or ActiveVersioned; the
+// last one closes a connector that has been replaced.
+func (c *Connectors) Release(a *Active) {
+	c.mu.Lock()
+	a.refs--
+	closing := a.refs == 0
+	if closing {
+		delete(c.live, a)
+	}
+	c.mu.Unlock()
+	if closing {
+		a.Close()
+	}
+}
+
+// Release gives back the reference the caller holds (see
+// Connectors.Active). It does nothing for a connector from Build.
+func (a *Active) Release() {
+	if a != nil && a.owner != nil {
+		a.owner.Release(a)
+	}
 }
 
 func (c *Connectors) drop(tenant string) {
@@ -206,44 +288,28 @@ func (c *Connectors) drop(tenant string) {
 	delete(c.cache, tenant)
 	c.mu.Unlock()
 	if old != nil {
-		c.retire(old.active)
+		c.Release(old.active)
 	}
 }
 
-// Close closes every cached connector and every replaced one still
-// waiting to be closed.
+// Close closes every connector the cache built, the current ones and the
+// replaced ones still held. Call it once sends have stopped.
 func (c *Connectors) Close() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	for t, cc := range c.cache {
-		cc.active.Close()
-		delete(c.cache, t)
+	live := c.live
+	c.live, c.cache = map[*Active]struct{}{}, map[string]*cachedConnector{}
+	for a := range live {
+		a.refs = 0
 	}
-	for a, timer := range c.retired {
-		timer.Stop()
+	c.mu.Unlock()
+	for a := range live {
 		a.Close()
-		delete(c.retired, a)
 	}
-}
-
-// retire closes a replaced connector once sends already using it have had
-// time to finish (or at Close, whichever comes first).
-func (c *Connectors) retire(a *Active) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.retired[a] = time.AfterFunc(time.Minute, func() {
-		c.mu.Lock()
-		_, pending := c.retired[a]
-		delete(c.retired, a)
-		c.mu.Unlock()
-		if pending {
-			a.Close()
-		}
-	})
 }
 
 // Close closes the connector when it implements io.Closer (an SMTP
-// connection pool, say); the host calls it when it drops the connector.
+// connection pool, say). The caller of Build closes what it built; the
+// cache closes its own.
 func (a *Active) Close() {
 	if cl, ok := a.Conn.(io.Closer); ok {
 		_ = cl.Close()

@@ -125,7 +125,7 @@ func New(st *store.Store, keys *keyring.Keyring, conns *Connectors, metrics *Met
 	rc := &river.Config{
 		Logger:                      logger.With("component", "queue"),
 		Workers:                     workers,
-		RetryPolicy:                 retryPolicy{rescueAfter: cfg.RescueAfter},
+		RetryPolicy:                 retryPolicy{rescueAfter: cfg.RescueAfter, now: now},
 		JobTimeout:                  cfg.AttemptTimeout + 5*time.Second,
 		RescueStuckJobsAfter:        cfg.RescueAfter,
 		FetchPollInterval:           cfg.PollInterval,
@@ -136,6 +136,10 @@ func New(st *store.Store, keys *keyring.Keyring, conns *Connectors, metrics *Met
 		MaxAttempts:                 50,
 		PollOnly:                    true,
 		TestOnly:                    false,
+		// The queue keeps time by the service's clock, so the safety net's
+		// schedule, the worker's expiry checks and River's due times and
+		// retries are one timeline (the database's now() is not used).
+		Test: river.TestConfig{Time: queueClock(now)},
 	}
 	if cfg.Workers > 0 {
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
@@ -284,7 +288,9 @@ func (s *Service) attempt(ctx context.Context, m store.Message, content *Content
 	c := *content
 	var err error
 	if act == nil {
-		act, err = s.conns.Active(ctx, m.TenantID)
+		if act, err = s.conns.Active(ctx, m.TenantID); err == nil {
+			defer act.Release()
+		}
 	}
 	if err != nil {
 		if errors.Is(err, ErrNoConnector) {
@@ -461,16 +467,32 @@ func backoff(attempt int, r float64) time.Duration {
 	return d + time.Duration(math.Round(float64(d)*0.1*r))
 }
 
-// retryPolicy applies backoff with jitter to River's retries.
+// queueClock is the service's clock as River's time generator.
+type queueClock func() time.Time
+
+// Now returns the clock's time.
+func (c queueClock) Now() time.Time { return c() }
+
+// NowOrNil returns the clock's time; River then passes it to the database
+// instead of the database's now().
+func (c queueClock) NowOrNil() *time.Time {
+	t := c()
+	return &t
+}
+
+// retryPolicy applies backoff with jitter to River's retries, on the
+// service's clock (the one that schedules the safety-net job and the
+// worker's own retries).
 type retryPolicy struct {
 	rescueAfter time.Duration
+	now         func() time.Time
 }
 
 // NextRetry waits the backoff after a failed attempt. A job rescued from a
 // process that died (its attempt began RescueAfter ago or more, which no
 // live attempt reaches) runs again at once: it has waited long enough.
 func (p retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
-	now := time.Now()
+	now := p.now()
 	if p.rescueAfter > 0 && job.AttemptedAt != nil && now.Sub(*job.AttemptedAt) >= p.rescueAfter {
 		return now
 	}
