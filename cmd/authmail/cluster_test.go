@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/authmail/authmail/internal/store/storetest"
+	"github.com/authmail/authmail/internal/testwait"
 )
 
 // TestTwoProcessesShareTheQueue runs two authmail processes on one
@@ -64,8 +65,8 @@ func TestTwoProcessesShareTheQueue(t *testing.T) {
 	// The queue takes over ten seconds after each send. A slow server keeps
 	// each process's workers busy, so both fetch jobs.
 	sink.setRule(func(string) rcptAction { return rcptAction{delay: 200 * time.Millisecond} })
-	eventually(t, 60*time.Second, "every message to arrive", func() bool { return len(sink.receivedBy()) == n })
-	eventually(t, 10*time.Second, "every message to be logged as sent", func() bool {
+	testwait.Until(t, 60*time.Second, func() bool { return len(sink.receivedBy()) == n }, "every message to arrive")
+	testwait.Until(t, 10*time.Second, func() bool {
 		log := a.messages()
 		for _, addr := range to {
 			if len(log[addr]) != 1 || log[addr][0].Status != "sent" {
@@ -73,7 +74,7 @@ func TestTwoProcessesShareTheQueue(t *testing.T) {
 			}
 		}
 		return true
-	})
+	}, "every message to be logged as sent")
 	got := sink.receivedBy()
 	for _, addr := range to {
 		if got[addr] != 1 {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/authmail/authmail/internal/store/storetest"
+	"github.com/authmail/authmail/internal/testwait"
 )
 
 // forEachDatabase runs fn against SQLite in the data dir and against a
@@ -72,9 +73,9 @@ func testKillLosesNothing(t *testing.T, database string) {
 	if status := <-workerSent; status != http.StatusNoContent {
 		t.Fatalf("sending to %s: status %d, want 204 (a held attempt is a temporary failure)", inWorker, status)
 	}
-	eventually(t, 30*time.Second, "the queue's attempt for "+inWorker, func() bool { return sink.attemptsFor(inWorker) >= 2 })
+	testwait.Until(t, 30*time.Second, func() bool { return sink.attemptsFor(inWorker) >= 2 }, "the queue's attempt for %s", inWorker)
 	go func() { _, _, _ = p.sendCode(inRequest) }() // the kill interrupts it
-	eventually(t, 10*time.Second, "the first attempt for "+inRequest, func() bool { return sink.attemptsFor(inRequest) >= 1 })
+	testwait.Until(t, 10*time.Second, func() bool { return sink.attemptsFor(inRequest) >= 1 }, "the first attempt for %s", inRequest)
 
 	for to, ms := range p.messages() {
 		for _, m := range ms {
@@ -93,38 +94,34 @@ func testKillLosesNothing(t *testing.T, database string) {
 	restart := time.Now()
 	p = inst.start(t)
 	want := append([]string{inWorker, inRequest}, queued...)
-	deadline := restart.Add(60 * time.Second)
-	for {
+	var missing []string
+	testwait.Until(t, 60*time.Second, func() bool {
 		got := sink.receivedBy()
-		var missing []string
+		missing = missing[:0]
 		for _, to := range want {
 			if got[to] == 0 {
 				missing = append(missing, to)
 			}
 		}
-		if len(missing) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			log := p.messages()
-			var states []string
-			for _, to := range missing {
-				for _, m := range log[to] {
-					states = append(states, to+": "+m.Status+" ("+m.LastError+")")
-				}
+		return len(missing) == 0
+	}, "%s", lazy(func() string {
+		log := p.messages()
+		var states []string
+		for _, to := range missing {
+			for _, m := range log[to] {
+				states = append(states, to+": "+m.Status+" ("+m.LastError+")")
 			}
-			t.Fatalf("%d of %d messages did not arrive within 60s of the restart:\n%s", len(missing), len(want), strings.Join(states, "\n"))
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return fmt.Sprintf("%d of %d messages did not arrive after the restart:\n%s", len(missing), len(want), strings.Join(states, "\n"))
+	}))
 	t.Logf("all %d messages arrived %s after the restart", len(want), time.Since(restart).Round(100*time.Millisecond))
 
 	// The sink has every message; its log row says sent once the attempt
 	// that delivered it is recorded.
-	deadline = time.Now().Add(20 * time.Second)
-	for {
+	var pending []string
+	testwait.Until(t, 20*time.Second, func() bool {
 		log := p.messages()
-		var pending []string
+		pending = pending[:0]
 		for _, to := range want {
 			if len(log[to]) != 1 || log[to][0].Status != "sent" {
 				state := "no log row"
@@ -134,14 +131,8 @@ func testKillLosesNothing(t *testing.T, database string) {
 				pending = append(pending, to+": "+state)
 			}
 		}
-		if len(pending) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("messages delivered but not logged as sent after 20s:\n%s", strings.Join(pending, "\n"))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return len(pending) == 0
+	}, "messages delivered but not logged as sent:\n%s", lazy(func() string { return strings.Join(pending, "\n") }))
 	for to, n := range sink.receivedBy() {
 		if n != 1 {
 			t.Errorf("%s received %d messages, want 1", to, n)
@@ -151,3 +142,8 @@ func testKillLosesNothing(t *testing.T, database string) {
 		t.Errorf("the sink received mail for %d addresses, want %d", got, len(want))
 	}
 }
+
+// lazy is a failure message worked out only when it is printed.
+type lazy func() string
+
+func (l lazy) String() string { return l() }

@@ -26,6 +26,7 @@ import (
 
 	"github.com/authmail/authmail/internal/keyring"
 	"github.com/authmail/authmail/internal/smtpsink"
+	"github.com/authmail/authmail/internal/testwait"
 )
 
 // binary is the authmail executable built by TestMain.
@@ -237,21 +238,21 @@ func (p *proc) exited() bool {
 // waitReady waits for the "authmail listening" log line, then for /readyz.
 func (p *proc) waitReady() {
 	p.t.Helper()
-	eventually(p.t, 30*time.Second, "authmail to listen", func() bool {
+	testwait.Until(p.t, 30*time.Second, func() bool {
 		if p.exited() {
 			p.t.Fatalf("authmail exited during start (%v):\n%s", p.err, p.out.String())
 		}
 		p.url = listeningURL(p.out.String())
 		return p.url != ""
-	})
-	eventually(p.t, 30*time.Second, "authmail to be ready", func() bool {
+	}, "authmail to listen")
+	testwait.Until(p.t, 30*time.Second, func() bool {
 		resp, err := http.Get(p.url + "/readyz")
 		if err != nil {
 			return false
 		}
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
-	})
+	}, "authmail to be ready")
 }
 
 var textListening = regexp.MustCompile(`msg="authmail listening" url=(\S+)`)
@@ -401,18 +402,6 @@ func (p *proc) sentCount() int {
 		}
 	}
 	return total
-}
-
-// eventually polls cond every 50ms until it holds, failing after limit.
-func eventually(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", limit, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // testSink is an smtpsink whose RCPT behaviour the test sets: accept,

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/authmail/authmail/internal/testwait"
 )
 
 // TestSIGTERMFinishesInFlightSends sends SIGTERM while a request's first
@@ -36,7 +38,7 @@ func testSIGTERM(t *testing.T, database string) {
 	if status, body, err := p.sendCode(viaWorker); err != nil || status != http.StatusNoContent {
 		t.Fatalf("sending to %s: status %d, err %v: %s", viaWorker, status, err, body)
 	}
-	eventually(t, 30*time.Second, "the queue's attempt for "+viaWorker, func() bool { return sink.attemptsFor(viaWorker) >= 2 })
+	testwait.Until(t, 30*time.Second, func() bool { return sink.attemptsFor(viaWorker) >= 2 }, "the queue's attempt for %s", viaWorker)
 	answered := make(chan int, 1)
 	go func() {
 		status, _, err := p.sendCode(viaRequest)
@@ -45,7 +47,7 @@ func testSIGTERM(t *testing.T, database string) {
 		}
 		answered <- status
 	}()
-	eventually(t, 10*time.Second, "the first attempt for "+viaRequest, func() bool { return sink.attemptsFor(viaRequest) >= 1 })
+	testwait.Until(t, 10*time.Second, func() bool { return sink.attemptsFor(viaRequest) >= 1 }, "the first attempt for %s", viaRequest)
 	if n := len(sink.Messages()); n != 0 {
 		t.Fatalf("%d messages arrived before SIGTERM; both sends should still be in flight", n)
 	}

@@ -22,6 +22,7 @@ import (
 	"net/mail"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -188,6 +189,27 @@ type countedConn struct {
 	net.Conn
 	s    *testServer
 	once sync.Once
+	// closeAfterWrite closes the connection once the next write (the
+	// reply to the command being handled) has gone out.
+	closeAfterWrite atomic.Bool
+}
+
+func (c *countedConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	if c.closeAfterWrite.Swap(false) {
+		_ = c.Close()
+	}
+	return n, err
+}
+
+// counted returns the counted connection under a session's connection
+// (plain, or under implicit TLS).
+func counted(c net.Conn) *countedConn {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	cc, _ := c.(*countedConn)
+	return cc
 }
 
 func (c *countedConn) Close() error {
@@ -292,12 +314,13 @@ func (s *testServer) DropAll() {
 
 // NewSession starts a session for one EHLO.
 func (s *testServer) NewSession(c *gosmtp.Conn) (gosmtp.Session, error) {
-	return &session{s: s, conn: c}, nil
+	return &session{s: s, conn: c, raw: counted(c.Conn())}, nil
 }
 
 type session struct {
 	s        *testServer
 	conn     *gosmtp.Conn
+	raw      *countedConn
 	authUser string
 	authMech string
 	from     string
@@ -351,7 +374,7 @@ func (ss *session) Mail(from string, _ *gosmtp.MailOptions) error {
 		return errAuthNeeded
 	}
 	if ss.s.opts.reuse421 && ss.messages > 0 {
-		go func() { time.Sleep(10 * time.Millisecond); _ = ss.conn.Close() }()
+		ss.raw.closeAfterWrite.Store(true) // after the 421 reply, as a server that timed out does
 		return errIdleTimeout
 	}
 	switch ss.s.failing() {

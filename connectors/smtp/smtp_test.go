@@ -18,6 +18,7 @@ import (
 
 	"github.com/authmail/authmail/connector"
 	"github.com/authmail/authmail/connector/connectortest"
+	"github.com/authmail/authmail/internal/testwait"
 )
 
 func TestConformance(t *testing.T) {
@@ -448,7 +449,7 @@ func TestIdleConnectionsAreClosed(t *testing.T) {
 	c := build(t, s.Config(), nil)
 	c.pool.idleTimeout = 50 * time.Millisecond
 	send(t, c, connectortest.Message("idle-1"))
-	waitFor(t, "the idle connection to close", func() bool { now, _ := s.Open(); return now == 0 && c.pool.idleCount() == 0 })
+	testwait.Until(t, 5*time.Second, func() bool { now, _ := s.Open(); return now == 0 && c.pool.idleCount() == 0 }, "the idle connection to close")
 	send(t, c, connectortest.Message("idle-2"))
 	if n := s.Accepted(); n != 2 {
 		t.Errorf("server accepted %d connections, want 2", n)
@@ -490,7 +491,7 @@ func TestSendAfterCloseIsTemporary(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the server to see the connection closed", func() bool { now, _ := s.Open(); return now == 0 })
+	testwait.Until(t, 5*time.Second, func() bool { now, _ := s.Open(); return now == 0 }, "the server to see the connection closed")
 	if _, err := c.Send(context.Background(), connectortest.Message("after-close")); !errors.Is(err, connector.ErrTemporary) {
 		t.Errorf("error = %v, want a temporary failure", err)
 	}
@@ -738,7 +739,7 @@ func TestCancelledWhileWaitingForAConnection(t *testing.T) {
 		_, err := c.Send(slow, connectortest.Message("holds-the-slot"))
 		done <- err
 	}()
-	waitFor(t, "the slow send to hold the only slot", func() bool { return len(c.pool.slots) == 1 })
+	testwait.Until(t, 5*time.Second, func() bool { return len(c.pool.slots) == 1 }, "the slow send to hold the only slot")
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	if _, err := c.Send(ctx, connectortest.Message("waits")); !connector.Temporary(err) {
@@ -747,18 +748,6 @@ func TestCancelledWhileWaitingForAConnection(t *testing.T) {
 	cancelSlow()
 	if err := <-done; err == nil || !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled send error = %v, want context.Canceled", err)
-	}
-}
-
-// waitFor polls cond until it holds, failing after a generous bound.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -10,8 +10,8 @@ import (
 
 	"github.com/authmail/authmail/connector"
 	"github.com/authmail/authmail/internal/delivery"
-	"github.com/authmail/authmail/internal/store"
 	"github.com/authmail/authmail/internal/emailtemplate"
+	"github.com/authmail/authmail/internal/store"
 )
 
 // factoryJSON is a catalog entry, in the shape of Logto's factory response.

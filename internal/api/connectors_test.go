@@ -376,3 +376,20 @@ func TestConnectorTestRoute(t *testing.T) {
 		}
 	})
 }
+
+// TestConnectorIDIsChecked: a caller-chosen connector ID becomes part of
+// the URL of every later request on the connector, so one that no URL can
+// address (a slash, a space, a control character) is refused up front.
+func TestConnectorIDIsChecked(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, a *apptest.App) {
+		for _, id := range []string{"a/b", "has space", "tab\there", "dot.dot", "..", strings.Repeat("x", 129)} {
+			a.WantError("POST", "/api/connectors", map[string]any{"connectorId": "dev-inbox", "id": id}, 400, "guard.invalid_input")
+		}
+		var got installed
+		a.JSON("POST", "/api/connectors", map[string]any{"connectorId": "dev-inbox", "id": "my-inbox_2"}, 200, &got)
+		a.JSON("GET", "/api/connectors/my-inbox_2", nil, 200, &got)
+		if got.ID != "my-inbox_2" {
+			t.Fatalf("connector id = %q", got.ID)
+		}
+	})
+}

@@ -13,9 +13,9 @@ import (
 
 	"github.com/authmail/authmail/connector"
 	"github.com/authmail/authmail/internal/delivery"
+	"github.com/authmail/authmail/internal/emailtemplate"
 	"github.com/authmail/authmail/internal/keyring"
 	"github.com/authmail/authmail/internal/store"
-	"github.com/authmail/authmail/internal/emailtemplate"
 	"github.com/authmail/authmail/internal/verification"
 )
 

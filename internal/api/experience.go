@@ -1,14 +1,14 @@
 package api
 
 import (
-	"github.com/authmail/authmail/connector"
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/authmail/authmail/connector"
 	"net/http"
 
-	"github.com/authmail/authmail/internal/store"
 	"github.com/authmail/authmail/internal/emailtemplate"
+	"github.com/authmail/authmail/internal/store"
 	"github.com/authmail/authmail/internal/verification"
 )
 

@@ -3,7 +3,6 @@ package api_test
 import (
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/authmail/authmail/internal/app/apptest"
+	"github.com/authmail/authmail/internal/testwait"
 )
 
 // inboxMessage is a dev inbox entry as GET /api/dev-inbox/messages shows it.
@@ -97,10 +97,10 @@ func onlyMessage(t *testing.T, a *apptest.App, to string) message {
 func waitStatus(t *testing.T, a *apptest.App, id, status string) message {
 	t.Helper()
 	var m message
-	apptest.Eventually(t, 15*time.Second, fmt.Sprintf("message %s never became %s (last: %+v)", id, status, &m), func() bool {
+	testwait.Until(t, 15*time.Second, func() bool {
 		m = getMessage(t, a, id)
 		return m.Status == status
-	})
+	}, "message %s never became %s (last: %+v)", id, status, &m)
 	return m
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/authmail/authmail/internal/app/apptest"
+	"github.com/authmail/authmail/internal/testwait"
 )
 
 // TestSendLimits: the per-recipient cap and the resend cooldown.
@@ -128,9 +129,9 @@ func TestConcurrentSends(t *testing.T) {
 		}
 		// A first attempt that outlasts the request's wait is finished by
 		// the queue, so the inbox fills up shortly after the burst.
-		apptest.Eventually(t, 20*time.Second, "all 40 messages to reach the dev inbox", func() bool {
+		testwait.Until(t, 20*time.Second, func() bool {
 			return len(inbox(t, a, "")) == 40
-		})
+		}, "all 40 messages to reach the dev inbox")
 		// One recipient: exactly the cap gets through.
 		patchExperience(t, a, map[string]any{"verificationCodePolicy": map[string]any{"resendCooldown": -1}})
 		counts = burst(t, a, 30, func(int) string { return "target@example.com" })

@@ -8,6 +8,7 @@ import (
 	"go/parser"
 	"go/token"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -18,17 +19,36 @@ import (
 	"github.com/authmail/authmail/internal/store/storetest"
 )
 
-// designRoutes are the routes of DESIGN.md section 8 (Logto-compatible
-// management routes and authmail's own), each of which must be documented.
-var designRoutes = []string{
-	"GET /api/connector-factories", "GET /api/connector-factories/{id}",
-	"GET /api/connectors", "GET /api/connectors/{id}", "POST /api/connectors",
-	"PATCH /api/connectors/{id}", "DELETE /api/connectors/{id}", "POST /api/connectors/{factoryId}/test",
-	"PUT /api/email-templates", "GET /api/email-templates", "DELETE /api/email-templates",
-	"GET /api/email-templates/{id}", "DELETE /api/email-templates/{id}", "PATCH /api/email-templates/{id}/details",
-	"POST /api/verification-codes", "POST /api/verification-codes/verify",
-	"GET /api/messages", "GET /api/messages/{id}", "GET /api/dev-inbox/messages",
-	"GET /api/openapi.json", "GET /healthz", "GET /readyz",
+// designRoutes reads the routes the contract promises: every
+// "METHOD /path" in the route table of docs/DESIGN.md section 8 (a cell
+// may list methods as GET/PATCH; a query string is not part of the route).
+func designRoutes(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "DESIGN.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "\n## 8. HTTP API")
+	if !ok {
+		t.Fatal("docs/DESIGN.md has no section 8. HTTP API")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	cell := regexp.MustCompile("`((?:[A-Z]+/)*[A-Z]+) (/[^` ?]*)")
+	var out []string
+	for _, line := range strings.Split(section, "\n") {
+		if !strings.HasPrefix(line, "|") {
+			continue
+		}
+		for _, m := range cell.FindAllStringSubmatch(line, -1) {
+			for _, method := range strings.Split(m[1], "/") {
+				out = append(out, method+" "+m[2])
+			}
+		}
+	}
+	if len(out) < 10 {
+		t.Fatalf("found only %d routes in the route table of docs/DESIGN.md section 8: %v", len(out), out)
+	}
+	return out
 }
 
 // undocumented are mux patterns that are deliberately not API operations.
@@ -68,15 +88,15 @@ func documented(doc openAPIDoc) map[string]bool {
 	return out
 }
 
-// TestOpenAPI: every route is documented, and every documented operation
-// is served.
+// TestOpenAPI: every route of the design's route table is in the OpenAPI
+// document, and every documented operation is served.
 func TestOpenAPI(t *testing.T) {
 	apptest.Run(t, func(t *testing.T, a *apptest.App) {
 		doc := fetchOpenAPI(t, a)
 		have := documented(doc)
-		for _, r := range designRoutes {
+		for _, r := range designRoutes(t) {
 			if !have[r] {
-				t.Errorf("%s is not in the OpenAPI document", r)
+				t.Errorf("%s is in docs/DESIGN.md section 8 but not in the OpenAPI document", r)
 			}
 		}
 		ids := map[string]string{}

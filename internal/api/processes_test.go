@@ -10,6 +10,7 @@ import (
 
 	"github.com/authmail/authmail/internal/api"
 	"github.com/authmail/authmail/internal/app/apptest"
+	"github.com/authmail/authmail/internal/testwait"
 )
 
 // settingsBound is how long a setting changed through one process may
@@ -39,12 +40,12 @@ func TestSettingsReachOtherProcesses(t *testing.T) {
 		}
 		start := time.Now()
 		n := 0
-		apptest.Eventually(t, settingsBound, "the other process never used the new code length", func() bool {
+		testwait.Until(t, settingsBound, func() bool {
 			n++
 			to := "other" + strconv.Itoa(n) + "@example.com"
 			sendCode(t, b, to)
 			return len(payloadCode(t, b, to)) == 8
-		})
+		}, "the other process never used the new code length")
 		t.Logf("new policy applied in the other process after %v", time.Since(start).Round(time.Millisecond))
 
 		// A new admin key written by another process (as a restart with a
@@ -53,10 +54,10 @@ func TestSettingsReachOtherProcesses(t *testing.T) {
 		if _, err := api.EnsureAdminKey(context.Background(), a.App.Store, newKey, time.Now()); err != nil {
 			t.Fatal(err)
 		}
-		apptest.Eventually(t, settingsBound, "the old admin key kept working", func() bool {
+		testwait.Until(t, settingsBound, func() bool {
 			resp, _ := b.Request("GET", "/api/connectors", http.Header{"Authorization": {"Bearer " + apptest.AdminKey}}, nil)
 			return resp.StatusCode == http.StatusUnauthorized
-		})
+		}, "the old admin key kept working")
 		resp, body := b.Request("GET", "/api/connectors", http.Header{"Authorization": {"Bearer " + newKey}}, nil)
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("new admin key: %d %s", resp.StatusCode, body)

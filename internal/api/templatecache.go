@@ -7,8 +7,8 @@ import (
 	"sync"
 
 	"github.com/authmail/authmail/connector"
-	"github.com/authmail/authmail/internal/store"
 	"github.com/authmail/authmail/internal/emailtemplate"
+	"github.com/authmail/authmail/internal/store"
 )
 
 // templateCache keeps each tenant's stored templates with the templates

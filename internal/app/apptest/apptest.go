@@ -222,19 +222,6 @@ func (a *App) WantError(method, path string, body any, status int, code string) 
 	return e
 }
 
-// Eventually polls cond every 50 ms until it returns true, failing the
-// test with msg after timeout.
-func Eventually(t testing.TB, timeout time.Duration, msg string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %s", timeout, msg)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // ForEachDB runs fn as parallel subtests on a fresh SQLite database and on
 // a fresh PostgreSQL schema (skipped when AUTHMAIL_TEST_DATABASE_URL is
 // unset, outside CI).
