@@ -23,6 +23,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to create the run's schema
 
+	_ "github.com/authmail/authmail/connectors/standard" // the connectors the in-process app needs
 	"github.com/authmail/authmail/internal/app"
 	"github.com/authmail/authmail/internal/config"
 )

@@ -18,7 +18,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/authmail/authmail/connector"
-	_ "github.com/authmail/authmail/connectors/standard" // every built-in connector
 	"github.com/authmail/authmail/internal/api"
 	"github.com/authmail/authmail/internal/config"
 	"github.com/authmail/authmail/internal/delivery"
@@ -208,8 +207,11 @@ func (a *App) bootstrap(ctx context.Context, s config.Settings, adminKey string,
 	if err != nil {
 		return err
 	}
-	if !installed && len(conns) == 0 {
-		f, _ := connector.Lookup("dev-inbox")
+	f, devInbox := connector.Lookup("dev-inbox")
+	if !installed && len(conns) == 0 && !devInbox {
+		a.logger.Warn("this build has no dev inbox connector, so no connector is active; create one with POST /api/connectors")
+	}
+	if !installed && len(conns) == 0 && devInbox {
 		id := delivery.NewID("conn")
 		row := store.Connector{TenantID: api.DefaultTenant, ID: id, ConnectorID: f.ID,
 			Config: a.conns.SealConfig(api.DefaultTenant, id, []byte(`{}`)), CreatedAt: now(), UpdatedAt: now()}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/authmail/authmail/connectors/standard" // the dev inbox a fresh install activates, and SMTP
 	"github.com/authmail/authmail/internal/app"
 	"github.com/authmail/authmail/internal/app/apptest"
 	"github.com/authmail/authmail/internal/config"

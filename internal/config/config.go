@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,46 +46,96 @@ func (s Settings) DatabaseURL() string {
 	return "sqlite://" + filepath.Join(s.DataDir, "authmail.db")
 }
 
-// option is one setting: its flag name (also its key in the YAML file),
-// its environment variable, its default and its help text.
-type option struct {
-	name, def, help string
-	secret          bool // never shown as a default in the usage text
-}
+// Kinds of setting: how a value is read and what the usage text calls it.
+const (
+	kindString   = "string"
+	kindInt      = "int"
+	kindDuration = "duration"
+)
 
-func (o option) envName() string {
-	return "AUTHMAIL_" + strings.ToUpper(strings.ReplaceAll(o.name, "-", "_"))
+// option is one setting: its flag name (also its key in the YAML file),
+// its kind, its default, its help text and the commands that read it.
+type option struct {
+	name, kind, def, help string
+	secret                bool     // never shown as a default in the usage text
+	commands              []string // the commands that read it
 }
 
 func options() []option {
+	serve, servers, all := []string{"serve"}, []string{"serve", "worker"}, []string{"serve", "worker", "migrate"}
 	return []option{
-		{name: "addr", def: "127.0.0.1:8080", help: "HTTP listen address"},
-		{name: "data-dir", def: "./authmail-data", help: "folder for the SQLite database and generated keys"},
-		{name: "database", help: "sqlite://PATH or postgres://USER@HOST/DB (default SQLite in the data dir)", secret: true},
-		{name: "log-format", def: "text", help: "log format: text or json"},
-		{name: "log-level", def: "info", help: "log level: debug, info, warn or error"},
-		{name: "workers", def: "32", help: "deliveries run at once; 0 serves HTTP only"},
-		{name: "first-attempt-wait", def: "8s", help: "how long a request waits for the first delivery attempt"},
-		{name: "shutdown-timeout", def: "20s", help: "how long in-flight sends may finish at shutdown"},
+		{name: "addr", kind: kindString, def: "127.0.0.1:8080", help: "HTTP listen address", commands: serve},
+		{name: "data-dir", kind: kindString, def: "./authmail-data", help: "folder for the SQLite database and generated keys", commands: all},
+		{name: "database", kind: kindString, help: "sqlite://PATH or postgres://USER@HOST/DB (default SQLite in the data dir)", secret: true, commands: all},
+		{name: "log-format", kind: kindString, def: "text", help: "log format: text or json", commands: all},
+		{name: "log-level", kind: kindString, def: "info", help: "log level: debug, info, warn or error", commands: all},
+		{name: "workers", kind: kindInt, def: "32", help: "deliveries run at once; 0 serves HTTP only", commands: servers},
+		{name: "first-attempt-wait", kind: kindDuration, def: "8s", help: "how long a request waits for the first delivery attempt", commands: serve},
+		{name: "shutdown-timeout", kind: kindDuration, def: "20s", help: "how long in-flight sends may finish at shutdown", commands: servers},
 	}
 }
 
-// Parse reads settings for a command. Each setting comes from its flag,
-// else its AUTHMAIL_* environment variable, else the YAML file named by
-// --config (or AUTHMAIL_CONFIG), else its default.
-func Parse(name string, args []string, getenv func(string) string, stderr io.Writer) (Settings, error) {
+// EnvName is the environment variable of the setting whose flag is name:
+// AUTHMAIL_ and the name in upper case, dashes as underscores.
+func EnvName(name string) string {
+	return "AUTHMAIL_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
+// Default is the default of the setting whose flag is name, "" when it
+// has none (or is no setting).
+func Default(name string) string {
+	for _, o := range options() {
+		if o.name == name {
+			return o.def
+		}
+	}
+	return ""
+}
+
+// optionsOf returns the settings command cmd reads.
+func optionsOf(cmd string) ([]option, bool) {
+	var out []option
+	for _, o := range options() {
+		if slices.Contains(o.commands, cmd) {
+			out = append(out, o)
+		}
+	}
+	return out, len(out) > 0
+}
+
+// Parse reads the settings of command cmd (serve, worker or migrate) from
+// args. Each setting the command reads comes from its flag, else its
+// AUTHMAIL_* environment variable, else the YAML file named by --config
+// (or AUTHMAIL_CONFIG), else its default; the settings it does not read
+// keep their defaults. The flags are the command's own: a flag of another
+// command is an error, while the file may hold every command's settings.
+// On a flag mistake or -h, the usage (the command's flags with their
+// kinds and defaults) goes to output; -h returns flag.ErrHelp.
+func Parse(cmd string, args []string, getenv func(string) string, output io.Writer) (Settings, error) {
 	var s Settings
-	opts := options()
-	fs := flag.NewFlagSet("authmail "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configPath := fs.String("config", getenv("AUTHMAIL_CONFIG"), "YAML file of settings, keyed by flag name (AUTHMAIL_CONFIG)")
+	opts, ok := optionsOf(cmd)
+	if !ok {
+		return s, fmt.Errorf("no settings for command %q", cmd)
+	}
+	fs := flag.NewFlagSet("authmail "+cmd, flag.ContinueOnError)
+	fs.SetOutput(output)
+	configPath := fs.String("config", getenv(EnvName("config")), "YAML file of settings, keyed by flag name ("+EnvName("config")+")")
+	// Every flag is read as text and converted below, after the layers
+	// are merged, so that an error names the flag, variable or file line
+	// the bad value came from; the usage text still shows its kind.
+	kinds := map[string]string{"config": kindString}
 	flags := map[string]*string{}
 	for _, o := range opts {
 		def := o.def
 		if o.secret {
 			def = "" // the usage text prints defaults; a database URL may hold a password
 		}
-		flags[o.name] = fs.String(o.name, def, o.help+" ("+o.envName()+")")
+		flags[o.name] = fs.String(o.name, def, o.help+" ("+EnvName(o.name)+")")
+		kinds[o.name] = o.kind
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(output, "usage: authmail %s [flags]\n\nflags (a flag beats its AUTHMAIL_* variable, which beats the --config file):\n", cmd)
+		printFlags(output, fs, kinds)
 	}
 	if err := fs.Parse(args); err != nil {
 		return s, err
@@ -95,23 +146,24 @@ func Parse(name string, args []string, getenv func(string) string, stderr io.Wri
 	file := map[string]string{}
 	if *configPath != "" {
 		var err error
-		if file, err = readFile(*configPath, opts); err != nil {
+		if file, err = readFile(*configPath, options()); err != nil {
 			return s, err
 		}
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	val, src := map[string]string{}, map[string]string{}
+	for _, o := range options() {
+		val[o.name], src[o.name] = o.def, "--"+o.name
+	}
 	for _, o := range opts {
-		switch v := getenv(o.envName()); {
+		switch v := getenv(EnvName(o.name)); {
 		case set[o.name]:
 			val[o.name], src[o.name] = *flags[o.name], "--"+o.name
 		case v != "":
-			val[o.name], src[o.name] = v, o.envName()
+			val[o.name], src[o.name] = v, EnvName(o.name)
 		case file[o.name] != "":
 			val[o.name], src[o.name] = file[o.name], o.name+" in "+*configPath
-		default:
-			val[o.name], src[o.name] = o.def, "--"+o.name
 		}
 	}
 	s.Addr, s.DataDir, s.Database = val["addr"], val["data-dir"], val["database"]
@@ -127,6 +179,23 @@ func Parse(name string, args []string, getenv func(string) string, stderr io.Wri
 		return s, fmt.Errorf("%s must be a duration such as 20s, not %q", src["shutdown-timeout"], val["shutdown-timeout"])
 	}
 	return s, s.validate(src)
+}
+
+// printFlags prints fs's flags as flag.PrintDefaults does, naming each
+// flag's kind from kinds (PrintDefaults would call them all strings).
+func printFlags(w io.Writer, fs *flag.FlagSet, kinds map[string]string) {
+	fs.VisitAll(func(f *flag.Flag) {
+		var b strings.Builder
+		fmt.Fprintf(&b, "  -%s %s\n    \t%s", f.Name, kinds[f.Name], strings.ReplaceAll(f.Usage, "\n", "\n    \t"))
+		switch {
+		case f.DefValue == "":
+		case kinds[f.Name] == kindString:
+			fmt.Fprintf(&b, " (default %q)", f.DefValue)
+		default:
+			fmt.Fprintf(&b, " (default %s)", f.DefValue)
+		}
+		fmt.Fprintln(w, b.String())
+	})
 }
 
 // validate checks ranges; src names where each value came from, so the

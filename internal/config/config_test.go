@@ -1,6 +1,7 @@
 package config
 
 import (
+	"flag"
 	"io"
 	"os"
 	"path/filepath"
@@ -141,6 +142,52 @@ func TestErrorsNameWhereTheValueCameFrom(t *testing.T) {
 		_, err := Parse("serve", tc.args, env(tc.env), io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Parse(%v, %v) = %v, want %q", tc.args, tc.env, err, tc.want)
+		}
+	}
+}
+
+// TestEachCommandReadsOnlyItsSettings: a command refuses another
+// command's flag, ignores another command's variable and keeps its
+// default, and accepts a config file shared with the other commands.
+func TestEachCommandReadsOnlyItsSettings(t *testing.T) {
+	for _, tc := range []struct{ cmd, flag string }{{"worker", "--addr"}, {"worker", "--first-attempt-wait"}, {"migrate", "--workers"}, {"migrate", "--shutdown-timeout"}} {
+		if _, err := Parse(tc.cmd, []string{tc.flag, "1"}, env(nil), io.Discard); err == nil || !strings.Contains(err.Error(), "flag provided but not defined") {
+			t.Errorf("%s %s 1: %v, want the flag refused", tc.cmd, tc.flag, err)
+		}
+	}
+	s, err := Parse("migrate", nil, env(map[string]string{"AUTHMAIL_WORKERS": "many", "AUTHMAIL_ADDR": "elsewhere:1"}), io.Discard)
+	if err != nil || s.Workers != 32 || s.Addr != "127.0.0.1:8080" {
+		t.Errorf("migrate with serve's variables set: %+v, %v; want them ignored", s, err)
+	}
+	p := writeConfig(t, "addr: 127.0.0.1:7000\nworkers: 4\nfirst-attempt-wait: 3s\ndata-dir: /var/lib/authmail\n")
+	for _, cmd := range []string{"serve", "worker", "migrate"} {
+		s, err := Parse(cmd, []string{"--config", p}, env(nil), io.Discard)
+		if err != nil || s.DataDir != "/var/lib/authmail" {
+			t.Errorf("%s with a shared config file: %+v, %v", cmd, s, err)
+		}
+	}
+	if _, err := Parse("version", nil, env(nil), io.Discard); err == nil {
+		t.Error("Parse accepted a command that reads no settings")
+	}
+}
+
+// TestUsageShowsEachFlagsKind: the usage names numbers int and durations
+// duration, with their defaults unquoted, as the flag package does for
+// flag.Int and flag.Duration.
+func TestUsageShowsEachFlagsKind(t *testing.T) {
+	var out strings.Builder
+	if _, err := Parse("serve", []string{"-h"}, env(nil), &out); err != flag.ErrHelp {
+		t.Fatalf("-h: %v, want flag.ErrHelp", err)
+	}
+	for _, want := range []string{
+		"usage: authmail serve [flags]\n",
+		"  -workers int\n", "(AUTHMAIL_WORKERS) (default 32)\n",
+		"  -first-attempt-wait duration\n", "(default 8s)\n",
+		"  -shutdown-timeout duration\n", "(default 20s)\n",
+		"  -addr string\n", `(default "127.0.0.1:8080")`,
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("usage lacks %q:\n%s", want, out.String())
 		}
 	}
 }

@@ -80,10 +80,10 @@ func (c *Config) Validate() error {
 }
 
 func (c *Config) parse() (crypto.Signer, error) {
-	if err := validDomain(c.Domain); err != nil {
+	if err := ValidateDomain(c.Domain); err != nil {
 		return nil, connector.InvalidConfig("dkim.domain", "%s", err)
 	}
-	if err := validSelector(c.Selector); err != nil {
+	if err := ValidateSelector(c.Selector); err != nil {
 		return nil, connector.InvalidConfig("dkim.selector", "%s", err)
 	}
 	if strings.TrimSpace(c.PrivateKey.Reveal()) == "" {
@@ -108,7 +108,9 @@ func (c *Config) parse() (crypto.Signer, error) {
 	return key, nil
 }
 
-func validDomain(d string) error {
+// ValidateDomain checks a signing domain (d=); its error reads after the
+// field's name, as in "--domain is required: ...".
+func ValidateDomain(d string) error {
 	if d == "" {
 		return errors.New("is required: the domain that signs, usually the From address's domain")
 	}
@@ -121,7 +123,9 @@ func validDomain(d string) error {
 	return nil
 }
 
-func validSelector(s string) error {
+// ValidateSelector checks a selector (s=); its error reads after the
+// field's name.
+func ValidateSelector(s string) error {
 	if s == "" {
 		return errors.New("is required: a name for the key, such as \"authmail1\" or a date like \"202611\"")
 	}

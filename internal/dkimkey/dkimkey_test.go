@@ -9,14 +9,11 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-msgauth/dkim"
-	"github.com/miekg/dns"
 
 	"github.com/authmail/authmail/connector"
 	"github.com/authmail/authmail/internal/dkimkey"
@@ -240,95 +237,6 @@ func TestTXTRecordAndSplit(t *testing.T) {
 	}
 	if _, _, err := dkimkey.Generate("dsa", 0); err == nil {
 		t.Fatal("Generate accepted an unknown type")
-	}
-}
-
-func TestKeygenCommand(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	out := filepath.Join(dir, "dkim.pem")
-	var stdout, stderr bytes.Buffer
-	code := dkimkey.KeygenCommand(context.Background(), []string{"--domain", "auth.example.com", "--selector", "am1", "--out", out}, &stdout, &stderr)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr.String())
-	}
-	st, err := os.Stat(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.Mode().Perm() != 0o600 {
-		t.Fatalf("key file mode %v, want 0600", st.Mode().Perm())
-	}
-	pemKey, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(stdout.String(), "PRIVATE KEY") {
-		t.Fatal("the private key was printed")
-	}
-
-	// The printed zone-file line parses, and its value is the printed Value.
-	var zoneLine, value string
-	for _, line := range strings.Split(stdout.String(), "\n") {
-		if strings.HasPrefix(line, "am1._domainkey.auth.example.com. ") {
-			zoneLine = line
-		}
-		if v, ok := strings.CutPrefix(line, "  Value: "); ok {
-			value = v
-		}
-	}
-	if !strings.Contains(stdout.String(), "Name:  am1._domainkey.auth.example.com\n") {
-		t.Fatalf("record name not printed:\n%s", stdout.String())
-	}
-	rr, err := dns.NewRR(zoneLine)
-	if err != nil || rr == nil {
-		t.Fatalf("zone line %q does not parse: %v", zoneLine, err)
-	}
-	txt := rr.(*dns.TXT)
-	if len(txt.Txt) < 2 || strings.Join(txt.Txt, "") != value {
-		t.Fatalf("zone line strings %d do not rejoin to the value", len(txt.Txt))
-	}
-
-	// The published record verifies a message signed with the written key.
-	srv := dnstest.Start(t, zoneLine)
-	r, err := dnscheck.NewResolver(srv.Addr, 2*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := dkimkey.Config{Domain: "auth.example.com", Selector: "am1", PrivateKey: connector.Secret(pemKey)}
-	s, err := cfg.Signer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	signed, err := s.Sign([]byte(message))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v := verify(t, r, signed)[0]; v.Err != nil {
-		t.Fatalf("record printed by keygen does not verify: %v", v.Err)
-	}
-
-	// A second run refuses to overwrite the key.
-	stdout.Reset()
-	stderr.Reset()
-	code = dkimkey.KeygenCommand(context.Background(), []string{"keygen", "--domain", "auth.example.com", "--selector", "am1", "--out", out, "--type", "ed25519"}, &stdout, &stderr)
-	if code != 1 || !strings.Contains(stderr.String(), "already exists") {
-		t.Fatalf("overwrite: exit %d, stderr %q", code, stderr.String())
-	}
-	if again, _ := os.ReadFile(out); !bytes.Equal(again, pemKey) {
-		t.Fatal("the existing key was changed")
-	}
-
-	for _, args := range [][]string{
-		{"--selector", "am1"},
-		{"--domain", "auth.example.com"},
-		{"--domain", "auth.example.com", "--selector", "am1", "--type", "dsa"},
-		{"--domain", "auth.example.com", "--selector", "am1", "--bits", "1024"},
-		{"--nope"},
-	} {
-		if code := dkimkey.KeygenCommand(context.Background(), args, &stdout, &stderr); code != 2 {
-			t.Errorf("%v: exit %d, want 2", args, code)
-		}
 	}
 }
 

@@ -11,6 +11,11 @@ import (
 	"github.com/miekg/dns"
 )
 
+// ResolverEnv names the environment variable that sets the nameserver
+// (HOST:PORT) the command line and the HTTP API's DNS check ask, instead
+// of the system's.
+const ResolverEnv = "AUTHMAIL_DNS_RESOLVER"
+
 // DefaultTimeout bounds one DNS query when NewResolver is given none.
 const DefaultTimeout = 5 * time.Second
 

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/authmail/authmail/connectors/standard" // the built-in connectors every test uses
 	"github.com/authmail/authmail/internal/app"
 	"github.com/authmail/authmail/internal/config"
 	"github.com/authmail/authmail/internal/delivery"
