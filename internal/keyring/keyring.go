@@ -126,7 +126,9 @@ func (k *Keyring) CodeEqual(stored, tenant, email, usage, code string) bool {
 	return hmac.Equal([]byte(stored), []byte(k.CodeHash(tenant, email, usage, code)))
 }
 
-// IdentifierHash keys rate limits and lockouts without storing addresses.
+// IdentifierHash keys rate limits and lockouts without storing addresses,
+// and stores bearer IDs (verification records) only as hashes. The purpose
+// separates the uses.
 func (k *Keyring) IdentifierHash(tenant, purpose, identifier string) string {
 	return k.mac(k.idKey, tenant, purpose, identifier)
 }

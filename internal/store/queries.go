@@ -448,15 +448,18 @@ func (w Writer) LockoutSet(ctx context.Context, tenant, key string, until time.T
 
 // PurgeResult counts what Purge deleted.
 type PurgeResult struct {
-	Codes, RateEvents, Lockouts, Messages int64
+	Codes, Records, RateEvents, Lockouts, Messages int64
 }
 
-// Purge deletes expired codes, rate events older than keepEvents, ended
+// Purge deletes expired codes and verification records, rate events older than keepEvents, ended
 // lockouts and message log rows older than keepMessages.
 func (w Writer) Purge(ctx context.Context, now time.Time, keepEvents, keepMessages time.Duration) (PurgeResult, error) {
 	var r PurgeResult
 	var err error
 	if r.Codes, err = w.exec(ctx, `DELETE FROM verification_codes WHERE expires_at < $1`, Micros(now)); err != nil {
+		return r, err
+	}
+	if r.Records, err = w.exec(ctx, `DELETE FROM verification_records WHERE expires_at < $1`, Micros(now)); err != nil {
 		return r, err
 	}
 	if r.RateEvents, err = w.exec(ctx, `DELETE FROM rate_events WHERE created_at < $1`, Micros(now.Add(-keepEvents))); err != nil {

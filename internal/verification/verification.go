@@ -8,6 +8,7 @@ package verification
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base32"
 	"errors"
 	"fmt"
 	"math/big"
@@ -141,6 +142,7 @@ func New(keys *keyring.Keyring, now func() time.Time) *Service {
 const (
 	bucketSend       = "send"
 	bucketVerifyFail = "verify_fail"
+	bucketRecord     = "verification_record" // the purpose of a record ID's hash
 )
 
 // Normalize lower-cases and trims an address; codes and limits are keyed
@@ -191,9 +193,67 @@ func (s *Service) Issue(ctx context.Context, tx *store.Tx, tenant, email, usage 
 // consumed, so it verifies once. A wrong one counts a try on the code and
 // a failure on the identifier.
 func (s *Service) Verify(ctx context.Context, st *store.Store, tenant, email, usage, code string, p Policy) error {
+	_, err := s.verify(ctx, st, tenant, email, usage, code, p, false)
+	return err
+}
+
+// RecordTTL is how long a verification record can be consumed after its
+// code was verified, as Logto's verification records.
+const RecordTTL = 10 * time.Minute
+
+// Record is proof that an address received a code: what a verified code
+// turns into for the step of a flow that needs it (sign-up, a password
+// reset, a change of email). Its ID is a bearer secret handed to the
+// client; one step consumes it, once.
+type Record struct {
+	// ID is the secret the client presents; only its keyed hash is stored.
+	ID string
+	// Tenant, Email and Usage are what was verified: the canonical address
+	// and the usage type of the code.
+	Tenant, Email, Usage string
+	// VerifiedAt is when the code was verified; ExpiresAt when the record
+	// can no longer be consumed.
+	VerifiedAt, ExpiresAt time.Time
+}
+
+// ErrRecordNotFound means a verification record does not exist, was for
+// another usage type, has expired or was consumed (Logto's code).
+var ErrRecordNotFound = &Error{Code: "verification_record.not_found", Message: "the verification is unknown, expired or already used: verify the email again"}
+
+// VerifyRecord is Verify that, when the code is right, also stores a
+// verification record in the same transaction and returns it.
+func (s *Service) VerifyRecord(ctx context.Context, st *store.Store, tenant, email, usage, code string, p Policy) (Record, error) {
+	return s.verify(ctx, st, tenant, email, usage, code, p, true)
+}
+
+// Consume takes a verification record of the usage type, inside the
+// caller's transaction so that the step it unlocks and the consumption
+// commit together. Of two steps presenting one record, only one gets it.
+func (s *Service) Consume(ctx context.Context, tx *store.Tx, tenant, id, usage string) (Record, error) {
+	if id == "" {
+		return Record{}, ErrRecordNotFound
+	}
+	r, err := tx.RecordConsume(ctx, tenant, s.recordHash(tenant, id), usage, s.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return Record{}, ErrRecordNotFound
+	}
+	if err != nil {
+		return Record{}, err
+	}
+	return Record{ID: id, Tenant: tenant, Email: r.Email, Usage: r.UsageType, VerifiedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt}, nil
+}
+
+func (s *Service) recordHash(tenant, id string) string {
+	return s.keys.IdentifierHash(tenant, bucketRecord, id)
+}
+
+// verify checks the code in one transaction and, with keep, stores the
+// verification record it yields.
+func (s *Service) verify(ctx context.Context, st *store.Store, tenant, email, usage, code string, p Policy, keep bool) (Record, error) {
 	p = p.WithDefaults()
 	email = Normalize(email)
 	var outcome error
+	var rec Record
 	err := st.InTx(ctx, func(tx *store.Tx) error {
 		outcome = nil
 		// Concurrent checks (and sends) for one recipient, in any process,
@@ -252,16 +312,29 @@ func (s *Service) Verify(ctx context.Context, st *store.Store, tenant, email, us
 		if !ok {
 			return fail(ErrNotFound)
 		}
-		return nil
+		if !keep {
+			return nil
+		}
+		rec = Record{ID: newRecordID(), Tenant: tenant, Email: email, Usage: usage, VerifiedAt: now, ExpiresAt: now.Add(RecordTTL)}
+		return tx.RecordInsert(ctx, store.VerificationRecord{TenantID: tenant, IDHash: s.recordHash(tenant, rec.ID),
+			UsageType: usage, Email: email, CreatedAt: now, ExpiresAt: rec.ExpiresAt})
 	})
 	if err != nil {
-		return err
+		return Record{}, err
 	}
-	return outcome
+	if outcome != nil {
+		return Record{}, outcome
+	}
+	return rec, nil
 }
 
 // lockKey names the per-recipient lock.
 func lockKey(tenant, email string) string { return "recipient\x00" + tenant + "\x00" + email }
+
+// newRecordID returns a fresh verification record ID: 160 random bits.
+func newRecordID() string {
+	return "vr_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(keyring.RandomBytes(20)))
+}
 
 // randomDigits returns n uniformly random decimal digits.
 func randomDigits(n int) string {
