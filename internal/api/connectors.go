@@ -6,12 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/authmail/authmail/connector"
 	"github.com/authmail/authmail/internal/delivery"
 	"github.com/authmail/authmail/internal/emailtemplate"
+	"github.com/authmail/authmail/internal/sendcode"
 	"github.com/authmail/authmail/internal/store"
+	"github.com/authmail/authmail/internal/tenant"
 )
 
 // factoryJSON is a catalog entry, in the shape of Logto's factory response.
@@ -87,7 +88,7 @@ func (s *Server) connectorView(row store.Connector) (connectorJSON, error) {
 }
 
 func (s *Server) listConnectors(w http.ResponseWriter, r *http.Request) error {
-	rows, err := s.Store.ConnectorList(r.Context(), DefaultTenant)
+	rows, err := s.Store.ConnectorList(r.Context(), tenant.FromContext(r.Context()))
 	if err != nil {
 		return err
 	}
@@ -104,7 +105,7 @@ func (s *Server) listConnectors(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getConnector(w http.ResponseWriter, r *http.Request) error {
-	row, err := s.Store.ConnectorGet(r.Context(), DefaultTenant, r.PathValue("id"))
+	row, err := s.Store.ConnectorGet(r.Context(), tenant.FromContext(r.Context()), r.PathValue("id"))
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("connector")
 	}
@@ -128,7 +129,7 @@ type createConnectorBody struct {
 // validateConfig builds the connector from raw to prove the config works
 // on paper (schema, fields, endpoints), then closes it.
 func (s *Server) validateConfig(ctx context.Context, factoryID string, raw json.RawMessage) error {
-	a, err := s.Connectors.Build(ctx, DefaultTenant, factoryID, raw)
+	a, err := s.Connectors.Build(ctx, tenant.FromContext(ctx), factoryID, raw)
 	if err != nil {
 		return err
 	}
@@ -165,8 +166,8 @@ func (s *Server) createConnector(w http.ResponseWriter, r *http.Request) error {
 	if err := s.validateConfig(r.Context(), f.ID, raw); err != nil {
 		return err
 	}
-	now := s.Now()
-	row := store.Connector{TenantID: DefaultTenant, ID: id, ConnectorID: f.ID, Config: s.Connectors.SealConfig(DefaultTenant, id, raw), CreatedAt: now, UpdatedAt: now}
+	now, tenantID := s.Now(), tenant.FromContext(r.Context())
+	row := store.Connector{TenantID: tenantID, ID: id, ConnectorID: f.ID, Config: s.Connectors.SealConfig(tenantID, id, raw), CreatedAt: now, UpdatedAt: now}
 	if err := s.Store.InTx(r.Context(), func(tx *store.Tx) error { return tx.ConnectorReplace(r.Context(), row) }); err != nil {
 		return err
 	}
@@ -205,7 +206,8 @@ func (s *Server) patchConnector(w http.ResponseWriter, r *http.Request) error {
 	if len(body.Config) == 0 {
 		return invalidInput("config", "is required")
 	}
-	row, err := s.Store.ConnectorGet(r.Context(), DefaultTenant, r.PathValue("id"))
+	tenantID := tenant.FromContext(r.Context())
+	row, err := s.Store.ConnectorGet(r.Context(), tenantID, r.PathValue("id"))
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("connector")
 	}
@@ -223,8 +225,8 @@ func (s *Server) patchConnector(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	now := s.Now()
-	row.Config, row.UpdatedAt = s.Connectors.SealConfig(DefaultTenant, row.ID, raw), now
-	if err := s.Store.WriteQ().ConnectorUpdateConfig(r.Context(), DefaultTenant, row.ID, row.Config, now); err != nil {
+	row.Config, row.UpdatedAt = s.Connectors.SealConfig(tenantID, row.ID, raw), now
+	if err := s.Store.WriteQ().ConnectorUpdateConfig(r.Context(), tenantID, row.ID, row.Config, now); err != nil {
 		return err
 	}
 	v, err := s.connectorView(row)
@@ -236,23 +238,11 @@ func (s *Server) patchConnector(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteConnector(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
-	if _, err := s.Store.ConnectorGet(r.Context(), DefaultTenant, id); errors.Is(err, store.ErrNotFound) {
+	err := s.Tenants.DeleteConnector(r.Context(), tenant.FromContext(r.Context()), r.PathValue("id"), r.URL.Query().Get("force") == "true")
+	if errors.Is(err, store.ErrNotFound) {
 		return notFound("connector")
-	} else if err != nil {
-		return err
 	}
-	if r.URL.Query().Get("force") != "true" {
-		e, err := s.experience(r.Context(), DefaultTenant)
-		if err != nil {
-			return err
-		}
-		if e.usesEmailCodes() {
-			return &Error{Status: http.StatusConflict, Code: "connector.in_use",
-				Message: "sign-up or sign-in uses email codes and would stop working; change the sign-in settings first, switch connectors with POST /api/connectors, or delete with ?force=true"}
-		}
-	}
-	if err := s.Store.WriteQ().ConnectorDelete(r.Context(), DefaultTenant, id); err != nil {
+	if err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -288,37 +278,16 @@ func (s *Server) testConnector(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return &Error{Status: http.StatusNotFound, Code: "connector.not_found_with_connector_id", Message: "no connector factory " + r.PathValue("factoryId")}
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
-	defer cancel()
-	// A console testing an edit of the saved connector sends its secrets
-	// back redacted: test with the stored ones.
-	if row, err := s.Store.ConnectorActive(ctx, DefaultTenant); err == nil && row.ConnectorID == f.ID {
-		if prev, err := s.Connectors.OpenConfig(row); err == nil {
-			body.Config = connector.KeepRedacted(f, body.Config, prev)
-		}
+	err = s.Codes.TestSend(r.Context(), sendcode.TestRequest{Tenant: tenant.FromContext(r.Context()), Email: email,
+		FactoryID: f.ID, Config: body.Config, Locale: body.Locale, IP: clientIP(r)})
+	// Whatever the provider answered, config errors included, is the
+	// answer to a test: connector.general.
+	var se *delivery.SendError
+	if errors.As(err, &se) {
+		return sendError(se.Err)
 	}
-	act, err := s.Connectors.Build(ctx, DefaultTenant, f.ID, body.Config)
 	if err != nil {
 		return err
-	}
-	defer act.Close()
-	exp, err := s.experience(ctx, DefaultTenant)
-	if err != nil {
-		return err
-	}
-	payload := map[string]any{"code": "000000"}
-	if body.Locale != "" {
-		payload["locale"] = body.Locale
-	}
-	rendered, err := emailtemplate.Render(ctx, s.templateStore(), exp.renderRequest(DefaultTenant, connector.UsageGeneric, body.Locale, withExpiry(payload, exp), act.Templates))
-	if err != nil {
-		return err
-	}
-	msg := connector.Message{ID: delivery.NewID("test"), To: email, From: rendered.From, ReplyTo: rendered.ReplyTo,
-		Type: "Generic", Locale: rendered.Language, Subject: rendered.Subject, HTML: rendered.HTML, Text: rendered.Text,
-		Payload: payload, IP: clientIP(r)}
-	if _, err := act.Conn.Send(ctx, msg); err != nil {
-		return sendError(act.Mask(err))
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

@@ -12,6 +12,7 @@ import (
 	"github.com/authmail/authmail/connector"
 	"github.com/authmail/authmail/internal/dnscheck"
 	"github.com/authmail/authmail/internal/store"
+	"github.com/authmail/authmail/internal/tenant"
 )
 
 // Bounds of a deliverability check.
@@ -140,7 +141,7 @@ func hostLike(s string, underscore bool) bool {
 // connectorCheckDefaults reads the check's defaults from the tenant's
 // active email connector; none when it has no connector.
 func (s *Server) connectorCheckDefaults(ctx context.Context) (dnscheck.Options, error) {
-	row, err := s.Store.ConnectorActive(ctx, DefaultTenant)
+	row, err := s.Store.ConnectorActive(ctx, tenant.FromContext(ctx))
 	if errors.Is(err, store.ErrNotFound) {
 		return dnscheck.Options{}, nil
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/authmail/authmail/internal/emailtemplate"
 	"github.com/authmail/authmail/internal/keyring"
 	"github.com/authmail/authmail/internal/store"
+	"github.com/authmail/authmail/internal/tenant"
 	"github.com/authmail/authmail/internal/verification"
 )
 
@@ -64,6 +65,18 @@ func (s *Server) toAPIError(ctx context.Context, err error) *Error {
 			out.Data = map[string]int{"retryAfter": out.RetryAfter}
 		}
 		return out
+	}
+	var fe *tenant.FieldError
+	if errors.As(err, &fe) {
+		return invalidInput(fe.Field, "%s", fe.Reason)
+	}
+	if errors.Is(err, tenant.ErrNoEmailConnector) {
+		return &Error{Status: http.StatusBadRequest, Code: "sign_in_experiences.enabled_connector_not_found",
+			Message: "email codes need an email connector: create one first", Data: map[string]string{"type": "Email"}}
+	}
+	if errors.Is(err, tenant.ErrConnectorInUse) {
+		return &Error{Status: http.StatusConflict, Code: "connector.in_use",
+			Message: "sign-up or sign-in uses email codes and would stop working; change the sign-in settings first, switch connectors with POST /api/connectors, or delete with ?force=true"}
 	}
 	if errors.Is(err, delivery.ErrNoConnector) {
 		return &Error{Status: http.StatusNotImplemented, Code: "connector.not_found", Message: "Cannot find any available connector for type: Email. Create one with POST /api/connectors."}

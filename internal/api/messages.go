@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/authmail/authmail/internal/store"
+	"github.com/authmail/authmail/internal/tenant"
 )
 
 type attemptJSON struct {
@@ -56,7 +57,7 @@ func validStatus(s string) bool {
 
 func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	f := store.MessageFilter{Tenant: DefaultTenant, To: q.Get("to"), Status: q.Get("status")}
+	f := store.MessageFilter{Tenant: tenant.FromContext(r.Context()), To: q.Get("to"), Status: q.Get("status")}
 	if err := checkToFilter(f.To); err != nil {
 		return err
 	}
@@ -90,14 +91,14 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getMessage(w http.ResponseWriter, r *http.Request) error {
-	m, err := s.Store.MessageGet(r.Context(), DefaultTenant, r.PathValue("id"))
+	m, err := s.Store.MessageGet(r.Context(), tenant.FromContext(r.Context()), r.PathValue("id"))
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("message")
 	}
 	if err != nil {
 		return err
 	}
-	atts, err := s.Store.AttemptList(r.Context(), DefaultTenant, m.ID)
+	atts, err := s.Store.AttemptList(r.Context(), m.TenantID, m.ID)
 	if err != nil {
 		return err
 	}
@@ -141,7 +142,7 @@ func (s *Server) devInbox(w http.ResponseWriter, r *http.Request) error {
 	if err := checkToFilter(to); err != nil {
 		return err
 	}
-	rows, err := s.Store.InboxList(r.Context(), DefaultTenant, to, 100)
+	rows, err := s.Store.InboxList(r.Context(), tenant.FromContext(r.Context()), to, 100)
 	if err != nil {
 		return err
 	}

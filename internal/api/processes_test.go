@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authmail/authmail/internal/api"
 	"github.com/authmail/authmail/internal/app/apptest"
+	"github.com/authmail/authmail/internal/tenant"
 	"github.com/authmail/authmail/internal/testwait"
 )
 
@@ -51,7 +51,7 @@ func TestSettingsReachOtherProcesses(t *testing.T) {
 		// A new admin key written by another process (as a restart with a
 		// new AUTHMAIL_ADMIN_KEY does).
 		const newKey = "am_rotated_key_0123456789abcdef"
-		if _, err := api.EnsureAdminKey(context.Background(), a.App.Store, newKey, time.Now()); err != nil {
+		if _, err := a.App.Tenants.EnsureAdminKey(context.Background(), tenant.Default, newKey); err != nil {
 			t.Fatal(err)
 		}
 		testwait.Until(t, settingsBound, func() bool {

@@ -5,7 +5,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -17,30 +16,22 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/authmail/authmail/internal/delivery"
-	"github.com/authmail/authmail/internal/keyring"
+	"github.com/authmail/authmail/internal/sendcode"
 	"github.com/authmail/authmail/internal/store"
-	"github.com/authmail/authmail/internal/verification"
-)
-
-// DefaultTenant is the tenant of a single-tenant install.
-const DefaultTenant = "default"
-
-// Setting names in the settings table.
-const (
-	settingAdminKeyHash = "admin_key_hash"
-	settingExperience   = "experience"
+	"github.com/authmail/authmail/internal/tenant"
 )
 
 // Deps are the services the API uses.
 type Deps struct {
-	Store        *store.Store
-	Keys         *keyring.Keyring
-	Connectors   *delivery.Connectors
-	Delivery     *delivery.Service
-	Verification *verification.Service
-	Registry     *prometheus.Registry
-	Logger       *slog.Logger
-	Now          func() time.Time
+	Store      *store.Store
+	Connectors *delivery.Connectors
+	// Tenants holds the tenants' settings and admin keys.
+	Tenants *tenant.Settings
+	// Codes is the send pipeline.
+	Codes    *sendcode.Service
+	Registry *prometheus.Registry
+	Logger   *slog.Logger
+	Now      func() time.Time
 	// DNSResolver is the nameserver ("HOST:PORT") deliverability checks
 	// query; empty means the first one in /etc/resolv.conf.
 	DNSResolver string
@@ -49,10 +40,8 @@ type Deps struct {
 // Server serves the API.
 type Server struct {
 	Deps
-	logger    *slog.Logger
-	routes    []route
-	settings  *settingsCache
-	templates *templateCache
+	logger *slog.Logger
+	routes []route
 }
 
 // route is one API operation; the same table registers the handlers and
@@ -68,8 +57,7 @@ type route struct {
 
 // New builds the server.
 func New(d Deps) *Server {
-	s := &Server{Deps: d, logger: d.Logger.With("component", "api"), settings: newSettingsCache(d.Store, settingsTTL),
-		templates: newTemplateCache()}
+	s := &Server{Deps: d, logger: d.Logger.With("component", "api")}
 	s.routes = s.routeTable()
 	return s
 }
@@ -95,7 +83,7 @@ func (s *Server) routeTable() []route {
 		{method: "DELETE", path: "/api/email-templates/{id}", summary: "Delete one template", handler: s.deleteTemplate, status: 204},
 		{method: "PATCH", path: "/api/email-templates/{id}/details", summary: "Merge fields into a template's details", handler: s.patchTemplateDetails, request: detailsPatch{}, status: 200},
 		{method: "GET", path: "/api/sign-in-exp", summary: "Email settings: code policy, fallback language, branding, email sign-in methods", handler: s.getExperience, status: 200},
-		{method: "PATCH", path: "/api/sign-in-exp", summary: "Change email settings", handler: s.patchExperience, request: Experience{}, status: 200},
+		{method: "PATCH", path: "/api/sign-in-exp", summary: "Change email settings", handler: s.patchExperience, request: tenant.Experience{}, status: 200},
 		{method: "POST", path: "/api/verification-codes", summary: "Send a Generic code to an email address", handler: s.sendCode, request: sendCodeBody{}, status: 204},
 		{method: "POST", path: "/api/verification-codes/verify", summary: "Check a code", handler: s.verifyCode, request: verifyCodeBody{}, status: 204},
 		{method: "GET", path: "/api/messages", summary: "Message log, newest first, filtered by to and status", handler: s.listMessages, status: 200},
@@ -127,6 +115,7 @@ func (s *Server) wrap(rt route) http.Handler {
 				s.writeError(w, r, fmt.Errorf("handler panic on %s: %v", r.URL.Path, p))
 			}
 		}()
+		r = r.WithContext(tenant.NewContext(r.Context(), s.resolveTenant(r)))
 		if !rt.public {
 			if ok, err := s.authorized(r); err != nil {
 				s.writeError(w, r, err)
@@ -146,39 +135,24 @@ func (s *Server) wrap(rt route) http.Handler {
 	})
 }
 
-// authorized checks the admin key. The key's hash is read at most once a
-// second (settingsTTL): a key replaced through another process stops
-// working here within a second. A database failure is an error, not a
-// refusal, so an outage does not look like a wrong key.
+// resolveTenant is the one place that says which tenant a request acts
+// for; every handler reads it with tenant.FromContext. A single-tenant
+// install has only the default tenant.
+func (s *Server) resolveTenant(*http.Request) string { return tenant.Default }
+
+// authorized checks the admin key of the request's tenant. A database
+// failure is an error, not a refusal, so an outage does not look like a
+// wrong key.
 func (s *Server) authorized(r *http.Request) (bool, error) {
 	key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || key == "" {
 		return false, nil
 	}
-	hash, err := s.settings.get(r.Context(), DefaultTenant, settingAdminKeyHash)
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	}
+	valid, err := s.Tenants.AdminKeyValid(r.Context(), tenant.FromContext(r.Context()), strings.TrimSpace(key))
 	if err != nil {
 		return false, &Error{Status: http.StatusServiceUnavailable, Code: "request.unavailable", Message: "the database did not answer; try again"}
 	}
-	return keyring.AdminKeyEqual(hash, strings.TrimSpace(key)), nil
-}
-
-// EnsureAdminKey makes sure the tenant has an admin key. When key is given
-// (AUTHMAIL_ADMIN_KEY) its hash is stored; otherwise, on first start, a new
-// key is generated, stored hashed and returned so the caller can write it
-// down once. It returns "" when a key already existed.
-func EnsureAdminKey(ctx context.Context, st *store.Store, key string, now time.Time) (string, error) {
-	if key != "" {
-		return "", st.WriteQ().SettingPut(ctx, DefaultTenant, settingAdminKeyHash, keyring.HashAdminKey(key), now)
-	}
-	fresh := "am_" + strings.TrimRight(strings.ToLower(keyring.NewKey()), "=")
-	wrote, err := st.WriteQ().SettingInsert(ctx, DefaultTenant, settingAdminKeyHash, keyring.HashAdminKey(fresh), now)
-	if err != nil || !wrote {
-		return "", err
-	}
-	return fresh, nil
+	return valid, nil
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {

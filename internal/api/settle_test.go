@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/authmail/authmail/internal/api"
 	"github.com/authmail/authmail/internal/app/apptest"
+	"github.com/authmail/authmail/internal/tenant"
 )
 
 // TestFirstAttemptSettlesTheJob checks the outcome of the first attempt and
@@ -25,7 +25,7 @@ func TestFirstAttemptSettlesTheJob(t *testing.T) {
 			if len(ms) != 1 {
 				t.Fatalf("%d messages to %s, want 1", len(ms), to)
 			}
-			m, err := a.App.Store.MessageGet(context.Background(), api.DefaultTenant, ms[0].ID)
+			m, err := a.App.Store.MessageGet(context.Background(), tenant.Default, ms[0].ID)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -9,7 +9,9 @@ import (
 	"github.com/authmail/authmail/connector"
 	"github.com/authmail/authmail/internal/delivery"
 	"github.com/authmail/authmail/internal/emailtemplate"
+	"github.com/authmail/authmail/internal/sendcode"
 	"github.com/authmail/authmail/internal/store"
+	"github.com/authmail/authmail/internal/tenant"
 )
 
 // templateJSON is Logto's EmailTemplate shape.
@@ -66,6 +68,7 @@ func (s *Server) putTemplates(w http.ResponseWriter, r *http.Request) error {
 	if len(body.Templates) > 200 {
 		return invalidInput("templates", "at most 200 templates at once")
 	}
+	tenantID := tenant.FromContext(r.Context())
 	rows := make([]store.Template, 0, len(body.Templates))
 	for i, t := range body.Templates {
 		field := fmt.Sprintf("templates[%d]", i)
@@ -81,7 +84,7 @@ func (s *Server) putTemplates(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		details, _ := json.Marshal(t.Details)
-		rows = append(rows, store.Template{TenantID: DefaultTenant, ID: delivery.NewID("tpl"), LanguageTag: lang,
+		rows = append(rows, store.Template{TenantID: tenantID, ID: delivery.NewID("tpl"), LanguageTag: lang,
 			TemplateType: string(usage), Details: string(details), CreatedAt: s.Now()})
 	}
 	out := make([]templateJSON, 0, len(rows))
@@ -129,7 +132,7 @@ func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rows, err := s.Store.TemplateList(r.Context(), DefaultTenant, lang, typ)
+	rows, err := s.Store.TemplateList(r.Context(), tenant.FromContext(r.Context()), lang, typ)
 	if err != nil {
 		return err
 	}
@@ -154,7 +157,7 @@ func (s *Server) deleteTemplates(w http.ResponseWriter, r *http.Request) error {
 		return &Error{Status: http.StatusUnprocessableEntity, Code: "connector.email_connector.bulk_deletion_no_filter",
 			Message: "give languageTag and/or templateType; deleting every template at once is refused"}
 	}
-	n, err := s.Store.WriteQ().TemplateDeleteWhere(r.Context(), DefaultTenant, lang, typ)
+	n, err := s.Store.WriteQ().TemplateDeleteWhere(r.Context(), tenant.FromContext(r.Context()), lang, typ)
 	if err != nil {
 		return err
 	}
@@ -163,7 +166,7 @@ func (s *Server) deleteTemplates(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getTemplate(w http.ResponseWriter, r *http.Request) error {
-	row, err := s.Store.TemplateGet(r.Context(), DefaultTenant, r.PathValue("id"))
+	row, err := s.Store.TemplateGet(r.Context(), tenant.FromContext(r.Context()), r.PathValue("id"))
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("email template")
 	}
@@ -179,7 +182,7 @@ func (s *Server) getTemplate(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteTemplate(w http.ResponseWriter, r *http.Request) error {
-	err := s.Store.WriteQ().TemplateDelete(r.Context(), DefaultTenant, r.PathValue("id"))
+	err := s.Store.WriteQ().TemplateDelete(r.Context(), tenant.FromContext(r.Context()), r.PathValue("id"))
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("email template")
 	}
@@ -205,7 +208,7 @@ func (s *Server) patchTemplateDetails(w http.ResponseWriter, r *http.Request) er
 	if err := decode(r, &patch); err != nil {
 		return err
 	}
-	row, err := s.Store.TemplateGet(r.Context(), DefaultTenant, r.PathValue("id"))
+	row, err := s.Store.TemplateGet(r.Context(), tenant.FromContext(r.Context()), r.PathValue("id"))
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("email template")
 	}
@@ -230,7 +233,7 @@ func (s *Server) patchTemplateDetails(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	b, _ := json.Marshal(d)
-	if err := s.Store.WriteQ().TemplateUpdateDetails(r.Context(), DefaultTenant, row.ID, string(b)); err != nil {
+	if err := s.Store.WriteQ().TemplateUpdateDetails(r.Context(), tenant.FromContext(r.Context()), row.ID, string(b)); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, v)
@@ -262,14 +265,11 @@ func (s *Server) previewTemplate(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &body); err != nil {
 		return err
 	}
-	exp, err := s.experience(r.Context(), DefaultTenant)
-	if err != nil {
-		return err
-	}
-	usage := connector.UsageGeneric
-	details := body.Details
+	tenantID := tenant.FromContext(r.Context())
+	req := sendcode.PreviewRequest{Tenant: tenantID, Usage: connector.UsageGeneric, Payload: body.Payload, Details: body.Details}
+	var err error
 	if body.ID != "" {
-		row, err := s.Store.TemplateGet(r.Context(), DefaultTenant, body.ID)
+		row, err := s.Store.TemplateGet(r.Context(), tenantID, body.ID)
 		if errors.Is(err, store.ErrNotFound) {
 			return notFound("email template")
 		}
@@ -280,40 +280,20 @@ func (s *Server) previewTemplate(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		usage, details = connector.UsageType(row.TemplateType), &v.Details
+		req.Usage, req.Details = connector.UsageType(row.TemplateType), &v.Details
 	} else if body.TemplateType != "" {
-		if usage, err = checkUsage("templateType", body.TemplateType); err != nil {
+		if req.Usage, err = checkUsage("templateType", body.TemplateType); err != nil {
 			return err
 		}
 	}
-	lang := ""
 	if body.LanguageTag != "" {
-		if lang, err = checkLanguage("languageTag", body.LanguageTag); err != nil {
+		if req.Language, err = checkLanguage("languageTag", body.LanguageTag); err != nil {
 			return err
 		}
 	}
-	payload := emailtemplate.SamplePayload(usage)
-	for k, v := range body.Payload {
-		payload[k] = v
-	}
-	withExpiry(payload, exp)
-	var out emailtemplate.Rendered
-	if details != nil {
-		if err := emailtemplate.ValidateDetails(usage, *details); err != nil {
-			return err
-		}
-		out = emailtemplate.RenderDetails(*details, usage, payload, exp.EmailBranding)
-		out.Source, out.Language = "given", lang
-	} else {
-		var connTemplates []connector.Template
-		if act, err := s.Connectors.Active(r.Context(), DefaultTenant); err == nil {
-			connTemplates = act.Templates
-			act.Release()
-		}
-		out, err = emailtemplate.Render(r.Context(), s.templateStore(), exp.renderRequest(DefaultTenant, usage, lang, payload, connTemplates))
-		if err != nil {
-			return err
-		}
+	out, err := s.Codes.Preview(r.Context(), req)
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, previewJSON{Subject: out.Subject, HTML: out.HTML, Text: out.Text, From: out.From,
 		ReplyTo: out.ReplyTo, Language: out.Language, Source: string(out.Source)})

@@ -1,5 +1,6 @@
 // Package app wires authmail's parts together: the store, the keyring,
-// the connector cache, the delivery service and the API. The authmail
+// the connector cache, the delivery service, the tenants' settings, the
+// send pipeline and the API. The authmail
 // command, the end-to-end tests and the load tool all build it the same way.
 package app
 
@@ -23,7 +24,9 @@ import (
 	"github.com/authmail/authmail/internal/delivery"
 	"github.com/authmail/authmail/internal/dnscheck"
 	"github.com/authmail/authmail/internal/keyring"
+	"github.com/authmail/authmail/internal/sendcode"
 	"github.com/authmail/authmail/internal/store"
+	"github.com/authmail/authmail/internal/tenant"
 	"github.com/authmail/authmail/internal/verification"
 )
 
@@ -32,7 +35,11 @@ type App struct {
 	Store    *store.Store
 	Keys     *keyring.Keyring
 	Delivery *delivery.Service
-	API      *api.Server
+	// Tenants holds the tenants' settings and admin keys.
+	Tenants *tenant.Settings
+	// Codes is the send pipeline every surface sends through.
+	Codes *sendcode.Service
+	API   *api.Server
 	// AdminKey is the admin key when this start generated it, else "".
 	AdminKey string
 
@@ -95,6 +102,7 @@ func (a *App) build(ctx context.Context, s config.Settings, opts Options, now fu
 		return err
 	}
 	a.conns = delivery.NewConnectors(a.Store, a.Keys, a.logger, now)
+	a.Tenants = tenant.New(a.Store, now)
 	if err := a.bootstrap(ctx, s, opts.AdminKey, now); err != nil {
 		return err
 	}
@@ -111,9 +119,10 @@ func (a *App) build(ctx context.Context, s config.Settings, opts Options, now fu
 	if err != nil {
 		return err
 	}
-	a.API = api.New(api.Deps{Store: a.Store, Keys: a.Keys, Connectors: a.conns, Delivery: a.Delivery,
-		Verification: verification.New(a.Keys, now), Registry: reg, Logger: a.logger, Now: now,
-		DNSResolver: os.Getenv(dnscheck.ResolverEnv)})
+	a.Codes = sendcode.New(sendcode.Deps{Store: a.Store, Tenants: a.Tenants, Connectors: a.conns, Delivery: a.Delivery,
+		Verification: verification.New(a.Keys, now)})
+	a.API = api.New(api.Deps{Store: a.Store, Connectors: a.conns, Tenants: a.Tenants, Codes: a.Codes,
+		Registry: reg, Logger: a.logger, Now: now, DNSResolver: os.Getenv(dnscheck.ResolverEnv)})
 	return nil
 }
 
@@ -182,7 +191,7 @@ const settingInstalledAt = "installed_at"
 // bootstrap provisions the admin key and, on a fresh install, the dev
 // inbox connector, so everything works with no provider.
 func (a *App) bootstrap(ctx context.Context, s config.Settings, adminKey string, now func() time.Time) error {
-	fresh, err := api.EnsureAdminKey(ctx, a.Store, adminKey, now())
+	fresh, err := a.Tenants.EnsureAdminKey(ctx, tenant.Default, adminKey)
 	if err != nil {
 		return fmt.Errorf("provisioning the admin key: %w", err)
 	}
@@ -198,12 +207,12 @@ func (a *App) bootstrap(ctx context.Context, s config.Settings, adminKey string,
 	}
 	// A fresh install is one that never finished bootstrapping, whether
 	// the admin key was generated or given (AUTHMAIL_ADMIN_KEY).
-	_, err = a.Store.SettingGet(ctx, api.DefaultTenant, settingInstalledAt)
+	_, err = a.Store.SettingGet(ctx, tenant.Default, settingInstalledAt)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
 	installed := err == nil
-	conns, err := a.Store.ConnectorList(ctx, api.DefaultTenant)
+	conns, err := a.Store.ConnectorList(ctx, tenant.Default)
 	if err != nil {
 		return err
 	}
@@ -213,8 +222,8 @@ func (a *App) bootstrap(ctx context.Context, s config.Settings, adminKey string,
 	}
 	if !installed && len(conns) == 0 && devInbox {
 		id := delivery.NewID("conn")
-		row := store.Connector{TenantID: api.DefaultTenant, ID: id, ConnectorID: f.ID,
-			Config: a.conns.SealConfig(api.DefaultTenant, id, []byte(`{}`)), CreatedAt: now(), UpdatedAt: now()}
+		row := store.Connector{TenantID: tenant.Default, ID: id, ConnectorID: f.ID,
+			Config: a.conns.SealConfig(tenant.Default, id, []byte(`{}`)), CreatedAt: now(), UpdatedAt: now()}
 		if err := a.Store.WriteQ().ConnectorReplace(ctx, row); err != nil {
 			return err
 		}
@@ -223,7 +232,7 @@ func (a *App) bootstrap(ctx context.Context, s config.Settings, adminKey string,
 	if !installed {
 		// Written after the dev inbox, so a crash in between only repeats
 		// the check above, which then finds the connector.
-		if _, err := a.Store.WriteQ().SettingInsert(ctx, api.DefaultTenant, settingInstalledAt, now().Format(time.RFC3339), now()); err != nil {
+		if _, err := a.Store.WriteQ().SettingInsert(ctx, tenant.Default, settingInstalledAt, now().Format(time.RFC3339), now()); err != nil {
 			return err
 		}
 	}

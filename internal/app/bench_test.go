@@ -14,12 +14,13 @@ import (
 	"time"
 
 	"github.com/authmail/authmail/connector"
-	"github.com/authmail/authmail/internal/api"
 	"github.com/authmail/authmail/internal/app"
 	"github.com/authmail/authmail/internal/config"
 	"github.com/authmail/authmail/internal/keyring"
+	"github.com/authmail/authmail/internal/sendcode"
 	"github.com/authmail/authmail/internal/smtpsink"
 	"github.com/authmail/authmail/internal/store/storetest"
+	"github.com/authmail/authmail/internal/tenant"
 )
 
 // benchApp starts an app on databaseURL whose active connector is the SMTP
@@ -82,7 +83,7 @@ func BenchmarkSendCode(b *testing.B) {
 				var i atomic.Int64
 				send := func() {
 					n := i.Add(1)
-					err := a.API.SendCode(ctx, api.CodeRequest{Tenant: api.DefaultTenant, Usage: connector.UsageGeneric,
+					err := a.Codes.SendCode(ctx, sendcode.Request{Tenant: tenant.Default, Usage: connector.UsageGeneric,
 						Email: "u" + strconv.FormatInt(n, 10) + "@bench.test"})
 					if err != nil {
 						b.Error(err)

@@ -92,6 +92,17 @@ type Outgoing struct {
 	Connector *Active
 }
 
+// Message is the message a connector gets for o, under the message ID id.
+// A test send, which is never enqueued, sends it directly.
+func (o Outgoing) Message(id string) connector.Message {
+	return o.Content.message(id, o.To, o.Usage, o.Locale)
+}
+
+func (c Content) message(id, to string, usage connector.UsageType, locale string) connector.Message {
+	return connector.Message{ID: id, To: to, From: c.From, ReplyTo: c.ReplyTo, Type: usage, Locale: locale,
+		Subject: c.Subject, HTML: c.HTML, Text: c.Text, Payload: c.Payload, IP: c.IP}
+}
+
 // Pending is an enqueued message, for Deliver.
 type Pending struct {
 	Tenant string
@@ -303,8 +314,7 @@ func (s *Service) attempt(ctx context.Context, m store.Message, content *Content
 		s.record(ctx, m, start, "", store.StatusQueued, err.Error(), "")
 		return attemptResult{err: err}
 	}
-	msg := connector.Message{ID: m.ID, To: m.Recipient, From: c.From, ReplyTo: c.ReplyTo, Type: connector.UsageType(m.UsageType),
-		Locale: m.Locale, Subject: c.Subject, HTML: c.HTML, Text: c.Text, Payload: c.Payload, IP: c.IP}
+	msg := c.message(m.ID, m.Recipient, connector.UsageType(m.UsageType), m.Locale)
 	rec, sendErr := act.Conn.Send(ctx, msg)
 	elapsed := s.now().Sub(start)
 	s.metrics.observe(act.Factory.ID, m.UsageType, sendErr, elapsed)

@@ -1,8 +1,9 @@
-package api
+package sendcode
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -72,6 +73,47 @@ func (t *tenantTemplates) FindTemplates(_ context.Context, _ string, langs []str
 				out[emailtemplate.Key{Language: l, Usage: u}] = d
 			}
 		}
+	}
+	return out, nil
+}
+
+// templateStore looks templates up through q, with no cache: what a test
+// send and a preview read.
+type templateStore struct{ q store.Reader }
+
+// FindTemplate looks one template up.
+func (t templateStore) FindTemplate(ctx context.Context, tenant, lang string, usage connector.UsageType) (emailtemplate.Details, bool, error) {
+	row, err := t.q.TemplateFind(ctx, tenant, lang, string(usage))
+	if errors.Is(err, store.ErrNotFound) {
+		return emailtemplate.Details{}, false, nil
+	}
+	if err != nil {
+		return emailtemplate.Details{}, false, err
+	}
+	var d emailtemplate.Details
+	if err := json.Unmarshal([]byte(row.Details), &d); err != nil {
+		return emailtemplate.Details{}, false, err
+	}
+	return d, true, nil
+}
+
+// FindTemplates fetches every candidate of a resolution in one query.
+func (t templateStore) FindTemplates(ctx context.Context, tenant string, langs []string, usages []connector.UsageType) (map[emailtemplate.Key]emailtemplate.Details, error) {
+	types := make([]string, len(usages))
+	for i, u := range usages {
+		types[i] = string(u)
+	}
+	rows, err := t.q.TemplateFindAny(ctx, tenant, langs, types)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[emailtemplate.Key]emailtemplate.Details, len(rows))
+	for _, row := range rows {
+		var d emailtemplate.Details
+		if err := json.Unmarshal([]byte(row.Details), &d); err != nil {
+			return nil, err
+		}
+		out[emailtemplate.Key{Language: row.LanguageTag, Usage: connector.UsageType(row.TemplateType)}] = d
 	}
 	return out, nil
 }

@@ -1,0 +1,154 @@
+// Package sendcode is the send pipeline: every surface that mails a
+// one-time code for a usage type (the management API today; sign-in,
+// sign-up, account changes and the console next) calls it. A send issues
+// the code, renders the message with the tenant's settings and templates,
+// records the message and its delivery job in one transaction, then makes
+// the first delivery attempt. A test send builds its message the same way
+// through an unsaved connector, and Verify checks a code under the same
+// tenant policy that issued it.
+//
+// It sits below the HTTP layer and the flows, and above tenant,
+// verification, emailtemplate and delivery.
+package sendcode
+
+import (
+	"context"
+	"maps"
+	"time"
+
+	"github.com/authmail/authmail/connector"
+	"github.com/authmail/authmail/internal/delivery"
+	"github.com/authmail/authmail/internal/emailtemplate"
+	"github.com/authmail/authmail/internal/store"
+	"github.com/authmail/authmail/internal/tenant"
+	"github.com/authmail/authmail/internal/verification"
+)
+
+// Deps are the services a send uses.
+type Deps struct {
+	Store        *store.Store
+	Tenants      *tenant.Settings
+	Connectors   *delivery.Connectors
+	Delivery     *delivery.Service
+	Verification *verification.Service
+}
+
+// Service sends and checks codes.
+type Service struct {
+	d         Deps
+	templates *templateCache
+}
+
+// New returns the pipeline over d.
+func New(d Deps) *Service {
+	return &Service{d: d, templates: newTemplateCache()}
+}
+
+// Request is one code to send.
+type Request struct {
+	// Tenant is the tenant the code is for.
+	Tenant string
+	// Email is the recipient, already validated.
+	Email string
+	// Usage is the usage type; it picks the template and scopes the code.
+	Usage connector.UsageType
+	// Locale is the language tag wanted, such as "fr-CA"; may be empty.
+	// It becomes the payload's locale when the payload has none.
+	Locale string
+	// Payload holds the placeholder values the caller provides
+	// (application, organization, user...). It is not modified.
+	Payload map[string]any
+	// IP is the client's address, when known.
+	IP string
+}
+
+// SendCode issues a code, renders its message and enqueues it in one
+// transaction, then makes the first delivery attempt. A permanent failure
+// is returned (a *delivery.SendError when the connector refused); a
+// temporary one is left to the queue.
+func (s *Service) SendCode(ctx context.Context, req Request) error {
+	act, templatesVersion, err := s.d.Connectors.ActiveVersioned(ctx, req.Tenant)
+	if err != nil {
+		return err
+	}
+	defer act.Release()
+	exp, err := s.d.Tenants.Experience(ctx, req.Tenant)
+	if err != nil {
+		return err
+	}
+	var pending delivery.Pending
+	err = s.d.Store.InTx(ctx, func(tx *store.Tx) error {
+		issued, err := s.d.Verification.Issue(ctx, tx, req.Tenant, req.Email, string(req.Usage), exp.VerificationCodePolicy)
+		if err != nil {
+			return err
+		}
+		// Templates are read through the transaction (when the cache is not
+		// at the version read with the connector): on PostgreSQL a read
+		// through the pool while every connection holds a send transaction
+		// would wait forever.
+		templates, err := s.templates.store(ctx, tx.Reader, req.Tenant, templatesVersion)
+		if err != nil {
+			return err
+		}
+		out, err := compose(ctx, templates, exp, req, issued.Code, act)
+		if err != nil {
+			return err
+		}
+		out.ExpiresAt = issued.ExpiresAt
+		pending, err = s.d.Delivery.Enqueue(ctx, tx, out)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return s.d.Delivery.Deliver(ctx, pending)
+}
+
+// Verify checks a code sent for a recipient and usage type, under the
+// tenant's code policy. It returns nil for a right code (which is then
+// used up) and a *verification.Error otherwise.
+func (s *Service) Verify(ctx context.Context, tenantID, email string, usage connector.UsageType, code string) error {
+	exp, err := s.d.Tenants.Experience(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	return s.d.Verification.Verify(ctx, s.d.Store, tenantID, email, string(usage), code, exp.VerificationCodePolicy)
+}
+
+// compose builds the message of a send: the caller's payload with the
+// locale, the code's lifetime and the code, rendered under the tenant's
+// settings with the connector's own templates in the resolution chain. A
+// real send and a test send both go through it.
+func compose(ctx context.Context, templates emailtemplate.Store, exp tenant.Experience, req Request, code string, act *delivery.Active) (delivery.Outgoing, error) {
+	// The payload gains the code: work on a copy, never the caller's map.
+	payload := maps.Clone(req.Payload)
+	if payload == nil {
+		payload = map[string]any{}
+	}
+	if _, ok := payload["locale"]; !ok && req.Locale != "" {
+		payload["locale"] = req.Locale
+	}
+	withExpiry(payload, exp)
+	payload["code"] = code
+	rendered, err := emailtemplate.Render(ctx, templates, renderRequest(exp, req.Tenant, req.Usage, req.Locale, payload, act.Templates))
+	if err != nil {
+		return delivery.Outgoing{}, err
+	}
+	return delivery.Outgoing{Tenant: req.Tenant, To: req.Email, Usage: req.Usage, Locale: rendered.Language,
+		Content: delivery.Content{From: rendered.From, ReplyTo: rendered.ReplyTo, Subject: rendered.Subject,
+			HTML: rendered.HTML, Text: rendered.Text, Payload: payload, IP: req.IP},
+		Connector: act}, nil
+}
+
+// withExpiry adds expiresInMinutes, which the built-in templates show.
+func withExpiry(payload map[string]any, e tenant.Experience) map[string]any {
+	payload["expiresInMinutes"] = int(e.VerificationCodePolicy.TTL() / time.Minute)
+	return payload
+}
+
+// renderRequest is the template request for a message under the tenant's
+// settings: their fallback language and branding.
+func renderRequest(e tenant.Experience, tenantID string, usage connector.UsageType, locale string, payload map[string]any, connTemplates []connector.Template) emailtemplate.Request {
+	return emailtemplate.Request{Tenant: tenantID, Usage: usage, Locale: locale, FallbackLanguage: e.LanguageInfo.FallbackLanguage,
+		Payload: payload, Branding: e.EmailBranding, ConnectorTemplates: connTemplates}
+}

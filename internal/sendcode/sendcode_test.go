@@ -1,0 +1,175 @@
+package sendcode_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"maps"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/authmail/authmail/connector"
+	"github.com/authmail/authmail/internal/app/apptest"
+	"github.com/authmail/authmail/internal/sendcode"
+	"github.com/authmail/authmail/internal/store"
+	"github.com/authmail/authmail/internal/tenant"
+	"github.com/authmail/authmail/internal/verification"
+)
+
+// inbox returns what the dev inbox kept for to, oldest first.
+func inbox(t *testing.T, a *apptest.App, to string) []store.InboxMessage {
+	t.Helper()
+	msgs, err := a.App.Store.InboxList(context.Background(), tenant.Default, to, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
+		msgs[i], msgs[j] = msgs[j], msgs[i]
+	}
+	return msgs
+}
+
+func payload(t *testing.T, m store.InboxMessage) map[string]any {
+	t.Helper()
+	var p map[string]any
+	if err := json.Unmarshal([]byte(m.Payload), &p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestTestSendBuildsTheMessageARealSendBuilds sends a real code and a test
+// through the same (dev inbox) connector, under stored settings: a
+// fallback language, branding and a stored template, and under the
+// built-in templates. The two messages differ only in their code.
+func TestTestSendBuildsTheMessageARealSendBuilds(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, a *apptest.App) {
+		ctx := context.Background()
+		a.JSON("PATCH", "/api/sign-in-exp", map[string]any{"languageInfo": map[string]any{"fallbackLanguage": "fr"},
+			"emailBranding": map[string]any{"senderName": "Acme", "companyInformation": "Acme SA, Lyon"}}, http.StatusOK, nil)
+		a.JSON("PUT", "/api/email-templates", map[string]any{"templates": []any{map[string]any{"languageTag": "fr", "templateType": "Generic",
+			"details": map[string]any{"subject": "{{branding.senderName}} : {{code}} ({{locale}})", "sendFrom": "Acme <auth@acme.example>",
+				"content": "<p>{{code}}</p><p>{{expiresInMinutes}} min</p><p>{{branding.companyInformation}}</p>"}}}}, http.StatusOK, nil)
+		for _, tc := range []struct{ name, to, locale, subject string }{
+			{"stored template", "stored@example.com", "fr-CA", "Acme : "},
+			{"built-in template", "builtin@example.com", "en", ""},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				if err := a.App.Codes.SendCode(ctx, sendcode.Request{Tenant: tenant.Default, Email: tc.to, Usage: connector.UsageGeneric, Locale: tc.locale}); err != nil {
+					t.Fatal(err)
+				}
+				if err := a.App.Codes.TestSend(ctx, sendcode.TestRequest{Tenant: tenant.Default, Email: tc.to, FactoryID: "dev-inbox",
+					Config: json.RawMessage(`{}`), Locale: tc.locale}); err != nil {
+					t.Fatal(err)
+				}
+				msgs := inbox(t, a, tc.to)
+				if len(msgs) != 2 {
+					t.Fatalf("dev inbox has %d messages for %s, want the real one and the test", len(msgs), tc.to)
+				}
+				real, test := msgs[0], msgs[1]
+				code, _ := payload(t, real)["code"].(string)
+				if len(code) != 6 || code == sendcode.TestCode {
+					t.Fatalf("real send's code = %q, want an issued six-digit code", code)
+				}
+				if !strings.HasPrefix(real.Subject, tc.subject) {
+					t.Errorf("real send's subject %q does not start with %q: the settings were not applied", real.Subject, tc.subject)
+				}
+				swap := func(s string) string { return strings.ReplaceAll(s, code, sendcode.TestCode) }
+				if swap(real.Subject) != test.Subject || swap(real.HTML) != test.HTML || swap(real.Text) != test.Text ||
+					real.From != test.From || real.Type != test.Type {
+					t.Errorf("the test send built another message:\nreal %+v\ntest %+v", real, test)
+				}
+				rp, tp := payload(t, real), payload(t, test)
+				rp["code"] = sendcode.TestCode
+				if !maps.Equal(stringify(rp), stringify(tp)) {
+					t.Errorf("payloads differ beyond the code:\nreal %v\ntest %v", rp, tp)
+				}
+			})
+		}
+	})
+}
+
+func stringify(m map[string]any) map[string]string {
+	out := map[string]string{}
+	for k, v := range m {
+		b, _ := json.Marshal(v)
+		out[k] = string(b)
+	}
+	return out
+}
+
+// TestTestSendIssuesNoCode: a test send records no message and stores no
+// code, so its 000000 verifies nothing.
+func TestTestSendIssuesNoCode(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, a *apptest.App) {
+		ctx := context.Background()
+		const to = "tester@example.com"
+		if err := a.App.Codes.TestSend(ctx, sendcode.TestRequest{Tenant: tenant.Default, Email: to, FactoryID: "dev-inbox", Config: json.RawMessage(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(inbox(t, a, to)); n != 1 {
+			t.Fatalf("dev inbox has %d messages, want the test", n)
+		}
+		msgs, err := a.App.Store.MessageList(ctx, store.MessageFilter{Tenant: tenant.Default, To: to})
+		if err != nil || len(msgs) != 0 {
+			t.Fatalf("message log after a test send: %v, %v; want nothing", msgs, err)
+		}
+		if err := a.App.Codes.Verify(ctx, tenant.Default, to, connector.UsageGeneric, sendcode.TestCode); !errors.Is(err, verification.ErrNotFound) {
+			t.Fatalf("verifying the test code: %v, want %v", err, verification.ErrNotFound)
+		}
+	})
+}
+
+// TestSendCodeKeepsTheCallersPayload: the caller's values reach the
+// message, and the caller's map is not changed by the send.
+func TestSendCodeKeepsTheCallersPayload(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, a *apptest.App) {
+		const to = "payload@example.com"
+		given := map[string]any{"application": map[string]any{"name": "Shop"}}
+		before := stringify(given)
+		if err := a.App.Codes.SendCode(context.Background(), sendcode.Request{Tenant: tenant.Default, Email: to,
+			Usage: connector.UsageSignIn, Payload: given}); err != nil {
+			t.Fatal(err)
+		}
+		if !maps.Equal(before, stringify(given)) {
+			t.Errorf("the caller's payload changed: %v", given)
+		}
+		msgs := inbox(t, a, to)
+		if len(msgs) != 1 {
+			t.Fatalf("dev inbox has %d messages, want 1", len(msgs))
+		}
+		p := payload(t, msgs[0])
+		if app, _ := p["application"].(map[string]any); app["name"] != "Shop" || p["code"] == nil {
+			t.Errorf("message payload %v lacks the caller's application or the code", p)
+		}
+	})
+}
+
+// TestVerifyUsesTheTenantPolicy: with one try allowed per code, a wrong
+// code kills it, so the right one is refused next.
+func TestVerifyUsesTheTenantPolicy(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, a *apptest.App) {
+		ctx := context.Background()
+		const to = "policy@example.com"
+		a.JSON("PATCH", "/api/sign-in-exp", map[string]any{"verificationCodePolicy": map[string]any{"maxRetryAttempts": 1}}, http.StatusOK, nil)
+		if err := a.App.Codes.SendCode(ctx, sendcode.Request{Tenant: tenant.Default, Email: to, Usage: connector.UsageGeneric}); err != nil {
+			t.Fatal(err)
+		}
+		msgs := inbox(t, a, to)
+		if len(msgs) != 1 {
+			t.Fatalf("dev inbox has %d messages, want 1", len(msgs))
+		}
+		code, _ := payload(t, msgs[0])["code"].(string)
+		wrong := "000000"
+		if code == wrong {
+			wrong = "111111"
+		}
+		if err := a.App.Codes.Verify(ctx, tenant.Default, to, connector.UsageGeneric, wrong); !errors.Is(err, verification.ErrMismatch) {
+			t.Fatalf("wrong code: %v, want %v", err, verification.ErrMismatch)
+		}
+		if err := a.App.Codes.Verify(ctx, tenant.Default, to, connector.UsageGeneric, code); !errors.Is(err, verification.ErrExceedMaxTry) {
+			t.Fatalf("right code after the one allowed try: %v, want %v", err, verification.ErrExceedMaxTry)
+		}
+	})
+}

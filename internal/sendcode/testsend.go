@@ -1,0 +1,73 @@
+package sendcode
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/authmail/authmail/connector"
+	"github.com/authmail/authmail/internal/delivery"
+)
+
+// TestCode is the code a test send carries. It is not stored, so it
+// verifies nothing.
+const TestCode = "000000"
+
+// testSendTimeout bounds a test send, provider call included.
+const testSendTimeout = 30 * time.Second
+
+// TestRequest is a test send: a Generic message through a connector
+// config that is not saved.
+type TestRequest struct {
+	// Tenant is the tenant whose settings and templates apply.
+	Tenant string
+	// Email is the recipient, already validated.
+	Email string
+	// FactoryID is the connector factory to build the config with.
+	FactoryID string
+	// Config is the unsaved config. Secrets it sends back redacted are
+	// taken from the tenant's saved connector of the same factory.
+	Config json.RawMessage
+	// Locale is the language tag wanted; may be empty.
+	Locale string
+	// IP is the client's address, when known.
+	IP string
+}
+
+// TestSend sends a Generic message with code TestCode through an unsaved
+// config, as Logto does, and returns the provider's answer: nil when it
+// accepted, a *delivery.SendError carrying its (masked) refusal otherwise.
+// The message is built as a real send's is; it is not recorded, queued or
+// retried, and no code is issued.
+func (s *Service) TestSend(ctx context.Context, req TestRequest) error {
+	ctx, cancel := context.WithTimeout(ctx, testSendTimeout)
+	defer cancel()
+	raw := req.Config
+	// A console testing an edit of the saved connector sends its secrets
+	// back redacted: test with the stored ones.
+	if row, err := s.d.Store.ConnectorActive(ctx, req.Tenant); err == nil {
+		if f, ok := connector.Lookup(req.FactoryID); ok && row.ConnectorID == f.ID {
+			if prev, err := s.d.Connectors.OpenConfig(row); err == nil {
+				raw = connector.KeepRedacted(f, raw, prev)
+			}
+		}
+	}
+	act, err := s.d.Connectors.Build(ctx, req.Tenant, req.FactoryID, raw)
+	if err != nil {
+		return err
+	}
+	defer act.Close()
+	exp, err := s.d.Tenants.Experience(ctx, req.Tenant)
+	if err != nil {
+		return err
+	}
+	out, err := compose(ctx, templateStore{q: s.d.Store.Reader}, exp, Request{Tenant: req.Tenant, Email: req.Email,
+		Usage: connector.UsageGeneric, Locale: req.Locale, IP: req.IP}, TestCode, act)
+	if err != nil {
+		return err
+	}
+	if _, err := act.Conn.Send(ctx, out.Message(delivery.NewID("test"))); err != nil {
+		return &delivery.SendError{Connector: act.Factory.ID, Err: act.Mask(err)}
+	}
+	return nil
+}
