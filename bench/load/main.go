@@ -44,6 +44,7 @@ type options struct {
 	cpuProfile  string
 	baseline    bool
 	verbose     bool
+	server      string
 }
 
 func parseFlags(args []string) (options, error) {
@@ -62,6 +63,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "binary mode: the server writes its CPU profile (start to exit) here, through AUTHMAIL_CPU_PROFILE")
 	fs.BoolVar(&o.baseline, "baseline", false, "measure the SMTP sink alone: a plain go-smtp client sends N messages at concurrency c")
 	fs.BoolVar(&o.verbose, "v", false, "show the server's log")
+	fs.StringVar(&o.server, "server", "", "binary mode: run this authmail binary instead of building ./cmd/authmail (an older build, for an interleaved comparison)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}

@@ -123,17 +123,21 @@ func startServer(ctx context.Context, o options, dbURL string, logOut io.Writer)
 	return s, nil
 }
 
-// startBinary builds ./cmd/authmail and runs it.
+// startBinary builds ./cmd/authmail (or takes the -server binary) and
+// runs it.
 func startBinary(ctx context.Context, o options, dir, dbURL, addr, adminKey, secret string, logOut io.Writer) (*server, error) {
-	root, err := moduleRoot(ctx)
-	if err != nil {
-		return nil, err
-	}
-	bin := filepath.Join(dir, "authmail")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/authmail")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("building authmail: %v\n%s", err, out)
+	bin := o.server
+	if bin == "" {
+		root, err := moduleRoot(ctx)
+		if err != nil {
+			return nil, err
+		}
+		bin = filepath.Join(dir, "authmail")
+		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/authmail")
+		build.Dir = root
+		if out, err := build.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("building authmail: %v\n%s", err, out)
+		}
 	}
 	cmd := exec.Command(bin, "serve", "--data-dir", dir, "--database", dbURL, "--addr", addr,
 		"--log-level", "warn", "--workers", strconv.Itoa(o.workers))
