@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 
+	"github.com/pressly/goose/v3"
 	"github.com/riverqueue/river/riverdriver"
 )
 
@@ -33,6 +34,16 @@ type dialectOps interface {
 
 	// riverDriver returns River's driver over the write handle.
 	riverDriver(write *sql.DB) riverdriver.Driver[*sql.Tx]
+
+	// gooseDialect names the database to the migration library.
+	gooseDialect() goose.Dialect
+
+	// gooseOptions are the migration library's options for the database
+	// (its lock, where there is one).
+	gooseOptions() []goose.ProviderOption
+
+	// tableExists reports whether the current schema has the table.
+	tableExists(ctx context.Context, q querier, name string) (bool, error)
 }
 
 // Both databases implement every operation.

@@ -7,6 +7,7 @@ import (
 	"runtime"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/pressly/goose/v3"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 )
@@ -76,4 +77,42 @@ func (postgresOps) record(ctx context.Context, w Writer, o Outcome, jobID int64)
 // riverDriver is River's database/sql driver, over pgx's stdlib.
 func (postgresOps) riverDriver(write *sql.DB) riverdriver.Driver[*sql.Tx] {
 	return riverdatabasesql.New(write)
+}
+
+func (postgresOps) gooseDialect() goose.Dialect { return goose.DialectPostgres }
+
+// gooseOptions holds the migration lock for the whole run, so processes
+// starting at once migrate one at a time.
+func (postgresOps) gooseOptions() []goose.ProviderOption {
+	return []goose.ProviderOption{goose.WithSessionLocker(pgSessionLock{id: migrationLockID})}
+}
+
+// tableExists looks the table up in the current schema (the first of the
+// search path), where the migrations create their tables.
+func (postgresOps) tableExists(ctx context.Context, q querier, name string) (bool, error) {
+	var ok bool
+	err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = $1)`, name).Scan(&ok)
+	return ok, err
+}
+
+// pgSessionLock is a session-level advisory lock on the connection the
+// migration library runs on. It waits for the lock (goose's own locker
+// polls for it every few seconds instead), so a process that finds
+// another migrating goes on the moment that one is done.
+type pgSessionLock struct{ id int64 }
+
+// SessionLock waits for the lock.
+func (l pgSessionLock) SessionLock(ctx context.Context, conn *sql.Conn) error {
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, l.id); err != nil {
+		return fmt.Errorf("locking migrations: %w", err)
+	}
+	return nil
+}
+
+// SessionUnlock releases the lock.
+func (l pgSessionLock) SessionUnlock(ctx context.Context, conn *sql.Conn) error {
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, l.id); err != nil {
+		return fmt.Errorf("unlocking migrations: %w", err)
+	}
+	return nil
 }

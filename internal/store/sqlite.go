@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 
+	"github.com/pressly/goose/v3"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 )
@@ -92,4 +93,20 @@ func (ops sqliteOps) messageSettle(ctx context.Context, s *Store, o Outcome, job
 // riverDriver is River's SQLite driver.
 func (sqliteOps) riverDriver(write *sql.DB) riverdriver.Driver[*sql.Tx] {
 	return riversqlite.New(write)
+}
+
+func (sqliteOps) gooseDialect() goose.Dialect { return goose.DialectSQLite3 }
+
+// gooseOptions sets no lock. The migrations run on the one write
+// connection, and each in a write transaction, which SQLite runs one at a
+// time across processes too. (Two processes migrating one file at the
+// same instant may both try the same migration, as with River's
+// migrator: the second fails, and finds it applied when it starts again.)
+func (sqliteOps) gooseOptions() []goose.ProviderOption { return nil }
+
+// tableExists looks the table up in sqlite_master.
+func (sqliteOps) tableExists(ctx context.Context, q querier, name string) (bool, error) {
+	var ok bool
+	err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $1)`, name).Scan(&ok)
+	return ok, err
 }

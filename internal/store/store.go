@@ -17,9 +17,16 @@
 // postgres.go) and chosen once in Open: where PostgreSQL chains several
 // writes into one statement SQLite runs them one by one, and PostgreSQL's
 // advisory locks have no SQLite counterpart because SQLite has a single
-// writer. The migration files differ only in column types and trigger
-// syntax. River, the delivery queue, lives in the same database, so a
+// writer. River, the delivery queue, lives in the same database, so a
 // message row and its job commit together.
+//
+// Migrations are SQL files embedded per dialect (migrations/sqlite and
+// migrations/postgres, the same versions in both, differing in column
+// types and trigger syntax), applied by goose
+// (github.com/pressly/goose/v3) after River's own migrations. Goose
+// records them in authmail_goose_version; a database migrated before
+// goose, which recorded them in authmail_migrations, is adopted on the
+// first run (see Migrate).
 //
 // On SQLite writes go through a single connection (SQLite allows one
 // writer; River's SQLite driver asks for it) and reads through a pool of
@@ -29,26 +36,18 @@ package store
 import (
 	"context"
 	"database/sql"
-	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/url"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/riverqueue/river/riverdriver"
-	"github.com/riverqueue/river/rivermigrate"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
-
-//go:embed migrations/*/*.sql
-var migrationFS embed.FS
 
 // Dialect names a database kind.
 type Dialect string
@@ -169,121 +168,6 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 // WriteQ returns a Writer on the write handle, for single statements that
 // need no transaction.
 func (s *Store) WriteQ() Writer { return Writer{Reader{db: s.write, ops: s.ops}} }
-
-// Migrate applies River's migrations and then authmail's.
-func (s *Store) Migrate(ctx context.Context) error {
-	m, err := rivermigrate.New(s.RiverDriver(), &rivermigrate.Config{Logger: s.logger})
-	if err != nil {
-		return fmt.Errorf("preparing queue migrations: %w", err)
-	}
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return fmt.Errorf("migrating queue tables: %w", err)
-	}
-	return s.migrateOwn(ctx)
-}
-
-// migrationLockID is the advisory lock migrations hold on PostgreSQL.
-const migrationLockID = 7243318
-
-// Migration is one numbered schema change.
-type Migration struct {
-	Version int
-	Name    string
-	SQL     string
-}
-
-// Migrations returns the embedded migrations of a dialect, in order.
-func Migrations(d Dialect) ([]Migration, error) {
-	dir := "migrations/" + string(d)
-	entries, err := fs.ReadDir(migrationFS, dir)
-	if err != nil {
-		return nil, err
-	}
-	var out []Migration
-	for _, e := range entries {
-		num, name, ok := strings.Cut(strings.TrimSuffix(e.Name(), ".sql"), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil {
-			return nil, fmt.Errorf("migration file %s: want NNN_name.sql", e.Name())
-		}
-		b, err := fs.ReadFile(migrationFS, dir+"/"+e.Name())
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, Migration{Version: v, Name: name, SQL: string(b)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
-	return out, nil
-}
-
-func (s *Store) migrateOwn(ctx context.Context) error {
-	migs, err := Migrations(s.Dialect())
-	if err != nil {
-		return err
-	}
-	return s.InTx(ctx, func(tx *Tx) error {
-		if _, err := tx.tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS authmail_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
-			return fmt.Errorf("creating migrations table: %w", err)
-		}
-		// Two processes starting at once apply migrations one at a time.
-		if err := s.ops.lock(ctx, tx.tx, migrationLockID); err != nil {
-			return fmt.Errorf("locking migrations: %w", err)
-		}
-		applied := map[int]bool{}
-		rows, err := tx.tx.QueryContext(ctx, `SELECT version FROM authmail_migrations`)
-		if err != nil {
-			return fmt.Errorf("reading migrations: %w", err)
-		}
-		for rows.Next() {
-			var v int
-			if err := rows.Scan(&v); err != nil {
-				rows.Close()
-				return err
-			}
-			applied[v] = true
-		}
-		rows.Close()
-		for _, m := range migs {
-			if applied[m.Version] {
-				continue
-			}
-			for _, stmt := range splitSQL(m.SQL) {
-				if _, err := tx.tx.ExecContext(ctx, stmt); err != nil {
-					return fmt.Errorf("migration %03d_%s: %w", m.Version, m.Name, err)
-				}
-			}
-			if _, err := tx.tx.ExecContext(ctx, `INSERT INTO authmail_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
-				m.Version, m.Name, Micros(time.Now())); err != nil {
-				return err
-			}
-			s.logger.InfoContext(ctx, "applied migration", "version", m.Version, "name", m.Name)
-		}
-		return nil
-	})
-}
-
-// splitSQL splits a migration file into statements on semicolons at line
-// ends, dropping comment-only lines.
-func splitSQL(src string) []string {
-	var out []string
-	var cur strings.Builder
-	for _, line := range strings.Split(src, "\n") {
-		t := strings.TrimSpace(line)
-		if t == "" || strings.HasPrefix(t, "--") {
-			continue
-		}
-		cur.WriteString(line)
-		cur.WriteString("\n")
-		if strings.HasSuffix(t, ";") {
-			out = append(out, strings.TrimSpace(cur.String()))
-			cur.Reset()
-		}
-	}
-	if strings.TrimSpace(cur.String()) != "" {
-		out = append(out, cur.String())
-	}
-	return out
-}
 
 // interpret turns driver errors into the store's sentinels.
 func interpret(err error) error {

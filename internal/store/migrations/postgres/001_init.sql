@@ -1,6 +1,7 @@
+-- +goose Up
 -- authmail schema, PostgreSQL. Times are Unix microseconds (BIGINT) so that
--- the queries are the same text on both databases; the SQLite file beside
--- this one differs only in column types.
+-- most statements are the same text on both databases; the SQLite file
+-- beside this one differs only in column types.
 
 CREATE TABLE settings (
     tenant_id  TEXT NOT NULL,

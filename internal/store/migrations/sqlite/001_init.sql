@@ -1,6 +1,7 @@
+-- +goose Up
 -- authmail schema, SQLite. Times are Unix microseconds (INTEGER) so that
--- the queries are the same text on both databases; the PostgreSQL file beside
--- this one differs only in column types.
+-- most statements are the same text on both databases; the PostgreSQL file
+-- beside this one differs only in column types.
 
 CREATE TABLE settings (
     tenant_id  TEXT NOT NULL,
