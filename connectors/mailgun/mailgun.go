@@ -1,7 +1,7 @@
-// Package mailgunconn is authmail's Mailgun email connector. It sends
+// Package mailgun is authmail's Mailgun email connector. It sends
 // through Mailgun's Messages API with the official mailgun-go SDK and
 // accepts the config of Logto's Mailgun connector unchanged.
-package mailgunconn
+package mailgun
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/mailgun/mailgun-go/v4"
+	mailgunapi "github.com/mailgun/mailgun-go/v4"
 
 	"github.com/authmail/authmail/connector"
 )
@@ -123,7 +123,7 @@ func New(_ context.Context, raw json.RawMessage, env connector.Env) (connector.C
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	mg := mailgun.NewMailgun(s.domain, s.apiKey)
+	mg := mailgunapi.NewMailgun(s.domain, s.apiKey)
 	mg.SetAPIBase(s.apiBase + "/v3")
 	mg.SetClient(capturingClient(env.HTTPClient))
 	return &Connector{s: s, mg: mg, log: log.With("connector", ID)}, nil

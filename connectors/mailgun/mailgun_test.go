@@ -1,4 +1,4 @@
-package mailgunconn
+package mailgun
 
 import (
 	"context"

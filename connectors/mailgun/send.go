@@ -1,4 +1,4 @@
-package mailgunconn
+package mailgun
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/mailgun/mailgun-go/v4"
+	mailgunapi "github.com/mailgun/mailgun-go/v4"
 
 	"github.com/authmail/authmail/connector"
 )
@@ -29,7 +29,7 @@ var reservedHeaders = map[string]bool{
 // Connector sends email through Mailgun's Messages API with mailgun-go.
 type Connector struct {
 	s   *settings
-	mg  *mailgun.MailgunImpl
+	mg  *mailgunapi.MailgunImpl
 	log *slog.Logger
 }
 
@@ -69,17 +69,17 @@ func (c *Connector) Send(ctx context.Context, msg connector.Message) (connector.
 }
 
 // buildMessage turns msg into a mailgun-go message.
-func (c *Connector) buildMessage(msg connector.Message) (*mailgun.Message, error) {
+func (c *Connector) buildMessage(msg connector.Message) (*mailgunapi.Message, error) {
 	from := connector.ResolveFrom(msg.From, c.s.from).String()
 	d, found := c.s.delivery(msg.Type)
-	var m *mailgun.Message
+	var m *mailgunapi.Message
 	if found && d.hosted() {
 		subject := msg.Subject
 		if d.Subject != "" {
 			subject = render(d.Subject, msg.Payload)
 		}
-		m = mailgun.NewMessage(from, connector.StripControl(subject), "", msg.To)
-		pm, ok := m.Specific.(*mailgun.PlainMessage)
+		m = mailgunapi.NewMessage(from, connector.StripControl(subject), "", msg.To)
+		pm, ok := m.Specific.(*mailgunapi.PlainMessage)
 		if !ok {
 			return nil, &connector.Error{Kind: connector.ErrRejected, Message: "mailgun-go returned an unexpected message type"}
 		}
@@ -91,7 +91,7 @@ func (c *Connector) buildMessage(msg connector.Message) (*mailgun.Message, error
 			}
 		}
 	} else {
-		m = mailgun.NewMessage(from, connector.StripControl(msg.Subject), msg.Text, msg.To)
+		m = mailgunapi.NewMessage(from, connector.StripControl(msg.Subject), msg.Text, msg.To)
 		if msg.HTML != "" {
 			m.SetHTML(msg.HTML)
 		}
@@ -187,7 +187,7 @@ func render(s string, payload map[string]any) string {
 
 // classify turns a mailgun-go error into a connector error.
 func (c *Connector) classify(err error, header http.Header) error {
-	var ue *mailgun.UnexpectedResponseError
+	var ue *mailgunapi.UnexpectedResponseError
 	if errors.As(err, &ue) {
 		var body struct {
 			Message string `json:"message"`
@@ -197,7 +197,7 @@ func (c *Connector) classify(err error, header http.Header) error {
 		c.log.Debug("mailgun refused message", "status", ue.Actual, "err", e)
 		return e
 	}
-	if errors.Is(err, mailgun.ErrInvalidMessage) {
+	if errors.Is(err, mailgunapi.ErrInvalidMessage) {
 		return &connector.Error{Kind: connector.ErrRejected, Message: "the message has no recipient or body", Err: err}
 	}
 	c.log.Debug("mailgun request failed", "err", err)

@@ -1,4 +1,4 @@
-package postmarkconn
+package postmark
 
 import (
 	"encoding/json"

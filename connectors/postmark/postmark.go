@@ -1,7 +1,7 @@
-// Package postmarkconn is authmail's Postmark email connector. It sends
+// Package postmark is authmail's Postmark email connector. It sends
 // through Postmark's Email API (POST /email and /email/withTemplate) and
 // accepts the config of Logto's Postmark connector unchanged.
-package postmarkconn
+package postmark
 
 import (
 	"context"

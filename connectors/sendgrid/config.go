@@ -1,4 +1,4 @@
-package sendgridconn
+package sendgrid
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package sendgridconn
+package sendgrid
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/sendgrid/rest"
-	"github.com/sendgrid/sendgrid-go"
+	sendgridapi "github.com/sendgrid/sendgrid-go"
 	"github.com/sendgrid/sendgrid-go/helpers/mail"
 
 	"github.com/authmail/authmail/connector"
@@ -64,7 +64,7 @@ func (c *Connector) Templates() []connector.Template {
 func (c *Connector) Send(ctx context.Context, msg connector.Message) (connector.Receipt, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.s.timeout)
 	defer cancel()
-	req := sendgrid.GetRequest(c.s.apiKey, sendPath, c.s.host)
+	req := sendgridapi.GetRequest(c.s.apiKey, sendPath, c.s.host)
 	req.Method = rest.Post
 	req.Body = mail.GetRequestBody(c.buildMail(msg))
 	resp, err := c.client.SendWithContext(ctx, req)

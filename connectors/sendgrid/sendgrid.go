@@ -1,7 +1,7 @@
-// Package sendgridconn is authmail's SendGrid email connector. It sends
+// Package sendgrid is authmail's SendGrid email connector. It sends
 // through SendGrid's Mail Send v3 API with the official sendgrid-go SDK and
 // accepts the config of Logto's SendGrid connector unchanged.
-package sendgridconn
+package sendgrid
 
 import (
 	"context"

@@ -17,7 +17,7 @@ var readmeDirs = map[string]string{
 	"sendgrid":  "sendgrid",
 	"mailgun":   "mailgun",
 	"postmark":  "postmark",
-	"aws-ses":   "ses",
+	"aws-ses":   "awsses",
 	"aliyun-dm": "aliyundm",
 	"smtp":      "smtp",
 }

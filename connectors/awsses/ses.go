@@ -1,6 +1,6 @@
 // Package ses is the Amazon SES connector: it sends through the SES v2
 // SendEmail API with the official AWS SDK for Go v2.
-package ses
+package awsses
 
 import (
 	"context"
