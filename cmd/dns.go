@@ -41,7 +41,7 @@ func dnsCheckCommand() command {
 		)
 		fset.StringVar(&o.Selector, "selector", "", "DKIM selector")
 		fset.StringVar(&o.From, "from", "", "From address (default: the domain)")
-		fset.StringVar(&o.Provider, "provider", "", "connector ID: "+strings.Join(dnscheck.HintProviders(), ", "))
+		fset.StringVar(&o.Provider, "provider", "", "connector ID or alias: "+strings.Join(dnscheck.Providers(), ", "))
 		fset.StringVar(&o.SMTPHost, "smtp-host", "", "SMTP relay host that SPF must authorise")
 		fset.StringVar(&keyFile, "dkim-key", "", "PEM private key file the DKIM record must match")
 		var out bytes.Buffer
@@ -77,10 +77,8 @@ func dnsCheckCommand() command {
 		if *format != "text" && *format != "json" {
 			return usage("--format must be text or json, not %q", *format)
 		}
-		if o.Provider != "" {
-			if _, ok := dnscheck.Hints(o.Provider); !ok {
-				return usage("--provider %q has no DNS hints; known: %s", o.Provider, strings.Join(dnscheck.HintProviders(), ", "))
-			}
+		if o.Provider != "" && !dnscheck.KnownProvider(o.Provider) {
+			return usage("--provider %q is not a connector ID or alias; known: %s", o.Provider, strings.Join(dnscheck.Providers(), ", "))
 		}
 		if keyFile != "" {
 			pem, err := os.ReadFile(keyFile)

@@ -14,6 +14,9 @@ import (
 	"github.com/authmail/authmail/internal/dkimkey"
 	"github.com/authmail/authmail/internal/dnscheck"
 	"github.com/authmail/authmail/internal/dnscheck/dnstest"
+
+	// --provider resolves through the registry of the built-in connectors.
+	_ "github.com/authmail/authmail/connectors/standard"
 )
 
 // dnsFixture serves a domain set up for SendGrid whose checks all pass
@@ -152,5 +155,39 @@ func TestDNSCheckResolverFromEnvironment(t *testing.T) {
 	}
 	if srv.Queries() == 0 {
 		t.Fatal("the fixture server saw no query")
+	}
+}
+
+// TestDNSCheckAcceptsEveryRegisteredProvider runs the check with
+// --provider set to every factory ID and alias the registry knows: each is
+// accepted, and the report names the factory it resolves to.
+func TestDNSCheckAcceptsEveryRegisteredProvider(t *testing.T) {
+	t.Parallel()
+	srv, _ := dnsFixture(t)
+	factories, aliases := connector.Factories(), 0
+	if len(factories) == 0 {
+		t.Fatal("no connector factory is registered")
+	}
+	for _, f := range factories {
+		aliases += len(f.Aliases)
+		for _, id := range append([]string{f.ID}, f.Aliases...) {
+			t.Run(id, func(t *testing.T) {
+				t.Parallel()
+				code, out, errOut := runArgs(t, nil, "dns", "check", "auth.good.com", "--provider", id, "--resolver", srv.Addr, "--timeout", "2s", "--format", "json")
+				if code == exitUsage {
+					t.Fatalf("--provider %s refused: %s", id, errOut)
+				}
+				var rep dnscheck.Report
+				if err := json.Unmarshal([]byte(out), &rep); err != nil {
+					t.Fatalf("output is not a JSON report: %v\n%s", err, out)
+				}
+				if rep.Provider != f.ID {
+					t.Errorf("--provider %s: report provider %q, want %q", id, rep.Provider, f.ID)
+				}
+			})
+		}
+	}
+	if aliases == 0 {
+		t.Error("no registered factory has an alias, so no alias was tried")
 	}
 }

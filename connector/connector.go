@@ -136,6 +136,16 @@ type Factory struct {
 	// such as "apiKey" or "auth.pass". They are sealed at rest and redacted
 	// in responses and logs.
 	SecretFields []string
+	// DestinationFields are the dotted paths of the config fields that say
+	// where mail and credentials go: the server, endpoint, region or
+	// sending domain the secrets are presented to, such as "host" or
+	// "endpoint". The host may refuse to reuse a stored secret for a
+	// config whose destination changed.
+	DestinationFields []string
+	// DNS is what the provider needs published in DNS, or nil when the
+	// connector hands mail to nothing the sending domain must authorise
+	// (the dev inbox, a webhook).
+	DNS *DNSHints
 	// Form gives the console hints for rendering the config form.
 	Form []FormItem
 	// DefaultConfig is a config the console pre-fills.

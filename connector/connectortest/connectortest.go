@@ -123,6 +123,9 @@ func Run(t *testing.T, s Suite) {
 	t.Run("ClassifiesFailures", func(t *testing.T) { s.testClassification(t) })
 	t.Run("RejectsInvalidConfigs", func(t *testing.T) { s.testInvalidConfigs(t) })
 	t.Run("KeepsSecretsOut", func(t *testing.T) { s.testSecrets(t) })
+	t.Run("DeclaresDestinationFields", func(t *testing.T) { s.testDestinationFields(t) })
+	t.Run("DNSHintsWellFormed", func(t *testing.T) { s.testDNSHints(t) })
+	t.Run("SendsAsItsSenderIdentity", func(t *testing.T) { s.testSenderIdentity(t) })
 }
 
 // logBuffer collects log output for the secrets check.

@@ -47,17 +47,19 @@ func init() { connector.Register(Factory()) }
 // Factory describes the DirectMail connector.
 func Factory() connector.Factory {
 	return connector.Factory{
-		ID:            ID,
-		Aliases:       []string{AliasLogto},
-		Name:          "Alibaba Cloud DirectMail",
-		Description:   "Send email through Alibaba Cloud DirectMail (Aliyun 邮件推送) in any of its five regions, or through a private endpoint.",
-		Logo:          logo,
-		ConfigSchema:  schema,
-		SecretFields:  []string{"accessKeySecret"},
-		Form:          form(),
-		DefaultConfig: json.RawMessage(`{"accessKeyId":"","accessKeySecret":"","regionId":"cn-hangzhou","accountName":"","fromAlias":""}`),
-		ReadMe:        readme,
-		New:           New,
+		ID:                ID,
+		Aliases:           []string{AliasLogto},
+		Name:              "Alibaba Cloud DirectMail",
+		Description:       "Send email through Alibaba Cloud DirectMail (Aliyun 邮件推送) in any of its five regions, or through a private endpoint.",
+		Logo:              logo,
+		ConfigSchema:      schema,
+		SecretFields:      []string{"accessKeySecret"},
+		DestinationFields: []string{"regionId", "endpoint"},
+		DNS:               dnsHints(),
+		Form:              form(),
+		DefaultConfig:     json.RawMessage(`{"accessKeyId":"","accessKeySecret":"","regionId":"cn-hangzhou","accountName":"","fromAlias":""}`),
+		ReadMe:            readme,
+		New:               New,
 	}
 }
 
@@ -265,7 +267,12 @@ func headerValue(s string) string {
 	return v
 }
 
+// Sender is the configured sender.
+func (c *Connector) Sender() connector.Sender { return connector.Sender{From: c.s.from} }
+
+// Interface guards.
 var (
 	_ connector.Connector      = (*Connector)(nil)
 	_ connector.TemplateSource = (*Connector)(nil)
+	_ connector.SenderIdentity = (*Connector)(nil)
 )

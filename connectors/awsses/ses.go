@@ -48,17 +48,19 @@ func init() { connector.Register(Factory()) }
 // Factory describes the SES connector.
 func Factory() connector.Factory {
 	return connector.Factory{
-		ID:            ID,
-		Aliases:       []string{AliasLogto},
-		Name:          "Amazon SES",
-		Description:   "Send email through Amazon Simple Email Service (SES v2 API), with IAM keys or the standard AWS credential chain.",
-		Logo:          logo,
-		ConfigSchema:  schema,
-		SecretFields:  []string{"accessKeySecret", "sessionToken"},
-		Form:          form(),
-		DefaultConfig: json.RawMessage(`{"region":"us-east-1","emailAddress":"","accessKeyId":"","accessKeySecret":""}`),
-		ReadMe:        readme,
-		New:           New,
+		ID:                ID,
+		Aliases:           []string{AliasLogto},
+		Name:              "Amazon SES",
+		Description:       "Send email through Amazon Simple Email Service (SES v2 API), with IAM keys or the standard AWS credential chain.",
+		Logo:              logo,
+		ConfigSchema:      schema,
+		SecretFields:      []string{"accessKeySecret", "sessionToken"},
+		DestinationFields: []string{"region", "endpoint"},
+		DNS:               dnsHints(),
+		Form:              form(),
+		DefaultConfig:     json.RawMessage(`{"region":"us-east-1","emailAddress":"","accessKeyId":"","accessKeySecret":""}`),
+		ReadMe:            readme,
+		New:               New,
 	}
 }
 
@@ -313,8 +315,13 @@ func headerValue(s string) string {
 	return v
 }
 
+// Sender is the configured sender.
+func (c *Connector) Sender() connector.Sender { return connector.Sender{From: c.s.from} }
+
+// Interface guards.
 var (
 	_ connector.Connector      = (*Connector)(nil)
 	_ connector.TemplateSource = (*Connector)(nil)
+	_ connector.SenderIdentity = (*Connector)(nil)
 	_ error                    = (*credentialsError)(nil)
 )

@@ -67,6 +67,7 @@ func Factory() connector.Factory {
 		Logo:              logo,
 		ConfigSchema:      json.RawMessage(schema),
 		SecretFields:      []string{"authorization", "signingSecret"},
+		DestinationFields: []string{"endpoint"},
 		Form:              form(),
 		DefaultConfig:     json.RawMessage(`{"endpoint":"","timeout":10000}`),
 		ReadMe:            readme,

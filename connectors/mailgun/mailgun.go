@@ -90,6 +90,9 @@ func Factory() connector.Factory {
 		Logo:         logo,
 		ConfigSchema: json.RawMessage(schema),
 		SecretFields: []string{"apiKey"},
+		// The domain is part of every API path: /v3/{domain}/messages.
+		DestinationFields: []string{"endpoint", "region", "domain"},
+		DNS:               dnsHints(),
 		Form: []connector.FormItem{
 			{Key: "region", Label: "Region", Type: "Select", SelectItems: []string{"us", "eu"}, DefaultValue: "us", Description: "Where the Mailgun domain was created."},
 			{Key: "endpoint", Label: "API endpoint", Type: "Text", Placeholder: EndpointUS, Description: "Overrides the region's endpoint (proxies)."},
@@ -143,8 +146,14 @@ func capturingClient(hc *http.Client) *http.Client {
 	return &c
 }
 
+// Sender is the configured sender and the Mailgun sending domain.
+func (c *Connector) Sender() connector.Sender {
+	return connector.Sender{From: c.s.from, Domain: c.s.domain}
+}
+
 // Interface guards.
 var (
 	_ connector.Connector      = (*Connector)(nil)
 	_ connector.TemplateSource = (*Connector)(nil)
+	_ connector.SenderIdentity = (*Connector)(nil)
 )

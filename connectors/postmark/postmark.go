@@ -58,13 +58,15 @@ const schema = `{
 // Factory describes the Postmark connector.
 func Factory() connector.Factory {
 	return connector.Factory{
-		ID:           ID,
-		Aliases:      []string{Alias},
-		Name:         "Postmark",
-		Description:  "Send verification emails through Postmark, rendered by Postmark server templates.",
-		Logo:         logo,
-		ConfigSchema: json.RawMessage(schema),
-		SecretFields: []string{"serverToken"},
+		ID:                ID,
+		Aliases:           []string{Alias},
+		Name:              "Postmark",
+		Description:       "Send verification emails through Postmark, rendered by Postmark server templates.",
+		Logo:              logo,
+		ConfigSchema:      json.RawMessage(schema),
+		SecretFields:      []string{"serverToken"},
+		DestinationFields: []string{"endpoint"},
+		DNS:               dnsHints(),
 		Form: []connector.FormItem{
 			{Key: "serverToken", Label: "Server token", Type: "Text", Required: true, IsSecret: true, Placeholder: "<your-server-token>"},
 			{Key: "fromEmail", Label: "From email", Type: "Text", Required: true, Placeholder: "no-reply@example.com"},
@@ -113,5 +115,11 @@ func New(_ context.Context, raw json.RawMessage, env connector.Env) (connector.C
 	return &Connector{s: s, http: hc, log: logger(env.Logger).With("connector", ID)}, nil
 }
 
-// Interface guard.
-var _ connector.Connector = (*Connector)(nil)
+// Sender is the configured sender.
+func (c *Connector) Sender() connector.Sender { return connector.Sender{From: c.s.from} }
+
+// Interface guards.
+var (
+	_ connector.Connector      = (*Connector)(nil)
+	_ connector.SenderIdentity = (*Connector)(nil)
+)

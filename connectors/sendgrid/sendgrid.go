@@ -77,13 +77,15 @@ const defaultConfig = `{
 // Factory describes the SendGrid connector.
 func Factory() connector.Factory {
 	return connector.Factory{
-		ID:           ID,
-		Aliases:      []string{Alias},
-		Name:         "SendGrid",
-		Description:  "Send verification emails through Twilio SendGrid's Mail Send API.",
-		Logo:         logo,
-		ConfigSchema: json.RawMessage(schema),
-		SecretFields: []string{"apiKey"},
+		ID:                ID,
+		Aliases:           []string{Alias},
+		Name:              "SendGrid",
+		Description:       "Send verification emails through Twilio SendGrid's Mail Send API.",
+		Logo:              logo,
+		ConfigSchema:      json.RawMessage(schema),
+		SecretFields:      []string{"apiKey"},
+		DestinationFields: []string{"endpoint"},
+		DNS:               dnsHints(),
 		Form: []connector.FormItem{
 			{Key: "apiKey", Label: "API key", Type: "Text", Required: true, IsSecret: true, Placeholder: "SG.xxxxxxxx", Description: "A restricted key with Mail Send access."},
 			{Key: "fromEmail", Label: "From email", Type: "Text", Required: true, Placeholder: "no-reply@example.com"},
@@ -123,8 +125,12 @@ func New(_ context.Context, raw json.RawMessage, env connector.Env) (connector.C
 	return &Connector{s: s, client: &rest.Client{HTTPClient: hc}, log: log.With("connector", ID)}, nil
 }
 
+// Sender is the configured sender.
+func (c *Connector) Sender() connector.Sender { return connector.Sender{From: c.s.from} }
+
 // Interface guards.
 var (
 	_ connector.Connector      = (*Connector)(nil)
 	_ connector.TemplateSource = (*Connector)(nil)
+	_ connector.SenderIdentity = (*Connector)(nil)
 )

@@ -50,17 +50,21 @@ const defaultConfig = `{
 // Factory returns the SMTP connector's factory.
 func Factory() connector.Factory {
 	return connector.Factory{
-		ID:            ID,
-		Aliases:       []string{LogtoID},
-		Name:          "SMTP",
-		Description:   "Send email through any SMTP server or relay, with STARTTLS or implicit TLS and password or OAuth2 login.",
-		Logo:          logo,
-		ConfigSchema:  json.RawMessage(schema),
-		SecretFields:  []string{"auth.pass", "auth.accessToken", "auth.clientSecret", "auth.refreshToken", "auth.privateKey", dkimkey.SecretField},
-		Form:          form,
-		DefaultConfig: json.RawMessage(defaultConfig),
-		ReadMe:        readme,
-		New:           New,
+		ID:           ID,
+		Aliases:      []string{LogtoID},
+		Name:         "SMTP",
+		Description:  "Send email through any SMTP server or relay, with STARTTLS or implicit TLS and password or OAuth2 login.",
+		Logo:         logo,
+		ConfigSchema: json.RawMessage(schema),
+		SecretFields: []string{"auth.pass", "auth.accessToken", "auth.clientSecret", "auth.refreshToken", "auth.privateKey", dkimkey.SecretField},
+		// The DKIM domain is the domain the private key signs as; accessUrl
+		// is where Logto's nodemailer takes OAuth2 tokens from.
+		DestinationFields: []string{"host", "port", "servername", "tls.servername", "auth.accessUrl", "dkim.domain", "dkim.domainName"},
+		DNS:               dnsHints(),
+		Form:              form,
+		DefaultConfig:     json.RawMessage(defaultConfig),
+		ReadMe:            readme,
+		New:               New,
 	}
 }
 
@@ -133,9 +137,20 @@ var form = []connector.FormItem{
 		Description: "Optional {domain, selector, privateKey (PEM), headers?}: sign mail with your own key. Make one with: authmail dkim keygen --domain D --selector S"},
 }
 
+// Sender is the configured From address, the relay host SPF must
+// authorise and, with a dkim block, the domain and key mail is signed with.
+func (s *sender) Sender() connector.Sender {
+	out := connector.Sender{From: s.cfg.from, Relay: s.cfg.host}
+	if s.cfg.signer != nil {
+		out.Domain, out.DKIMSelector, out.DKIMPrivateKey = s.cfg.signer.Domain(), s.cfg.signer.Selector(), s.cfg.dkimKey
+	}
+	return out
+}
+
 // Interface guards.
 var (
 	_ connector.Connector      = (*sender)(nil)
 	_ connector.TemplateSource = (*sender)(nil)
+	_ connector.SenderIdentity = (*sender)(nil)
 	_ io.Closer                = (*sender)(nil)
 )

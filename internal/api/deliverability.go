@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -10,8 +9,8 @@ import (
 	"time"
 
 	"github.com/authmail/authmail/connector"
+	"github.com/authmail/authmail/internal/delivery"
 	"github.com/authmail/authmail/internal/dnscheck"
-	"github.com/authmail/authmail/internal/store"
 	"github.com/authmail/authmail/internal/tenant"
 )
 
@@ -25,22 +24,6 @@ const (
 	// maxCheckParam bounds each query parameter.
 	maxCheckParam = 320
 )
-
-// senderFields names the config fields that may hold the sender address
-// of a connector factory, in order; a custom connector gets the usual names.
-func senderFields(factoryID string) []string {
-	switch factoryID {
-	case "smtp", "sendgrid", "postmark":
-		return []string{"fromEmail"}
-	case "mailgun":
-		return []string{"from"}
-	case "aws-ses":
-		return []string{"emailAddress"}
-	case "aliyun-dm":
-		return []string{"accountName"}
-	}
-	return []string{"fromEmail", "emailAddress", "from", "accountName"}
-}
 
 // deliverabilityCheck serves GET /api/deliverability/check?domain=&selector=
 // &from=&provider=&smtpHost=. Parameters left out come from the active
@@ -109,10 +92,8 @@ func checkParams(q url.Values) (dnscheck.Options, error) {
 	if o.SMTPHost != "" && !hostLike(o.SMTPHost, false) {
 		return o, invalidInput("smtpHost", "%q is not a host name or IP address", o.SMTPHost)
 	}
-	if o.Provider != "" {
-		if _, ok := dnscheck.Hints(o.Provider); !ok {
-			return o, invalidInput("provider", "%q has no DNS hints; known: %s", o.Provider, strings.Join(dnscheck.HintProviders(), ", "))
-		}
+	if o.Provider != "" && !dnscheck.KnownProvider(o.Provider) {
+		return o, invalidInput("provider", "%q is not a connector ID or alias; known: %s", o.Provider, strings.Join(dnscheck.Providers(), ", "))
 	}
 	return o, nil
 }
@@ -139,88 +120,32 @@ func hostLike(s string, underscore bool) bool {
 }
 
 // connectorCheckDefaults reads the check's defaults from the tenant's
-// active email connector; none when it has no connector.
+// active email connector: its factory as the provider when the factory
+// declares DNS hints and, when the connector implements
+// connector.SenderIdentity, its sender address, sending domain, relay
+// host and DKIM key. None when the tenant has no connector.
 func (s *Server) connectorCheckDefaults(ctx context.Context) (dnscheck.Options, error) {
-	row, err := s.Store.ConnectorActive(ctx, tenant.FromContext(ctx))
-	if errors.Is(err, store.ErrNotFound) {
+	act, err := s.Connectors.Active(ctx, tenant.FromContext(ctx))
+	if errors.Is(err, delivery.ErrNoConnector) {
 		return dnscheck.Options{}, nil
 	}
 	if err != nil {
 		return dnscheck.Options{}, err
 	}
-	raw, err := s.Connectors.OpenConfig(row)
-	if err != nil {
-		return dnscheck.Options{}, err
-	}
-	factoryID := row.ConnectorID
-	if f, ok := connector.Lookup(row.ConnectorID); ok {
-		factoryID = f.ID
-	}
-	return checkDefaults(factoryID, raw), nil
+	defer act.Release()
+	return checkDefaults(act.Factory, act.Conn), nil
 }
 
-// connectorSettings are the config fields the checker's defaults come
-// from; every connector has some of them.
-type connectorSettings struct {
-	Domain string `json:"domain"` // Mailgun's sending domain
-	Host   string `json:"host"`   // SMTP
-	DKIM   *struct {
-		Domain      string           `json:"domain"`
-		DomainName  string           `json:"domainName"`
-		Selector    string           `json:"selector"`
-		KeySelector string           `json:"keySelector"`
-		PrivateKey  connector.Secret `json:"privateKey"`
-	} `json:"dkim"`
-}
-
-// checkDefaults derives check options from a connector's raw config.
-func checkDefaults(factoryID string, raw json.RawMessage) dnscheck.Options {
+// checkDefaults derives check options from a built connector.
+func checkDefaults(f connector.Factory, conn connector.Connector) dnscheck.Options {
 	var def dnscheck.Options
-	if _, ok := dnscheck.Hints(factoryID); ok {
-		def.Provider = factoryID
+	if f.DNS != nil {
+		def.Provider = f.ID
 	}
-	def.From = senderOf(factoryID, raw)
-	var c connectorSettings
-	if json.Unmarshal(raw, &c) != nil {
-		return def
-	}
-	switch factoryID {
-	case "mailgun":
-		def.Domain = c.Domain
-	case "smtp":
-		def.SMTPHost = c.Host
-		if c.DKIM != nil {
-			def.Domain = firstNonEmpty(c.DKIM.Domain, c.DKIM.DomainName)
-			def.Selector = firstNonEmpty(c.DKIM.Selector, c.DKIM.KeySelector)
-			def.DKIMPrivateKey = c.DKIM.PrivateKey
-		}
+	if id, ok := conn.(connector.SenderIdentity); ok {
+		snd := id.Sender()
+		def.From, def.Domain, def.SMTPHost = snd.From.Email, snd.Domain, snd.Relay
+		def.Selector, def.DKIMPrivateKey = snd.DKIMSelector, snd.DKIMPrivateKey
 	}
 	return def
-}
-
-// senderOf returns the sender address in a connector's raw config.
-func senderOf(factoryID string, raw json.RawMessage) string {
-	var doc map[string]any
-	if json.Unmarshal(raw, &doc) != nil {
-		return ""
-	}
-	for _, n := range senderFields(factoryID) {
-		v, _ := doc[n].(string)
-		if v = strings.TrimSpace(v); v == "" {
-			continue
-		}
-		if a, err := connector.ParseAddress(v); err == nil {
-			return a.Email
-		}
-	}
-	return ""
-}
-
-func firstNonEmpty(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

@@ -196,9 +196,14 @@ func TestDeliverabilityProviderDefault(t *testing.T) {
 	if r := dlvResult(t, rep, dnscheck.CheckDKIM); !strings.Contains(r.Summary+r.Fix, "s1._domainkey.auth.acme.test") {
 		t.Errorf("dkim: %s (%s; fix %s), want SendGrid's s1 selector", r.Status, r.Summary, r.Fix)
 	}
-	// An explicit provider wins over the connector's.
-	if rep, _ := dlvCheck(t, a, "?provider=postmark"); rep.Provider != "postmark" {
-		t.Errorf("provider = %q, want postmark", rep.Provider)
+	// An explicit provider wins over the connector's, and any registered
+	// factory ID or alias names one.
+	for _, f := range connector.Factories() {
+		for _, id := range append([]string{f.ID}, f.Aliases...) {
+			if rep, _ := dlvCheck(t, a, "?provider="+id); rep.Provider != f.ID {
+				t.Errorf("provider=%s: report provider %q, want %q", id, rep.Provider, f.ID)
+			}
+		}
 	}
 }
 

@@ -178,17 +178,15 @@ func aligned(a, b, mode string) bool {
 	return OrgDomain(a) == OrgDomain(b)
 }
 
-// envelopeDomain is the domain SPF is evaluated for with the provider:
-// the envelope sender's domain.
+// envelopeDomain is the domain SPF is evaluated for with the provider
+// (the envelope sender's domain), and a note saying why when it is not
+// the sending domain.
 func envelopeDomain(t target) (string, string) {
-	switch t.provider {
-	case "postmark":
-		return "pm-bounces." + t.domain, "Postmark's Return-Path is pm-bounces." + t.domain
-	case "aws-ses":
-		return "amazonses.com", "SES bounces to amazonses.com unless a custom MAIL FROM domain is set"
-	default:
+	if !t.hasHints || t.hints.EnvelopeDomain == "" {
 		return t.domain, ""
 	}
+	domain := strings.ReplaceAll(t.hints.EnvelopeDomain, DomainPlaceholder, t.domain)
+	return domain, fmt.Sprintf("%s's Return-Path: %s", t.hints.Name, strings.ReplaceAll(t.hints.ReturnPath, DomainPlaceholder, t.domain))
 }
 
 func checkAlignment(t target, dm *dmarcRecord, dmarcRes Result) Result {

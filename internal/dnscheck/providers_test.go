@@ -5,6 +5,9 @@ import (
 	"testing"
 
 	"github.com/authmail/authmail/internal/dnscheck"
+
+	// The hints come from the connectors' factories, through the registry.
+	_ "github.com/authmail/authmail/connectors/standard"
 )
 
 func TestHints(t *testing.T) {

@@ -12,19 +12,9 @@ import (
 
 var updateReadmes = flag.Bool("update-readmes", false, "rewrite the DNS records section of each connector README from the hints")
 
-// readmeDirs maps each provider with hints to its connector's folder.
-var readmeDirs = map[string]string{
-	"sendgrid":  "sendgrid",
-	"mailgun":   "mailgun",
-	"postmark":  "postmark",
-	"aws-ses":   "awsses",
-	"aliyun-dm": "aliyundm",
-	"smtp":      "smtp",
-}
-
 // The generated DNS records section sits between these markers.
 const (
-	readmeBegin = "<!-- dns-records: begin (generated from internal/dnscheck/providers.go: go test ./internal/dnscheck -run README -update-readmes) -->\n"
+	readmeBegin = "<!-- dns-records: begin (generated from dns.go: go test ./internal/dnscheck -run README -update-readmes) -->\n"
 	readmeEnd   = "<!-- dns-records: end -->\n"
 )
 
@@ -38,11 +28,9 @@ func TestProviderREADMEsListHintRecords(t *testing.T) {
 	}
 	for _, id := range ids {
 		t.Run(id, func(t *testing.T) {
-			dir, ok := readmeDirs[id]
-			if !ok {
-				t.Fatalf("provider %s has hints but no README folder in readmeDirs", id)
-			}
-			path := filepath.Join("..", "..", "connectors", dir, "README.md")
+			// A built-in connector's folder is its ID without hyphens
+			// (docs/DESIGN.md, section 3).
+			path := filepath.Join("..", "..", "connectors", strings.ReplaceAll(id, "-", ""), "README.md")
 			b, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)

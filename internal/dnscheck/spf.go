@@ -297,32 +297,47 @@ func checkAuthorised(ctx context.Context, r *Resolver, t target, w *spfWalk, res
 			res.note(StatusWarn, fmt.Sprintf("%s is not included; fine while %s uses its own MAIL FROM domain. %s", t.hints.SPFInclude, t.hints.Name, t.hints.SPFNote), "")
 		}
 	}
-	if t.provider == "postmark" {
-		checkProviderReturnPath(ctx, r, t, res)
-	}
+	checkProviderReturnPath(ctx, r, t, res)
 	if t.smtpHost != "" {
 		checkHostAuthorised(ctx, r, t, res)
 	}
 }
 
-// checkProviderReturnPath checks Postmark's pm-bounces CNAME.
+// returnPathCNAME is the provider's Return-Path CNAME when its hints give
+// one with a fixed name and target (Postmark's pm-bounces), which can be
+// checked as it is; false when they give none, or one with values only
+// the provider's dashboard shows.
+func returnPathCNAME(t target) (name, value string, ok bool) {
+	if !t.hasHints {
+		return "", "", false
+	}
+	for _, rec := range t.hints.Records {
+		if rec.Purpose == "Return-Path" && rec.Type == "CNAME" && !strings.Contains(rec.Name+rec.Value, "<") {
+			return strings.ReplaceAll(rec.Name, DomainPlaceholder, t.domain), normDomain(rec.Value), true
+		}
+	}
+	return "", "", false
+}
+
+// checkProviderReturnPath checks the provider's Return-Path CNAME, when
+// its hints give one that can be checked.
 func checkProviderReturnPath(ctx context.Context, r *Resolver, t target, res *result) {
-	if t.provider != "postmark" {
+	name, want, ok := returnPathCNAME(t)
+	if !ok {
 		return
 	}
-	name := "pm-bounces." + t.domain
-	fix := fmt.Sprintf("%s. %d IN CNAME pm.mtasv.net.", name, RecordTTL)
+	fix := fmt.Sprintf("%s. %d IN CNAME %s.", name, RecordTTL, want)
 	target, err := r.LookupCNAME(ctx, name)
 	if lookupFailed(res, "CNAME of "+name, err) {
 		return
 	}
 	if err != nil {
-		res.note(StatusFail, "no Return-Path CNAME at "+name+": Postmark's bounces and SPF alignment need it", fix)
+		res.note(StatusFail, "no Return-Path CNAME at "+name+": "+t.hints.Name+"'s bounces and SPF alignment need it", fix)
 		return
 	}
 	res.Found = append(res.Found, name+" CNAME "+target)
-	if normDomain(target) != "pm.mtasv.net" {
-		res.note(StatusFail, fmt.Sprintf("%s points to %s, not pm.mtasv.net", name, target), fix)
+	if normDomain(target) != want {
+		res.note(StatusFail, fmt.Sprintf("%s points to %s, not %s", name, target, want), fix)
 	}
 }
 
