@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/authmail/authmail/internal/store"
@@ -57,10 +56,11 @@ func validStatus(s string) bool {
 
 func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	f := store.MessageFilter{Tenant: tenant.FromContext(r.Context()), To: q.Get("to"), Status: q.Get("status")}
-	if err := checkToFilter(f.To); err != nil {
+	to, err := toFilter(r)
+	if err != nil {
 		return err
 	}
+	f := store.MessageFilter{Tenant: tenant.FromContext(r.Context()), To: to, Status: q.Get("status")}
 	if f.Status != "" && !validStatus(f.Status) {
 		return invalidInput("status", "must be queued, sending, sent or failed")
 	}
@@ -112,16 +112,15 @@ func (s *Server) getMessage(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// checkToFilter bounds a recipient filter (the "to" query parameter) before
-// it reaches the database: at most 254 bytes, no control characters.
-func checkToFilter(to string) error {
-	if len(to) > 254 {
-		return invalidInput("to", "is over 254 bytes")
+// toFilter reads a recipient filter (the "to" query parameter): empty, or
+// an address, matched in its canonical form as messages are stored.
+func toFilter(r *http.Request) (string, error) {
+	to := r.URL.Query().Get("to")
+	if to == "" {
+		return "", nil
 	}
-	if strings.IndexFunc(to, func(r rune) bool { return r < 32 || r == 127 }) >= 0 {
-		return invalidInput("to", "must not contain control characters")
-	}
-	return nil
+	a, err := checkEmail("to", to)
+	return a.String(), err
 }
 
 type inboxJSON struct {
@@ -138,8 +137,8 @@ type inboxJSON struct {
 }
 
 func (s *Server) devInbox(w http.ResponseWriter, r *http.Request) error {
-	to := r.URL.Query().Get("to")
-	if err := checkToFilter(to); err != nil {
+	to, err := toFilter(r)
+	if err != nil {
 		return err
 	}
 	rows, err := s.Store.InboxList(r.Context(), tenant.FromContext(r.Context()), to, 100)

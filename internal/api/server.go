@@ -5,16 +5,17 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/mail"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/authmail/authmail/internal/address"
 	"github.com/authmail/authmail/internal/delivery"
 	"github.com/authmail/authmail/internal/sendcode"
 	"github.com/authmail/authmail/internal/store"
@@ -171,25 +172,13 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// checkEmail validates a recipient address: at most 254 bytes, no
-// control characters, one address with a dotted domain.
-func checkEmail(field, email string) (string, error) {
-	if email == "" {
-		return "", invalidInput(field, "is required")
+// checkEmail validates a recipient address and returns its canonical form
+// (package address), naming field in the error.
+func checkEmail(field, email string) (address.Address, error) {
+	a, err := address.Parse(email)
+	var ae *address.Error
+	if errors.As(err, &ae) {
+		return address.Address{}, invalidInput(field, "%s", ae.Reason)
 	}
-	if len(email) > 254 {
-		return "", invalidInput(field, "is over 254 bytes")
-	}
-	if strings.IndexFunc(email, func(r rune) bool { return r < 32 || r == 127 }) >= 0 {
-		return "", invalidInput(field, "must not contain control characters")
-	}
-	a, err := mail.ParseAddress(email)
-	if err != nil || a.Address != email || a.Name != "" {
-		return "", invalidInput(field, "must be a bare email address such as alice@example.com")
-	}
-	at := strings.LastIndexByte(email, '@')
-	if at < 1 || !strings.Contains(email[at+1:], ".") || strings.HasSuffix(email, ".") {
-		return "", invalidInput(field, "must have a domain such as example.com")
-	}
-	return email, nil
+	return a, err
 }

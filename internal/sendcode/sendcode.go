@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/authmail/authmail/connector"
+	"github.com/authmail/authmail/internal/address"
 	"github.com/authmail/authmail/internal/delivery"
 	"github.com/authmail/authmail/internal/emailtemplate"
 	"github.com/authmail/authmail/internal/store"
@@ -48,8 +49,9 @@ func New(d Deps) *Service {
 type Request struct {
 	// Tenant is the tenant the code is for.
 	Tenant string
-	// Email is the recipient, already validated.
-	Email string
+	// Email is the recipient, in canonical form: the code is keyed by it
+	// and the message goes to it.
+	Email address.Address
 	// Usage is the usage type; it picks the template and scopes the code.
 	Usage connector.UsageType
 	// Locale is the language tag wanted, such as "fr-CA"; may be empty.
@@ -107,7 +109,7 @@ func (s *Service) SendCode(ctx context.Context, req Request) error {
 // Verify checks a code sent for a recipient and usage type, under the
 // tenant's code policy. It returns nil for a right code (which is then
 // used up) and a *verification.Error otherwise.
-func (s *Service) Verify(ctx context.Context, tenantID, email string, usage connector.UsageType, code string) error {
+func (s *Service) Verify(ctx context.Context, tenantID string, email address.Address, usage connector.UsageType, code string) error {
 	exp, err := s.d.Tenants.Experience(ctx, tenantID)
 	if err != nil {
 		return err
@@ -134,7 +136,7 @@ func compose(ctx context.Context, templates emailtemplate.Store, exp tenant.Expe
 	if err != nil {
 		return delivery.Outgoing{}, err
 	}
-	return delivery.Outgoing{Tenant: req.Tenant, To: req.Email, Usage: req.Usage, Locale: rendered.Language,
+	return delivery.Outgoing{Tenant: req.Tenant, To: req.Email.String(), Usage: req.Usage, Locale: rendered.Language,
 		Content: delivery.Content{From: rendered.From, ReplyTo: rendered.ReplyTo, Subject: rendered.Subject,
 			HTML: rendered.HTML, Text: rendered.Text, Payload: payload, IP: req.IP},
 		Connector: act}, nil

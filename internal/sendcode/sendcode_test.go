@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/authmail/authmail/connector"
+	"github.com/authmail/authmail/internal/address"
 	"github.com/authmail/authmail/internal/app/apptest"
 	"github.com/authmail/authmail/internal/sendcode"
 	"github.com/authmail/authmail/internal/store"
@@ -56,10 +57,10 @@ func TestTestSendBuildsTheMessageARealSendBuilds(t *testing.T) {
 			{"built-in template", "builtin@example.com", "en", ""},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				if err := a.App.Codes.SendCode(ctx, sendcode.Request{Tenant: tenant.Default, Email: tc.to, Usage: connector.UsageGeneric, Locale: tc.locale}); err != nil {
+				if err := a.App.Codes.SendCode(ctx, sendcode.Request{Tenant: tenant.Default, Email: addr(tc.to), Usage: connector.UsageGeneric, Locale: tc.locale}); err != nil {
 					t.Fatal(err)
 				}
-				if err := a.App.Codes.TestSend(ctx, sendcode.TestRequest{Tenant: tenant.Default, Email: tc.to, FactoryID: "dev-inbox",
+				if err := a.App.Codes.TestSend(ctx, sendcode.TestRequest{Tenant: tenant.Default, Email: addr(tc.to), FactoryID: "dev-inbox",
 					Config: json.RawMessage(`{}`), Locale: tc.locale}); err != nil {
 					t.Fatal(err)
 				}
@@ -105,7 +106,7 @@ func TestTestSendIssuesNoCode(t *testing.T) {
 	apptest.Run(t, func(t *testing.T, a *apptest.App) {
 		ctx := context.Background()
 		const to = "tester@example.com"
-		if err := a.App.Codes.TestSend(ctx, sendcode.TestRequest{Tenant: tenant.Default, Email: to, FactoryID: "dev-inbox", Config: json.RawMessage(`{}`)}); err != nil {
+		if err := a.App.Codes.TestSend(ctx, sendcode.TestRequest{Tenant: tenant.Default, Email: addr(to), FactoryID: "dev-inbox", Config: json.RawMessage(`{}`)}); err != nil {
 			t.Fatal(err)
 		}
 		if n := len(inbox(t, a, to)); n != 1 {
@@ -115,7 +116,7 @@ func TestTestSendIssuesNoCode(t *testing.T) {
 		if err != nil || len(msgs) != 0 {
 			t.Fatalf("message log after a test send: %v, %v; want nothing", msgs, err)
 		}
-		if err := a.App.Codes.Verify(ctx, tenant.Default, to, connector.UsageGeneric, sendcode.TestCode); !errors.Is(err, verification.ErrNotFound) {
+		if err := a.App.Codes.Verify(ctx, tenant.Default, addr(to), connector.UsageGeneric, sendcode.TestCode); !errors.Is(err, verification.ErrNotFound) {
 			t.Fatalf("verifying the test code: %v, want %v", err, verification.ErrNotFound)
 		}
 	})
@@ -128,7 +129,7 @@ func TestSendCodeKeepsTheCallersPayload(t *testing.T) {
 		const to = "payload@example.com"
 		given := map[string]any{"application": map[string]any{"name": "Shop"}}
 		before := stringify(given)
-		if err := a.App.Codes.SendCode(context.Background(), sendcode.Request{Tenant: tenant.Default, Email: to,
+		if err := a.App.Codes.SendCode(context.Background(), sendcode.Request{Tenant: tenant.Default, Email: addr(to),
 			Usage: connector.UsageSignIn, Payload: given}); err != nil {
 			t.Fatal(err)
 		}
@@ -153,7 +154,7 @@ func TestVerifyUsesTheTenantPolicy(t *testing.T) {
 		ctx := context.Background()
 		const to = "policy@example.com"
 		a.JSON("PATCH", "/api/sign-in-exp", map[string]any{"verificationCodePolicy": map[string]any{"maxRetryAttempts": 1}}, http.StatusOK, nil)
-		if err := a.App.Codes.SendCode(ctx, sendcode.Request{Tenant: tenant.Default, Email: to, Usage: connector.UsageGeneric}); err != nil {
+		if err := a.App.Codes.SendCode(ctx, sendcode.Request{Tenant: tenant.Default, Email: addr(to), Usage: connector.UsageGeneric}); err != nil {
 			t.Fatal(err)
 		}
 		msgs := inbox(t, a, to)
@@ -165,11 +166,20 @@ func TestVerifyUsesTheTenantPolicy(t *testing.T) {
 		if code == wrong {
 			wrong = "111111"
 		}
-		if err := a.App.Codes.Verify(ctx, tenant.Default, to, connector.UsageGeneric, wrong); !errors.Is(err, verification.ErrMismatch) {
+		if err := a.App.Codes.Verify(ctx, tenant.Default, addr(to), connector.UsageGeneric, wrong); !errors.Is(err, verification.ErrMismatch) {
 			t.Fatalf("wrong code: %v, want %v", err, verification.ErrMismatch)
 		}
-		if err := a.App.Codes.Verify(ctx, tenant.Default, to, connector.UsageGeneric, code); !errors.Is(err, verification.ErrExceedMaxTry) {
+		if err := a.App.Codes.Verify(ctx, tenant.Default, addr(to), connector.UsageGeneric, code); !errors.Is(err, verification.ErrExceedMaxTry) {
 			t.Fatalf("right code after the one allowed try: %v, want %v", err, verification.ErrExceedMaxTry)
 		}
 	})
+}
+
+// addr parses a test address that is known to be valid.
+func addr(s string) address.Address {
+	a, err := address.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return a
 }

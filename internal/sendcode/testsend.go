@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/authmail/authmail/connector"
+	"github.com/authmail/authmail/internal/address"
 	"github.com/authmail/authmail/internal/delivery"
 )
 
@@ -21,8 +22,8 @@ const testSendTimeout = 30 * time.Second
 type TestRequest struct {
 	// Tenant is the tenant whose settings and templates apply.
 	Tenant string
-	// Email is the recipient, already validated.
-	Email string
+	// Email is the recipient, in canonical form.
+	Email address.Address
 	// FactoryID is the connector factory to build the config with.
 	FactoryID string
 	// Config is the unsaved config. Secrets it sends back redacted are

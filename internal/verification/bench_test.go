@@ -32,14 +32,14 @@ func BenchmarkIssueVerify(b *testing.B) {
 				email := "u" + strconv.Itoa(i) + "@example.com"
 				var code string
 				err := st.InTx(ctx, func(tx *store.Tx) error {
-					is, err := svc.Issue(ctx, tx, "default", email, "Generic", p)
+					is, err := svc.Issue(ctx, tx, "default", addr(email), "Generic", p)
 					code = is.Code
 					return err
 				})
 				if err != nil {
 					b.Fatal(err)
 				}
-				if err := svc.Verify(ctx, st, "default", email, "Generic", code, p); err != nil {
+				if err := svc.Verify(ctx, st, "default", addr(email), "Generic", code, p); err != nil {
 					b.Fatal(err)
 				}
 			}

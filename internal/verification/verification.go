@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authmail/authmail/internal/address"
 	"github.com/authmail/authmail/internal/keyring"
 	"github.com/authmail/authmail/internal/store"
 )
@@ -145,22 +146,19 @@ const (
 	bucketRecord     = "verification_record" // the purpose of a record ID's hash
 )
 
-// Normalize lower-cases and trims an address; codes and limits are keyed
-// by the normalized form.
-func Normalize(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
-
 // Issued is a new code.
 type Issued struct {
 	Code      string
 	ExpiresAt time.Time
 }
 
-// Issue checks the send limits for the recipient and stores a new code
+// Issue checks the send limits for the recipient (in canonical form: the
+// code, its limits and its lockout are keyed by it) and stores a new code
 // that replaces the previous one, inside tx, so that the code, the
 // message and its delivery job commit together.
-func (s *Service) Issue(ctx context.Context, tx *store.Tx, tenant, email, usage string, p Policy) (Issued, error) {
+func (s *Service) Issue(ctx context.Context, tx *store.Tx, tenant string, to address.Address, usage string, p Policy) (Issued, error) {
 	p = p.WithDefaults()
-	email = Normalize(email)
+	email := to.String()
 	if err := tx.LockKey(ctx, lockKey(tenant, email)); err != nil {
 		return Issued{}, err
 	}
@@ -192,8 +190,8 @@ func (s *Service) Issue(ctx context.Context, tx *store.Tx, tenant, email, usage 
 // Verify checks a code for a recipient and usage type. A right code is
 // consumed, so it verifies once. A wrong one counts a try on the code and
 // a failure on the identifier.
-func (s *Service) Verify(ctx context.Context, st *store.Store, tenant, email, usage, code string, p Policy) error {
-	_, err := s.verify(ctx, st, tenant, email, usage, code, p, false)
+func (s *Service) Verify(ctx context.Context, st *store.Store, tenant string, to address.Address, usage, code string, p Policy) error {
+	_, err := s.verify(ctx, st, tenant, to, usage, code, p, false)
 	return err
 }
 
@@ -222,8 +220,8 @@ var ErrRecordNotFound = &Error{Code: "verification_record.not_found", Message: "
 
 // VerifyRecord is Verify that, when the code is right, also stores a
 // verification record in the same transaction and returns it.
-func (s *Service) VerifyRecord(ctx context.Context, st *store.Store, tenant, email, usage, code string, p Policy) (Record, error) {
-	return s.verify(ctx, st, tenant, email, usage, code, p, true)
+func (s *Service) VerifyRecord(ctx context.Context, st *store.Store, tenant string, to address.Address, usage, code string, p Policy) (Record, error) {
+	return s.verify(ctx, st, tenant, to, usage, code, p, true)
 }
 
 // Consume takes a verification record of the usage type, inside the
@@ -249,9 +247,9 @@ func (s *Service) recordHash(tenant, id string) string {
 
 // verify checks the code in one transaction and, with keep, stores the
 // verification record it yields.
-func (s *Service) verify(ctx context.Context, st *store.Store, tenant, email, usage, code string, p Policy, keep bool) (Record, error) {
+func (s *Service) verify(ctx context.Context, st *store.Store, tenant string, to address.Address, usage, code string, p Policy, keep bool) (Record, error) {
 	p = p.WithDefaults()
-	email = Normalize(email)
+	email := to.String()
 	var outcome error
 	var rec Record
 	err := st.InTx(ctx, func(tx *store.Tx) error {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authmail/authmail/internal/address"
 	"github.com/authmail/authmail/internal/keyring"
 	"github.com/authmail/authmail/internal/store"
 	"github.com/authmail/authmail/internal/store/storetest"
@@ -21,6 +22,15 @@ type clock struct {
 func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
+// addr parses a test address that is known to be valid.
+func addr(s string) address.Address {
+	a, err := address.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return a
+}
+
 type bundle struct {
 	st    *store.Store
 	svc   *verification.Service
@@ -31,7 +41,7 @@ func issue(t *testing.T, b bundle, email string, p verification.Policy) (string,
 	t.Helper()
 	var code string
 	err := b.st.InTx(context.Background(), func(tx *store.Tx) error {
-		is, err := b.svc.Issue(context.Background(), tx, "default", email, "Generic", p)
+		is, err := b.svc.Issue(context.Background(), tx, "default", addr(email), "Generic", p)
 		code = is.Code
 		return err
 	})
@@ -54,10 +64,10 @@ func TestVerification(t *testing.T) {
 			if err != nil || len(code) != 6 {
 				t.Fatalf("issue = %q, %v", code, err)
 			}
-			if err := b.svc.Verify(ctx, st, "default", "once@example.com", "Generic", code, p); err != nil {
+			if err := b.svc.Verify(ctx, st, "default", addr("once@example.com"), "Generic", code, p); err != nil {
 				t.Fatalf("verify: %v", err)
 			}
-			if err := b.svc.Verify(ctx, st, "default", "once@example.com", "Generic", code, p); !errors.Is(err, verification.ErrNotFound) {
+			if err := b.svc.Verify(ctx, st, "default", addr("once@example.com"), "Generic", code, p); !errors.Is(err, verification.ErrNotFound) {
 				t.Fatalf("second verify = %v, want not_found", err)
 			}
 		})
@@ -82,11 +92,11 @@ func TestVerification(t *testing.T) {
 				wrong = "111111"
 			}
 			for i := 0; i < 10; i++ {
-				if err := b.svc.Verify(ctx, st, "default", "tries@example.com", "Generic", wrong, p); !errors.Is(err, verification.ErrMismatch) {
+				if err := b.svc.Verify(ctx, st, "default", addr("tries@example.com"), "Generic", wrong, p); !errors.Is(err, verification.ErrMismatch) {
 					t.Fatalf("try %d = %v, want code_mismatch", i+1, err)
 				}
 			}
-			if err := b.svc.Verify(ctx, st, "default", "tries@example.com", "Generic", code, p); !errors.Is(err, verification.ErrExceedMaxTry) {
+			if err := b.svc.Verify(ctx, st, "default", addr("tries@example.com"), "Generic", code, p); !errors.Is(err, verification.ErrExceedMaxTry) {
 				t.Fatalf("11th try = %v, want exceed_max_try", err)
 			}
 		})
@@ -95,7 +105,7 @@ func TestVerification(t *testing.T) {
 			b := setup()
 			code, _ := issue(t, b, "late@example.com", p)
 			b.clock.Add(600 * time.Second)
-			if err := b.svc.Verify(ctx, st, "default", "late@example.com", "Generic", code, p); !errors.Is(err, verification.ErrExpired) {
+			if err := b.svc.Verify(ctx, st, "default", addr("late@example.com"), "Generic", code, p); !errors.Is(err, verification.ErrExpired) {
 				t.Fatalf("verify = %v, want expired", err)
 			}
 		})
@@ -116,11 +126,11 @@ func TestVerification(t *testing.T) {
 				t.Fatal(err)
 			}
 			if first != second {
-				if err := b.svc.Verify(ctx, st, "default", "again@example.com", "Generic", first, p); !errors.Is(err, verification.ErrMismatch) {
+				if err := b.svc.Verify(ctx, st, "default", addr("again@example.com"), "Generic", first, p); !errors.Is(err, verification.ErrMismatch) {
 					t.Fatalf("old code = %v, want code_mismatch", err)
 				}
 			}
-			if err := b.svc.Verify(ctx, st, "default", "again@example.com", "Generic", second, p); err != nil {
+			if err := b.svc.Verify(ctx, st, "default", addr("again@example.com"), "Generic", second, p); err != nil {
 				t.Fatalf("new code: %v", err)
 			}
 		})
@@ -156,13 +166,13 @@ func TestVerification(t *testing.T) {
 			lp := verification.Policy{LockoutFailures: 3, LockoutMinutes: 60}
 			code, _ := issue(t, b, "lock@example.com", lp)
 			for i := 0; i < 3; i++ {
-				_ = b.svc.Verify(ctx, st, "default", "lock@example.com", "Generic", "x", lp)
+				_ = b.svc.Verify(ctx, st, "default", addr("lock@example.com"), "Generic", "x", lp)
 			}
-			if err := b.svc.Verify(ctx, st, "default", "lock@example.com", "Generic", code, lp); !errors.Is(err, verification.ErrIdentifierLock) {
+			if err := b.svc.Verify(ctx, st, "default", addr("lock@example.com"), "Generic", code, lp); !errors.Is(err, verification.ErrIdentifierLock) {
 				t.Fatalf("verify while locked = %v, want lockout", err)
 			}
 			b.clock.Add(61 * time.Minute)
-			if err := b.svc.Verify(ctx, st, "default", "lock@example.com", "Generic", code, lp); !errors.Is(err, verification.ErrExpired) {
+			if err := b.svc.Verify(ctx, st, "default", addr("lock@example.com"), "Generic", code, lp); !errors.Is(err, verification.ErrExpired) {
 				t.Fatalf("after lockout = %v, want expired (the code outlived by the lock)", err)
 			}
 		})
@@ -215,7 +225,7 @@ func TestCapHoldsAcrossProcesses(t *testing.T) {
 		go func(st *store.Store) {
 			defer wg.Done()
 			err := st.InTx(ctx, func(tx *store.Tx) error {
-				_, err := svc.Issue(ctx, tx, "default", "race@example.com", "Generic", p)
+				_, err := svc.Issue(ctx, tx, "default", addr("race@example.com"), "Generic", p)
 				return err
 			})
 			mu.Lock()
