@@ -69,7 +69,7 @@ func options() []option {
 		{name: "database", kind: kindString, help: "sqlite://PATH or postgres://USER@HOST/DB (default SQLite in the data dir)", secret: true, commands: all},
 		{name: "log-format", kind: kindString, def: "text", help: "log format: text or json", commands: all},
 		{name: "log-level", kind: kindString, def: "info", help: "log level: debug, info, warn or error", commands: all},
-		{name: "workers", kind: kindInt, def: "32", help: "deliveries run at once; 0 serves HTTP only", commands: servers},
+		{name: "workers", kind: kindInt, def: "32", help: "deliveries run at once (serve --workers 0 serves HTTP only)", commands: servers},
 		{name: "first-attempt-wait", kind: kindDuration, def: "8s", help: "how long a request waits for the first delivery attempt", commands: serve},
 		{name: "shutdown-timeout", kind: kindDuration, def: "20s", help: "how long in-flight sends may finish at shutdown", commands: servers},
 	}
