@@ -2,13 +2,13 @@ package api
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
 	"net/http"
 
 	"github.com/authmail/authmail/internal/tenant"
 )
 
+// getExperience answers the settings in force, defaults filled in.
 func (s *Server) getExperience(w http.ResponseWriter, r *http.Request) error {
 	e, err := s.Tenants.Experience(r.Context(), tenant.FromContext(r.Context()))
 	if err != nil {
@@ -18,9 +18,10 @@ func (s *Server) getExperience(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// patchExperience merges the given fields into the settings. The body is
+// patchExperience applies the body as a JSON merge patch: a field given
+// is set, a field given as null is reset to its default. The body is
 // checked (JSON, known fields, types) before the settings are read; the
-// merge into the current settings, their check and the write are one
+// merge into the stored settings, their check and the write are one
 // transaction in the tenant package.
 func (s *Server) patchExperience(w http.ResponseWriter, r *http.Request) error {
 	var raw bytes.Buffer
@@ -32,9 +33,7 @@ func (s *Server) patchExperience(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &probe); err != nil {
 		return err
 	}
-	e, err := s.Tenants.PatchExperience(r.Context(), tenant.FromContext(r.Context()), func(cur *tenant.Experience) error {
-		return json.Unmarshal(raw.Bytes(), cur)
-	})
+	e, err := s.Tenants.PatchExperience(r.Context(), tenant.FromContext(r.Context()), raw.Bytes())
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,7 @@ func TestSendLimits(t *testing.T) {
 		}
 
 		// With the cooldown off, the 11th send in 10 minutes is refused.
-		patchExperience(t, a, map[string]any{"verificationCodePolicy": map[string]any{"resendCooldown": -1}})
+		patchExperience(t, a, map[string]any{"verificationCodePolicy": map[string]any{"resendCooldown": 0}})
 		const to = "liam@example.com"
 		for i := range 10 {
 			if status, b := a.Do("POST", "/api/verification-codes", map[string]string{"email": to}); status != http.StatusNoContent {
@@ -134,7 +134,7 @@ func TestConcurrentSends(t *testing.T) {
 			return len(inbox(t, a, "")) == 40
 		}, "all 40 messages to reach the dev inbox")
 		// One recipient: exactly the cap gets through.
-		patchExperience(t, a, map[string]any{"verificationCodePolicy": map[string]any{"resendCooldown": -1}})
+		patchExperience(t, a, map[string]any{"verificationCodePolicy": map[string]any{"resendCooldown": 0}})
 		counts = burst(t, a, 30, func(int) string { return "target@example.com" })
 		if counts[http.StatusNoContent] != 10 || counts[http.StatusTooManyRequests] != 20 {
 			t.Errorf("one recipient: %v, want 10 sent and 20 refused", counts)

@@ -1,6 +1,7 @@
 package tenant
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/authmail/authmail/internal/emailtemplate"
@@ -8,7 +9,9 @@ import (
 )
 
 // Experience is a tenant's email settings, in the shape of the parts of
-// Logto's sign-in experience that concern email.
+// Logto's sign-in experience that concern email, as they are in force:
+// the fields the tenant set, and the defaults of DefaultExperience for
+// the others.
 type Experience struct {
 	// VerificationCodePolicy is the code policy (Logto's field, extended).
 	VerificationCodePolicy verification.Policy `json:"verificationCodePolicy"`
@@ -51,9 +54,14 @@ type SignInMethod struct {
 	VerificationCode bool `json:"verificationCode"`
 }
 
-// DefaultExperience is the settings of a tenant that never changed them.
+// DefaultExperience is the settings of a tenant that never changed them,
+// and the value a field takes when it is reset (set to null).
 func DefaultExperience() Experience {
-	return Experience{LanguageInfo: LanguageInfo{FallbackLanguage: "en"}}
+	return Experience{
+		VerificationCodePolicy: verification.DefaultPolicy(),
+		LanguageInfo:           LanguageInfo{FallbackLanguage: "en"},
+		EmailBranding:          emailtemplate.Branding{PrimaryColor: emailtemplate.DefaultPrimaryColor},
+	}
 }
 
 // UsesEmailCodes reports whether sign-up or sign-in relies on email codes.
@@ -90,13 +98,19 @@ func invalid(field, format string, args ...any) *FieldError {
 // Validate checks the settings, returning a *FieldError for the first
 // field at fault.
 func (e Experience) Validate() error {
-	if err := e.VerificationCodePolicy.Validate(); err != nil {
+	var pe *verification.PolicyError
+	if err := e.VerificationCodePolicy.Validate(); errors.As(err, &pe) {
+		return invalid("verificationCodePolicy."+pe.Field, "%s", pe.Reason())
+	} else if err != nil {
 		return invalid("verificationCodePolicy", "%s", err.Error())
 	}
 	if _, err := emailtemplate.CanonicalLanguageTag(e.LanguageInfo.FallbackLanguage); err != nil {
 		return invalid("languageInfo.fallbackLanguage", "%s", err.Error())
 	}
-	if err := e.EmailBranding.Validate(); err != nil {
+	var ve *emailtemplate.ValidationError
+	if err := e.EmailBranding.Validate(); errors.As(err, &ve) {
+		return invalid("emailBranding."+ve.Field, "%s", ve.Reason)
+	} else if err != nil {
 		return invalid("emailBranding", "%s", err.Error())
 	}
 	if len(e.SignUp.Identifiers) > 4 {

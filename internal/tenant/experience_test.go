@@ -16,9 +16,10 @@ func TestValidateNamesTheFieldAtFault(t *testing.T) {
 		change func(e *tenant.Experience)
 		field  string
 	}{
-		{"code policy out of range", func(e *tenant.Experience) { e.VerificationCodePolicy.ExpirationDuration = 5 }, "verificationCodePolicy"},
+		{"code policy out of range", func(e *tenant.Experience) { e.VerificationCodePolicy.ExpirationDuration = 5 }, "verificationCodePolicy.expirationDuration"},
+		{"negative resend cooldown", func(e *tenant.Experience) { e.VerificationCodePolicy.ResendCooldown = -1 }, "verificationCodePolicy.resendCooldown"},
 		{"unknown fallback language", func(e *tenant.Experience) { e.LanguageInfo.FallbackLanguage = "??" }, "languageInfo.fallbackLanguage"},
-		{"branding with a link", func(e *tenant.Experience) { e.EmailBranding.SenderName = "Visit https://evil.example" }, "emailBranding"},
+		{"branding with a link", func(e *tenant.Experience) { e.EmailBranding.SenderName = "Visit https://evil.example" }, "emailBranding.senderName"},
 		{"too many identifiers", func(e *tenant.Experience) {
 			e.SignUp.Identifiers = []string{"email", "email", "email", "email", "email"}
 		}, "signUp.identifiers"},

@@ -1,12 +1,16 @@
 package tenant
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
+
+	jsonpatch "github.com/evanphx/json-patch/v5"
 
 	"github.com/authmail/authmail/internal/keyring"
 	"github.com/authmail/authmail/internal/store"
@@ -43,23 +47,54 @@ func New(st *store.Store, now func() time.Time) *Settings {
 	return &Settings{st: st, now: now, cache: newCache(st, cacheTTL, now)}
 }
 
-// Experience returns the tenant's email settings (the defaults when it
-// never changed them).
+// Experience returns the tenant's email settings in force: the fields it
+// set, and the defaults (DefaultExperience) for the others.
 func (s *Settings) Experience(ctx context.Context, tenant string) (Experience, error) {
-	raw, err := s.cache.get(ctx, tenant, settingExperience)
-	return decodeExperience(raw, err)
-}
-
-// decodeExperience turns a stored setting (or its absence) into settings.
-func decodeExperience(raw string, err error) (Experience, error) {
-	e := DefaultExperience()
-	if errors.Is(err, store.ErrNotFound) {
-		return e, nil
-	}
+	doc, err := storedDocument(s.cache.get(ctx, tenant, settingExperience))
 	if err != nil {
 		return Experience{}, err
 	}
-	if err := json.Unmarshal([]byte(raw), &e); err != nil {
+	return effective(doc)
+}
+
+// storedDocument is a tenant's stored settings (or their absence): a JSON
+// object holding only the fields the tenant set.
+func storedDocument(raw string, err error) ([]byte, error) {
+	if errors.Is(err, store.ErrNotFound) {
+		return []byte("{}"), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return upgradeStored([]byte(raw))
+}
+
+// upgradeStored rewrites what earlier versions stored and that now means
+// something else: a negative resendCooldown turned the cooldown off, which
+// 0 does now (0 meant "the default" then, and was never stored).
+func upgradeStored(doc []byte) ([]byte, error) {
+	if !bytes.Contains(doc, []byte(`"resendCooldown"`)) {
+		return doc, nil
+	}
+	var probe struct {
+		Policy struct {
+			ResendCooldown *int `json:"resendCooldown"`
+		} `json:"verificationCodePolicy"`
+	}
+	if err := json.Unmarshal(doc, &probe); err != nil {
+		return nil, fmt.Errorf("stored sign-in experience: %w", err)
+	}
+	if c := probe.Policy.ResendCooldown; c == nil || *c >= 0 {
+		return doc, nil
+	}
+	return jsonpatch.MergePatch(doc, []byte(`{"verificationCodePolicy":{"resendCooldown":0}}`))
+}
+
+// effective is the settings a stored document puts in force: the defaults,
+// with the fields it sets.
+func effective(doc []byte) (Experience, error) {
+	e := DefaultExperience()
+	if err := json.Unmarshal(doc, &e); err != nil {
 		return Experience{}, fmt.Errorf("stored sign-in experience: %w", err)
 	}
 	return e, nil
@@ -73,26 +108,44 @@ func lockEmailSignIn(ctx context.Context, tx *store.Tx, tenant string) error {
 
 // experienceIn reads the tenant's settings inside tx, not from the cache.
 func experienceIn(ctx context.Context, tx *store.Tx, tenant string) (Experience, error) {
-	return decodeExperience(tx.SettingGet(ctx, tenant, settingExperience))
+	doc, err := storedDocument(tx.SettingGet(ctx, tenant, settingExperience))
+	if err != nil {
+		return Experience{}, err
+	}
+	return effective(doc)
 }
 
-// PatchExperience changes the tenant's settings: apply changes the current
-// ones (a JSON merge, say), then they are validated and written. Turning
-// email codes on while the tenant has no email connector fails with
-// ErrNoEmailConnector; an invalid field, with a *FieldError; an error from
-// apply is returned as is. The check and the write are one transaction
-// that DeleteConnector's excludes, so the two cannot interleave.
-func (s *Settings) PatchExperience(ctx context.Context, tenant string, apply func(*Experience) error) (Experience, error) {
+// PatchExperience changes the tenant's settings by a JSON merge patch
+// (RFC 7396) on the fields it set: a member of the patch sets that field,
+// a member set to null resets it (and everything below it) to its default,
+// and a member left out keeps what was there. Only the fields set
+// explicitly are stored, so a reset field follows the default from then on.
+// The patch must be a JSON object of Experience's fields; the result is
+// validated, and the settings in force after the change are returned.
+//
+// Turning email codes on while the tenant has no email connector fails
+// with ErrNoEmailConnector; a patch that is not such an object, or a field
+// out of range, with a *FieldError. The check and the write are one
+// transaction that DeleteConnector's excludes, so the two cannot interleave.
+func (s *Settings) PatchExperience(ctx context.Context, tenant string, patch []byte) (Experience, error) {
+	if err := checkPatch(patch); err != nil {
+		return Experience{}, err
+	}
 	var out Experience
 	err := s.st.InTx(ctx, func(tx *store.Tx) error {
 		if err := lockEmailSignIn(ctx, tx, tenant); err != nil {
 			return err
 		}
-		cur, err := experienceIn(ctx, tx, tenant)
+		doc, err := storedDocument(tx.SettingGet(ctx, tenant, settingExperience))
 		if err != nil {
 			return err
 		}
-		if err := apply(&cur); err != nil {
+		merged, err := jsonpatch.MergePatch(doc, patch)
+		if err != nil {
+			return invalid("", "the settings patch cannot be applied: %s", err.Error())
+		}
+		cur, err := effective(merged)
+		if err != nil {
 			return err
 		}
 		if err := cur.Validate(); err != nil {
@@ -105,11 +158,7 @@ func (s *Settings) PatchExperience(ctx context.Context, tenant string, apply fun
 				return err
 			}
 		}
-		b, err := json.Marshal(cur)
-		if err != nil {
-			return err
-		}
-		if err := tx.SettingPut(ctx, tenant, settingExperience, string(b), s.now()); err != nil {
+		if err := tx.SettingPut(ctx, tenant, settingExperience, string(merged), s.now()); err != nil {
 			return err
 		}
 		out = cur
@@ -120,6 +169,43 @@ func (s *Settings) PatchExperience(ctx context.Context, tenant string, apply fun
 		return Experience{}, err
 	}
 	return out, nil
+}
+
+// checkPatch makes sure a patch is a JSON object of Experience's fields,
+// with values of their types or null: a *FieldError names what is not.
+func checkPatch(patch []byte) error {
+	if t := bytes.TrimSpace(patch); len(t) == 0 || t[0] != '{' {
+		return invalid("", "the settings patch must be a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(patch))
+	dec.DisallowUnknownFields()
+	var probe Experience
+	err := dec.Decode(&probe)
+	var te *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &te):
+		return invalid(te.Field, "must be a JSON %s", jsonKind(te.Type.Kind()))
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return invalid(strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`), "unknown field")
+	}
+	return invalid("", "the settings patch is not valid JSON: %s", err.Error())
+}
+
+// jsonKind names the JSON type of a Go kind.
+func jsonKind(k reflect.Kind) string {
+	switch k {
+	case reflect.Int, reflect.Int64, reflect.Float64:
+		return "number"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.String:
+		return "string"
+	case reflect.Slice:
+		return "array"
+	}
+	return "object"
 }
 
 // DeleteConnector deletes the tenant's connector id (store.ErrNotFound

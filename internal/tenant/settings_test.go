@@ -2,7 +2,10 @@ package tenant_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +13,7 @@ import (
 	"github.com/authmail/authmail/internal/store"
 	"github.com/authmail/authmail/internal/store/storetest"
 	"github.com/authmail/authmail/internal/tenant"
+	"github.com/authmail/authmail/internal/verification"
 )
 
 // clock is a clock that moves only when told.
@@ -43,15 +47,12 @@ func putConnector(t testing.TB, st *store.Store, id string) {
 	}
 }
 
-func emailCodesOn(e *tenant.Experience) error {
-	e.SignIn.Methods = []tenant.SignInMethod{{Identifier: "email", VerificationCode: true}}
-	return nil
-}
-
-func emailCodesOff(e *tenant.Experience) error {
-	e.SignIn.Methods = nil
-	return nil
-}
+// The patches that turn email sign-in codes on and (by resetting the
+// sign-in methods to their default, none) off.
+var (
+	emailCodesOn  = []byte(`{"signIn":{"methods":[{"identifier":"email","verificationCode":true}]}}`)
+	emailCodesOff = []byte(`{"signIn":null}`)
+)
 
 // TestSettingsChangedElsewhereApplyWithinASecond runs two Settings on one
 // database, as two processes do: a change applies at once in the process
@@ -69,20 +70,17 @@ func TestSettingsChangedElsewhereApplyWithinASecond(t *testing.T) {
 		}
 		return e.VerificationCodePolicy.Length
 	}
-	if got := length(b); got != 0 {
-		t.Fatalf("fresh tenant's code length = %d, want the default (0)", got)
+	if got := length(b); got != 6 {
+		t.Fatalf("fresh tenant's code length = %d, want the default (6)", got)
 	}
-	if _, err := a.PatchExperience(ctx, tenant.Default, func(e *tenant.Experience) error {
-		e.VerificationCodePolicy.Length = 8
-		return nil
-	}); err != nil {
+	if _, err := a.PatchExperience(ctx, tenant.Default, []byte(`{"verificationCodePolicy":{"length":8}}`)); err != nil {
 		t.Fatal(err)
 	}
 	if got := length(a); got != 8 {
 		t.Errorf("the process that changed the length reads %d, want 8 at once", got)
 	}
-	if got := length(b); got != 0 {
-		t.Errorf("the other process reads %d before its cached copy is a second old, want the old 0", got)
+	if got := length(b); got != 6 {
+		t.Errorf("the other process reads %d before its cached copy is a second old, want the old 6", got)
 	}
 	c.Advance(time.Second)
 	if got := length(b); got != 8 {
@@ -142,8 +140,7 @@ func TestEnsureAdminKeyGeneratesOnce(t *testing.T) {
 }
 
 // TestPatchExperience: a patch merges into the stored settings; a refused
-// one (invalid, email codes with no connector, or failed by its caller)
-// writes nothing.
+// one (invalid, or email codes with no connector) writes nothing.
 func TestPatchExperience(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
@@ -156,16 +153,10 @@ func TestPatchExperience(t *testing.T) {
 			}
 			return e
 		}
-		if _, err := s.PatchExperience(ctx, tenant.Default, func(e *tenant.Experience) error {
-			e.LanguageInfo.FallbackLanguage = "fr"
-			return nil
-		}); err != nil {
+		if _, err := s.PatchExperience(ctx, tenant.Default, []byte(`{"languageInfo":{"fallbackLanguage":"fr"}}`)); err != nil {
 			t.Fatal(err)
 		}
-		got, err := s.PatchExperience(ctx, tenant.Default, func(e *tenant.Experience) error {
-			e.VerificationCodePolicy.Length = 8
-			return nil
-		})
+		got, err := s.PatchExperience(ctx, tenant.Default, []byte(`{"verificationCodePolicy":{"length":8}}`))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -174,21 +165,11 @@ func TestPatchExperience(t *testing.T) {
 		}
 
 		var fe *tenant.FieldError
-		if _, err := s.PatchExperience(ctx, tenant.Default, func(e *tenant.Experience) error {
-			e.VerificationCodePolicy.Length = 99
-			return nil
-		}); !errors.As(err, &fe) || fe.Field != "verificationCodePolicy" {
-			t.Errorf("an out-of-range length: %v, want a FieldError on verificationCodePolicy", err)
+		if _, err := s.PatchExperience(ctx, tenant.Default, []byte(`{"verificationCodePolicy":{"length":99}}`)); !errors.As(err, &fe) || fe.Field != "verificationCodePolicy.length" {
+			t.Errorf("an out-of-range length: %v, want a FieldError on verificationCodePolicy.length", err)
 		}
 		if _, err := s.PatchExperience(ctx, tenant.Default, emailCodesOn); !errors.Is(err, tenant.ErrNoEmailConnector) {
 			t.Errorf("email codes with no connector: %v, want ErrNoEmailConnector", err)
-		}
-		refused := errors.New("refused by the caller")
-		if _, err := s.PatchExperience(ctx, tenant.Default, func(e *tenant.Experience) error {
-			e.VerificationCodePolicy.Length = 4
-			return refused
-		}); !errors.Is(err, refused) {
-			t.Errorf("a failing apply: %v, want its error", err)
 		}
 		if e := stored(); e.VerificationCodePolicy.Length != 8 || e.UsesEmailCodes() {
 			t.Errorf("refused patches changed the stored settings: %+v", e)
@@ -197,6 +178,159 @@ func TestPatchExperience(t *testing.T) {
 		putConnector(t, st, "conn_1")
 		if _, err := s.PatchExperience(ctx, tenant.Default, emailCodesOn); err != nil {
 			t.Errorf("email codes with a connector: %v", err)
+		}
+	})
+}
+
+// TestNullResetsAFieldToItsDefault: null resets a field, or a whole
+// object, to the default; the reset field is no longer stored, so it
+// follows the default rather than freezing today's value; its neighbours
+// keep what was set.
+func TestNullResetsAFieldToItsDefault(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		s := tenant.New(st, time.Now)
+		def := tenant.DefaultExperience()
+		patch := func(p string) tenant.Experience {
+			t.Helper()
+			e, err := s.PatchExperience(ctx, tenant.Default, []byte(p))
+			if err != nil {
+				t.Fatalf("PATCH %s: %v", p, err)
+			}
+			return e
+		}
+		rawStored := func() string {
+			t.Helper()
+			v, err := st.SettingGet(ctx, tenant.Default, "experience")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+		patch(`{"verificationCodePolicy":{"resendCooldown":0,"length":8},"languageInfo":{"fallbackLanguage":"fr"},
+			"emailBranding":{"senderName":"Acme","primaryColor":"#112233"}}`)
+
+		e := patch(`{"verificationCodePolicy":{"resendCooldown":null}}`)
+		if e.VerificationCodePolicy.ResendCooldown != def.VerificationCodePolicy.ResendCooldown || e.VerificationCodePolicy.Length != 8 {
+			t.Errorf("after resetting resendCooldown: policy %+v, want the default cooldown and length 8 kept", e.VerificationCodePolicy)
+		}
+		if raw := rawStored(); strings.Contains(raw, "resendCooldown") || !strings.Contains(raw, `"length":8`) {
+			t.Errorf("stored after the reset: %s, want length kept and resendCooldown unset", raw)
+		}
+
+		e = patch(`{"emailBranding":null}`)
+		if e.EmailBranding != def.EmailBranding || e.LanguageInfo.FallbackLanguage != "fr" {
+			t.Errorf("after resetting emailBranding: %+v, want the default branding and fr kept", e)
+		}
+		e = patch(`{"languageInfo":{"fallbackLanguage":null}}`)
+		if e.LanguageInfo != def.LanguageInfo {
+			t.Errorf("after resetting the fallback language: %+v, want %+v", e.LanguageInfo, def.LanguageInfo)
+		}
+		e = patch(`{"verificationCodePolicy":null}`)
+		if e.VerificationCodePolicy != def.VerificationCodePolicy {
+			t.Errorf("after resetting the policy: %+v, want the default %+v", e.VerificationCodePolicy, def.VerificationCodePolicy)
+		}
+		if got, err := tenant.New(st, time.Now).Experience(ctx, tenant.Default); err != nil || got.VerificationCodePolicy != def.VerificationCodePolicy || got.EmailBranding != def.EmailBranding {
+			t.Errorf("read back after the resets: %+v, %v; want the defaults", got, err)
+		}
+	})
+}
+
+// TestEveryPolicyFieldIsCheckedResetAndInForce walks the policy's fields
+// as verification declares them, so a field added there is held to the
+// same rules: one past its range is refused naming it, a bound is
+// accepted and in force, and null gives the default back.
+func TestEveryPolicyFieldIsCheckedResetAndInForce(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.SQLite(t)
+	s := tenant.New(st, time.Now)
+	inForce := func(e tenant.Experience, name string) int {
+		t.Helper()
+		b, _ := json.Marshal(e.VerificationCodePolicy)
+		var m map[string]int
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		v, ok := m[name]
+		if !ok {
+			t.Fatalf("the policy in force has no %s: %s", name, b)
+		}
+		return v
+	}
+	for _, f := range verification.PolicyFields() {
+		t.Run(f.Name, func(t *testing.T) {
+			set := func(v string) (tenant.Experience, error) {
+				return s.PatchExperience(ctx, tenant.Default, []byte(`{"verificationCodePolicy":{"`+f.Name+`":`+v+`}}`))
+			}
+			for _, v := range []int{f.Min - 1, f.Max + 1} {
+				var fe *tenant.FieldError
+				if _, err := set(strconv.Itoa(v)); !errors.As(err, &fe) || fe.Field != "verificationCodePolicy."+f.Name || fe.Reason == "" {
+					t.Errorf("%s = %d: %v, want a FieldError on verificationCodePolicy.%s", f.Name, v, err, f.Name)
+				}
+			}
+			bound := f.Min
+			if bound == f.Default {
+				bound = f.Max
+			}
+			e, err := set(strconv.Itoa(bound))
+			if err != nil || inForce(e, f.Name) != bound {
+				t.Fatalf("%s = %d: %v, %+v; want it in force", f.Name, bound, err, e.VerificationCodePolicy)
+			}
+			if e, err = s.Experience(ctx, tenant.Default); err != nil || inForce(e, f.Name) != bound {
+				t.Fatalf("%s read back: %v, %+v; want %d", f.Name, err, e.VerificationCodePolicy, bound)
+			}
+			if e, err = set("null"); err != nil || inForce(e, f.Name) != f.Default {
+				t.Fatalf("%s = null: %v, %+v; want the default %d", f.Name, err, e.VerificationCodePolicy, f.Default)
+			}
+		})
+	}
+}
+
+// TestPatchIsAnObjectOfKnownFieldsAndTypes: anything else is refused with
+// the field at fault, and writes nothing.
+func TestPatchIsAnObjectOfKnownFieldsAndTypes(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.SQLite(t)
+	s := tenant.New(st, time.Now)
+	for _, tc := range []struct{ patch, field string }{
+		{`null`, ""},
+		{`[]`, ""},
+		{`"length"`, ""},
+		{`{"nope":1}`, "nope"},
+		{`{"verificationCodePolicy":{"length":"8"}}`, "verificationCodePolicy.length"},
+		{`{"emailBranding":{"senderName":5}}`, "emailBranding.senderName"},
+		{`{"signUp":{"verify":"yes"}}`, "signUp.verify"},
+	} {
+		var fe *tenant.FieldError
+		if _, err := s.PatchExperience(ctx, tenant.Default, []byte(tc.patch)); !errors.As(err, &fe) || fe.Field != tc.field {
+			t.Errorf("PATCH %s: %v, want a FieldError on %q", tc.patch, err, tc.field)
+		}
+	}
+	if _, err := st.SettingGet(ctx, tenant.Default, "experience"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("refused patches stored settings: %v", err)
+	}
+}
+
+// TestNegativeCooldownStoredEarlierReadsAsOff: settings stored when -1
+// turned the resend cooldown off read as 0, which does that now, and a
+// later patch stores the new form.
+func TestNegativeCooldownStoredEarlierReadsAsOff(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		legacy := `{"verificationCodePolicy":{"length":8,"resendCooldown":-1},"languageInfo":{"fallbackLanguage":"en"},"emailBranding":{},"signUp":{"identifiers":null,"verify":false},"signIn":{"methods":null}}`
+		if err := st.WriteQ().SettingPut(ctx, tenant.Default, "experience", legacy, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		s := tenant.New(st, time.Now)
+		e, err := s.Experience(ctx, tenant.Default)
+		if err != nil || e.VerificationCodePolicy.ResendCooldown != 0 || e.VerificationCodePolicy.Length != 8 {
+			t.Fatalf("legacy settings read as %+v, %v; want the cooldown off and length 8", e.VerificationCodePolicy, err)
+		}
+		if _, err := s.PatchExperience(ctx, tenant.Default, []byte(`{"languageInfo":{"fallbackLanguage":"fr"}}`)); err != nil {
+			t.Fatalf("patching legacy settings: %v", err)
+		}
+		if raw, err := st.SettingGet(ctx, tenant.Default, "experience"); err != nil || !strings.Contains(raw, `"resendCooldown":0`) {
+			t.Errorf("stored after the patch: %s, %v; want resendCooldown 0", raw, err)
 		}
 	})
 }

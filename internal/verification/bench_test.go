@@ -25,7 +25,7 @@ func BenchmarkIssueVerify(b *testing.B) {
 			keys, _ := keyring.New(keyring.RandomBytes(keyring.KeySize))
 			svc := verification.New(keys, func() time.Time { return time.Now().UTC() })
 			ctx := context.Background()
-			p := verification.Policy{}
+			p := verification.DefaultPolicy()
 			i := 0
 			for b.Loop() {
 				i++

@@ -20,14 +20,14 @@ func verifiedRecord(t *testing.T, b bundle, email, usage string) verification.Re
 	ctx := context.Background()
 	var code string
 	err := b.st.InTx(ctx, func(tx *store.Tx) error {
-		is, err := b.svc.Issue(ctx, tx, "default", addr(email), usage, verification.Policy{})
+		is, err := b.svc.Issue(ctx, tx, "default", addr(email), usage, verification.DefaultPolicy())
 		code = is.Code
 		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, err := b.svc.VerifyRecord(ctx, b.st, "default", addr(email), usage, code, verification.Policy{})
+	rec, err := b.svc.VerifyRecord(ctx, b.st, "default", addr(email), usage, code, verification.DefaultPolicy())
 	if err != nil {
 		t.Fatalf("verifying the right code: %v", err)
 	}
@@ -131,12 +131,12 @@ func TestVerificationRecords(t *testing.T) {
 			b := setup()
 			ctx := context.Background()
 			if err := st.InTx(ctx, func(tx *store.Tx) error {
-				_, err := b.svc.Issue(ctx, tx, "default", addr("wrong-rec@example.com"), "Register", verification.Policy{})
+				_, err := b.svc.Issue(ctx, tx, "default", addr("wrong-rec@example.com"), "Register", verification.DefaultPolicy())
 				return err
 			}); err != nil {
 				t.Fatal(err)
 			}
-			rec, err := b.svc.VerifyRecord(ctx, st, "default", addr("wrong-rec@example.com"), "Register", "not-the-code", verification.Policy{})
+			rec, err := b.svc.VerifyRecord(ctx, st, "default", addr("wrong-rec@example.com"), "Register", "not-the-code", verification.DefaultPolicy())
 			if !errors.Is(err, verification.ErrMismatch) || rec.ID != "" {
 				t.Fatalf("wrong code gave record %+v, err %v; want no record and code_mismatch", rec, err)
 			}

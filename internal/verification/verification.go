@@ -20,76 +20,6 @@ import (
 	"github.com/authmail/authmail/internal/store"
 )
 
-// Policy is a tenant's code policy. The zero value of a field means its
-// default.
-type Policy struct {
-	// Length is the number of digits (4-10, default 6).
-	Length int `json:"length,omitempty"`
-	// ExpirationDuration is how long a code lives, in seconds (60-3600,
-	// default 600), as Logto's verificationCodePolicy.
-	ExpirationDuration int `json:"expirationDuration,omitempty"`
-	// MaxRetryAttempts is how many wrong tries kill a code (1-100, default 10).
-	MaxRetryAttempts int `json:"maxRetryAttempts,omitempty"`
-	// ResendCooldown is the minimum time in seconds between two codes to one
-	// recipient for one usage type (0-600, default 60; -1 disables it).
-	ResendCooldown int `json:"resendCooldown,omitempty"`
-	// SendLimit is how many codes one recipient may be sent per
-	// SendWindow seconds (default 10 per 600).
-	SendLimit  int `json:"sendLimit,omitempty"`
-	SendWindow int `json:"sendWindow,omitempty"`
-	// LockoutFailures failed verifications within an hour lock the
-	// identifier for LockoutMinutes (defaults 100 and 60).
-	LockoutFailures int `json:"lockoutFailures,omitempty"`
-	LockoutMinutes  int `json:"lockoutMinutes,omitempty"`
-}
-
-// WithDefaults fills unset fields.
-func (p Policy) WithDefaults() Policy {
-	def := func(v *int, d int) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	def(&p.Length, 6)
-	def(&p.ExpirationDuration, 600)
-	def(&p.MaxRetryAttempts, 10)
-	def(&p.ResendCooldown, 60)
-	def(&p.SendLimit, 10)
-	def(&p.SendWindow, 600)
-	def(&p.LockoutFailures, 100)
-	def(&p.LockoutMinutes, 60)
-	return p
-}
-
-// Validate checks the ranges, naming the field at fault.
-func (p Policy) Validate() error {
-	p = p.WithDefaults()
-	checks := []struct {
-		name      string
-		v, lo, hi int
-	}{
-		{"length", p.Length, 4, 10},
-		{"expirationDuration", p.ExpirationDuration, 60, 3600},
-		{"maxRetryAttempts", p.MaxRetryAttempts, 1, 100},
-		{"resendCooldown", p.ResendCooldown, -1, 600},
-		{"sendLimit", p.SendLimit, 1, 1000},
-		{"sendWindow", p.SendWindow, 60, 86400},
-		{"lockoutFailures", p.LockoutFailures, 1, 10000},
-		{"lockoutMinutes", p.LockoutMinutes, 1, 1440},
-	}
-	for _, c := range checks {
-		if c.v < c.lo || c.v > c.hi {
-			return fmt.Errorf("%s must be between %d and %d", c.name, c.lo, c.hi)
-		}
-	}
-	return nil
-}
-
-// TTL is the code lifetime.
-func (p Policy) TTL() time.Duration {
-	return time.Duration(p.WithDefaults().ExpirationDuration) * time.Second
-}
-
 // Error is a verification failure with a stable code.
 type Error struct {
 	// Code is the stable error code, such as "verification_code.expired".
@@ -157,7 +87,9 @@ type Issued struct {
 // that replaces the previous one, inside tx, so that the code, the
 // message and its delivery job commit together.
 func (s *Service) Issue(ctx context.Context, tx *store.Tx, tenant string, to address.Address, usage string, p Policy) (Issued, error) {
-	p = p.WithDefaults()
+	if err := p.Validate(); err != nil {
+		return Issued{}, fmt.Errorf("issuing a code: %w", err)
+	}
 	email := to.String()
 	if err := tx.LockKey(ctx, lockKey(tenant, email)); err != nil {
 		return Issued{}, err
@@ -248,7 +180,9 @@ func (s *Service) recordHash(tenant, id string) string {
 // verify checks the code in one transaction and, with keep, stores the
 // verification record it yields.
 func (s *Service) verify(ctx context.Context, st *store.Store, tenant string, to address.Address, usage, code string, p Policy, keep bool) (Record, error) {
-	p = p.WithDefaults()
+	if err := p.Validate(); err != nil {
+		return Record{}, fmt.Errorf("verifying a code: %w", err)
+	}
 	email := to.String()
 	var outcome error
 	var rec Record

@@ -56,7 +56,7 @@ func TestVerification(t *testing.T) {
 			return bundle{st: st, svc: verification.New(keys, c.Now), clock: c}
 		}
 		ctx := context.Background()
-		p := verification.Policy{}
+		p := verification.DefaultPolicy()
 
 		t.Run("RightCodeVerifiesOnce", func(t *testing.T) {
 			b := setup()
@@ -137,7 +137,7 @@ func TestVerification(t *testing.T) {
 
 		t.Run("PerRecipientSendCap", func(t *testing.T) {
 			b := setup()
-			p := verification.Policy{ResendCooldown: -1}
+			p := noCooldown()
 			for i := 0; i < 10; i++ {
 				if _, err := issue(t, b, "cap@example.com", p); err != nil {
 					t.Fatalf("send %d: %v", i+1, err)
@@ -163,7 +163,7 @@ func TestVerification(t *testing.T) {
 
 		t.Run("IdentifierLockout", func(t *testing.T) {
 			b := setup()
-			lp := verification.Policy{LockoutFailures: 3, LockoutMinutes: 60}
+			lp := lockoutAfter(3)
 			code, _ := issue(t, b, "lock@example.com", lp)
 			for i := 0; i < 3; i++ {
 				_ = b.svc.Verify(ctx, st, "default", addr("lock@example.com"), "Generic", "x", lp)
@@ -177,23 +177,6 @@ func TestVerification(t *testing.T) {
 			}
 		})
 	})
-}
-
-func TestPolicyValidate(t *testing.T) {
-	for _, tc := range []struct {
-		p  verification.Policy
-		ok bool
-	}{
-		{verification.Policy{}, true},
-		{verification.Policy{ExpirationDuration: 59}, false},
-		{verification.Policy{ExpirationDuration: 3600, MaxRetryAttempts: 100}, true},
-		{verification.Policy{MaxRetryAttempts: 101}, false},
-		{verification.Policy{Length: 3}, false},
-	} {
-		if err := tc.p.Validate(); (err == nil) != tc.ok {
-			t.Errorf("Validate(%+v) = %v, want ok=%v", tc.p, err, tc.ok)
-		}
-	}
 }
 
 // TestCapHoldsAcrossProcesses sends concurrently through two separate
@@ -216,7 +199,7 @@ func TestCapHoldsAcrossProcesses(t *testing.T) {
 	}
 	keys, _ := keyring.New(keyring.RandomBytes(keyring.KeySize))
 	svc := verification.New(keys, time.Now)
-	p := verification.Policy{ResendCooldown: -1}
+	p := noCooldown()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	sent, limited := 0, 0
