@@ -2,38 +2,231 @@ package connector
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/mail"
 	"reflect"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
 
-// DecodeConfig decodes a raw config into v. Unknown fields are ignored, so
-// a config pasted from Logto (which may carry extra keys) is accepted. A
-// type mismatch becomes a ConfigError naming the field.
+// Config is a connector's config as the host decodes it: a pointer to the
+// connector's config struct, whose json tags name every field the config
+// accepts. Factory.NewConfig returns an empty one; Build validates it and
+// builds the connector.
+type Config interface {
+	// Build checks the decoded config and builds a connector with env.
+	// Invalid configs fail with an error that matches ErrInvalidConfig
+	// and names the field.
+	Build(ctx context.Context, env Env) (Connector, error)
+}
+
+// DecodeConfig decodes a raw config into v strictly: a key v's type does
+// not declare (compared exactly, case included) is an error naming its
+// path, as is a value of the wrong type. A struct that embeds OtherKeys
+// takes keys it does not declare at its own level and drops them. A value
+// whose type decodes itself (json.Unmarshaler: Secret, Duration, Unused,
+// json.RawMessage) is taken whole, except a struct: one that decodes
+// itself must still declare, as fields, every key it reads. The keys of a
+// map are data and taken as they are. An empty raw is {}.
 func DecodeConfig(raw json.RawMessage, v any) error {
+	_, err := decodeConfig(raw, v)
+	return err
+}
+
+// decodeConfig is DecodeConfig; it also returns the paths of the keys that
+// OtherKeys let through.
+func decodeConfig(raw json.RawMessage, v any) ([]string, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		raw = json.RawMessage("{}")
 	}
+	var doc any
+	var other []string
+	if json.Unmarshal(raw, &doc) == nil {
+		w := keyWalk{other: &other}
+		if field, ok := w.unknown(doc, reflect.TypeOf(v), ""); ok {
+			return nil, InvalidConfig(field, "is not a field of this connector's config")
+		}
+	}
 	err := json.Unmarshal(raw, v)
 	if err == nil {
-		return nil
+		return other, nil
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
 		if te.Type == reflect.TypeOf(Duration(0)) {
-			return InvalidConfig(te.Field, "%s", durationHint)
+			return nil, InvalidConfig(te.Field, "%s", durationHint)
 		}
-		return InvalidConfig(te.Field, "must be %s, not %s", jsonKind(te.Type.Kind().String()), te.Value)
+		return nil, InvalidConfig(te.Field, "must be %s, not %s", jsonKind(te.Type.Kind().String()), te.Value)
 	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		return InvalidConfig("", "not valid JSON at byte %d", se.Offset)
+		return nil, InvalidConfig("", "not valid JSON at byte %d", se.Offset)
 	}
-	return InvalidConfig("", "%s", err.Error())
+	return nil, InvalidConfig("", "%s", err.Error())
 }
+
+var (
+	unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+	otherKeysType   = reflect.TypeFor[OtherKeys]()
+	unusedType      = reflect.TypeFor[Unused]()
+)
+
+// keyWalk compares a decoded JSON document with a config type.
+type keyWalk struct {
+	other *[]string // keys let through by OtherKeys
+}
+
+// unknown returns the dotted path of the first key in doc (in sorted
+// order, array elements by index) that type t does not declare.
+func (w keyWalk) unknown(doc any, t reflect.Type, path string) (string, bool) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == unusedType {
+		return "", false
+	}
+	if t.Kind() != reflect.Struct && (t.Implements(unmarshalerType) || reflect.PointerTo(t).Implements(unmarshalerType)) {
+		return "", false
+	}
+	join := func(k string) string {
+		if path == "" {
+			return k
+		}
+		return path + "." + k
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		obj, ok := doc.(map[string]any)
+		if !ok {
+			return "", false // a type error, which json.Unmarshal names
+		}
+		fields, open := ConfigFields(t), TakesOtherKeys(t)
+		for _, k := range sortedKeys(obj) {
+			ft, ok := fields[k]
+			switch {
+			case !ok && open:
+				*w.other = append(*w.other, join(k))
+			case !ok:
+				return join(k), true
+			default:
+				if p, bad := w.unknown(obj[k], ft, join(k)); bad {
+					return p, true
+				}
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		arr, _ := doc.([]any)
+		for i, el := range arr {
+			if p, bad := w.unknown(el, t.Elem(), join(strconv.Itoa(i))); bad {
+				return p, true
+			}
+		}
+	case reflect.Map:
+		obj, _ := doc.(map[string]any)
+		for _, k := range sortedKeys(obj) {
+			if p, bad := w.unknown(obj[k], t.Elem(), join(k)); bad {
+				return p, true
+			}
+		}
+	}
+	return "", false
+}
+
+// ConfigFields returns the JSON names of the fields of struct type t (or a
+// pointer to one) and their types, as encoding/json sees them: the json
+// tag's name, else the Go name; fields tagged "-" and unexported ones left
+// out; the fields of an untagged embedded struct promoted.
+func ConfigFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return out
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" {
+			ft := f.Type
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				for k, v := range ConfigFields(ft) {
+					if _, dup := out[k]; !dup {
+						out[k] = v
+					}
+				}
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = f.Type
+	}
+	return out
+}
+
+// TakesOtherKeys reports whether struct type t (or a pointer to one)
+// embeds OtherKeys, directly or through an untagged embedded struct.
+func TakesOtherKeys(t reflect.Type) bool {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return false
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.Anonymous || f.Tag.Get("json") != "" {
+			continue
+		}
+		if f.Type == otherKeysType || TakesOtherKeys(f.Type) {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// OtherKeys, embedded in a config struct, makes DecodeConfig take the keys
+// the struct does not declare at its level and drop them, and Build log
+// their names. It is for shapes another implementation leaves open: Logto
+// stores a connector config with whatever keys it was given, so a config
+// pasted from Logto may carry some authmail does not know. The config
+// schema leaves such a level open too; every other level of a config is
+// closed (additionalProperties false), and an undeclared key there is an
+// error.
+type OtherKeys struct{}
+
+// Unused is a config field accepted so that a config written for another
+// implementation (Logto's nodemailer options, say) is taken as it is and
+// the field documented. Any JSON value decodes into it and is dropped.
+type Unused struct{}
+
+// UnmarshalJSON accepts any value.
+func (*Unused) UnmarshalJSON([]byte) error { return nil }
 
 func jsonKind(goKind string) string {
 	switch goKind {

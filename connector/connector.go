@@ -8,10 +8,26 @@
 // # Lifecycle
 //
 // The host resolves a factory by ID (or a Logto alias), checks the raw config
-// JSON against the factory's JSON Schema, then calls Factory.New, which
-// decodes and validates the config and builds a [Connector]. Send is called
-// for every message, possibly concurrently. When the connector is replaced,
-// the host calls Close if the connector implements io.Closer.
+// JSON against the factory's JSON Schema, decodes it strictly into a new
+// value of the connector's config type (Factory.NewConfig; a field the type
+// does not declare is an error) and calls its Build, which validates what
+// the schema cannot and builds a [Connector]. Build is the one place this
+// happens ([Build]); a connector never decodes its raw config itself. Send
+// is called for every message, possibly concurrently. When the connector
+// is replaced, the host calls Close if the connector implements io.Closer.
+//
+// # Describing itself
+//
+// What is the same for every config of a kind is a field of the [Factory]:
+// SecretFields, DestinationFields, DNS. What depends on the config is an
+// optional interface of the built connector ([TemplateSource],
+// [SenderIdentity], io.Closer), each listed in an interface-guard block in
+// the connector's package:
+//
+//	var (
+//		_ connector.Connector      = (*Connector)(nil)
+//		_ connector.SenderIdentity = (*Connector)(nil)
+//	)
 //
 // # Errors
 //
@@ -95,7 +111,9 @@ type Template struct {
 	SendFrom    string    `json:"sendFrom,omitempty"`
 }
 
-// Env is what the host gives a connector when it builds one.
+// Env is what the host gives a connector when it builds one. Build fills
+// in a discarding Logger, a default HTTPClient and time.Now where the host
+// left them nil.
 type Env struct {
 	// Logger is scoped to the connector; never nil.
 	Logger *slog.Logger
@@ -155,9 +173,10 @@ type Factory struct {
 	// RendersOnProvider is true when the provider (or receiver) renders the
 	// message from Message.Payload instead of the rendered bodies.
 	RendersOnProvider bool
-	// New decodes raw, validates it and builds a connector. Invalid configs
-	// fail with an error that matches ErrInvalidConfig and names the field.
-	New func(ctx context.Context, raw json.RawMessage, env Env) (Connector, error)
+	// NewConfig returns a new, empty config of the connector's config type
+	// (a pointer to its struct). Build decodes a raw config into it with
+	// DecodeConfig, after the schema check, and calls its Build.
+	NewConfig func() Config
 }
 
 // FormItem is a console hint for one config field.

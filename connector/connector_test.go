@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -19,14 +20,28 @@ func (nopConn) Send(context.Context, connector.Message) (connector.Receipt, erro
 	return connector.Receipt{}, nil
 }
 
+// testConfig is the config of the test-registry factory.
+type testConfig struct {
+	APIKey connector.Secret `json:"apiKey"`
+	Nested struct {
+		Port  int              `json:"port"`
+		Token connector.Secret `json:"token"`
+	} `json:"nested"`
+	List []struct {
+		Secret connector.Secret `json:"secret"`
+	} `json:"list"`
+}
+
+func (*testConfig) Build(context.Context, connector.Env) (connector.Connector, error) {
+	return nopConn{}, nil
+}
+
 func init() {
 	connector.Register(connector.Factory{
 		ID: "test-registry", Aliases: []string{"test-registry-alias"}, Name: "Test",
 		ConfigSchema: json.RawMessage(`{"type":"object","required":["apiKey"],"properties":{"apiKey":{"type":"string","minLength":1,"pattern":"^k"},"nested":{"type":"object","properties":{"port":{"type":"integer","maximum":65535}}}}}`),
 		SecretFields: []string{"apiKey", "nested.token", "list.secret"},
-		New: func(ctx context.Context, raw json.RawMessage, env connector.Env) (connector.Connector, error) {
-			return nopConn{}, nil
-		},
+		NewConfig:    func() connector.Config { return &testConfig{} },
 	})
 }
 
@@ -50,7 +65,7 @@ func TestRegistryLookupAndAliases(t *testing.T) {
 			t.Fatal("registering a duplicate ID did not panic")
 		}
 	}()
-	connector.Register(connector.Factory{ID: "test-registry-alias", New: func(context.Context, json.RawMessage, connector.Env) (connector.Connector, error) { return nil, nil }})
+	connector.Register(connector.Factory{ID: "test-registry-alias", NewConfig: func() connector.Config { return &testConfig{} }})
 }
 
 func TestBuildValidatesAgainstSchema(t *testing.T) {
@@ -239,5 +254,117 @@ func TestConfigSenderAndAddress(t *testing.T) {
 	}
 	if _, err := connector.ConfigAddress("replyTo", "nope"); !errors.Is(err, connector.ErrInvalidConfig) {
 		t.Errorf("a bad optional address = %v", err)
+	}
+}
+
+// TestDecodeConfigRefusesUndeclaredFields: a key the config type does not
+// declare, at any depth and in any case but the declared one, is a
+// ConfigError naming its path; map keys and self-decoding values are
+// taken whole.
+func TestDecodeConfigRefusesUndeclaredFields(t *testing.T) {
+	type item struct {
+		Name string `json:"name"`
+	}
+	type config struct {
+		Host    string            `json:"host"`
+		Items   []item            `json:"items"`
+		Nested  *item             `json:"nested,omitempty"`
+		Headers map[string]string `json:"headers"`
+		Raw     json.RawMessage   `json:"raw"`
+		Ignored connector.Unused  `json:"ignored"`
+		Skipped string            `json:"-"`
+	}
+	for raw, field := range map[string]string{
+		`{"hots":"x"}`: "hots",
+		`{"Host":"x"}`: "Host",
+		`{"host":"x","items":[{"name":"a"},{"nmae":"b"}]}`: "items.1.nmae",
+		`{"nested":{"name":"a","extra":1}}`:                "nested.extra",
+		`{"Skipped":"x"}`:                                  "Skipped",
+		`{"-":"x"}`:                                        "-",
+	} {
+		var cfg config
+		var ce *connector.ConfigError
+		if err := connector.DecodeConfig(json.RawMessage(raw), &cfg); !errors.As(err, &ce) || ce.Field != field {
+			t.Errorf("DecodeConfig(%s) = %v, want a ConfigError naming %s", raw, err, field)
+		}
+	}
+	var cfg config
+	ok := `{"host":"h","items":[{"name":"a"}],"headers":{"Any-Header":"v"},"raw":{"anything":[1]},"ignored":{"deep":true}}`
+	if err := connector.DecodeConfig(json.RawMessage(ok), &cfg); err != nil || cfg.Host != "h" || cfg.Headers["Any-Header"] != "v" {
+		t.Errorf("DecodeConfig(%s) = %v, %+v", ok, err, cfg)
+	}
+}
+
+// TestBuildDecodesStrictlyAfterTheSchema: a field the schema allows but
+// the config type does not declare is refused by Build, named.
+func TestBuildDecodesStrictlyAfterTheSchema(t *testing.T) {
+	_, err := connector.Build(context.Background(), "test-registry", json.RawMessage(`{"apiKey":"k","nested":{"prot":1}}`), connector.Env{})
+	var ce *connector.ConfigError
+	if !errors.As(err, &ce) || ce.Field != "nested.prot" {
+		t.Fatalf("Build = %v, want a ConfigError naming nested.prot", err)
+	}
+	if _, err := connector.Build(context.Background(), "test-registry", json.RawMessage(`{"apiKey":"k","nested":{"port":1}}`), connector.Env{}); err != nil {
+		t.Fatalf("Build of a valid config: %v", err)
+	}
+}
+
+// TestDecodeConfigTakesOtherKeysWhereDeclared: a struct that embeds
+// connector.OtherKeys takes keys it does not declare at its own level,
+// and only there.
+func TestDecodeConfigTakesOtherKeysWhereDeclared(t *testing.T) {
+	type inner struct {
+		Name string `json:"name"`
+	}
+	type config struct {
+		connector.OtherKeys
+		Host  string `json:"host"`
+		Inner inner  `json:"inner"`
+	}
+	var cfg config
+	if err := connector.DecodeConfig(json.RawMessage(`{"host":"h","pool":true,"inner":{"name":"n"}}`), &cfg); err != nil || cfg.Host != "h" || cfg.Inner.Name != "n" {
+		t.Fatalf("DecodeConfig = %v, %+v; want the other key dropped", err, cfg)
+	}
+	var ce *connector.ConfigError
+	if err := connector.DecodeConfig(json.RawMessage(`{"host":"h","inner":{"nmae":"n"}}`), &cfg); !errors.As(err, &ce) || ce.Field != "inner.nmae" {
+		t.Fatalf("DecodeConfig of an unknown inner key = %v, want a ConfigError naming inner.nmae", err)
+	}
+}
+
+// TestSchemaClosedToOtherKeysNamesTheKey: a key a closed schema level
+// does not allow is named as the field at fault.
+func TestSchemaClosedToOtherKeysNamesTheKey(t *testing.T) {
+	connector.Register(connector.Factory{
+		ID:           "test-closed-schema",
+		ConfigSchema: json.RawMessage(`{"type":"object","properties":{"auth":{"type":"object","additionalProperties":false,"properties":{"user":{"type":"string"}}}}}`),
+		NewConfig:    func() connector.Config { return &testConfig{} },
+	})
+	err := connector.ValidateSchema("test-closed-schema", json.RawMessage(`{"auth":{"user":"u","usr":"x","pss":"y"}}`))
+	var ce *connector.ConfigError
+	if !errors.As(err, &ce) || ce.Field != "auth.pss" || strings.Contains(ce.Reason, "x") {
+		t.Fatalf("ValidateSchema = %v, want a ConfigError naming auth.pss", err)
+	}
+}
+
+// openConfig takes keys it does not know, as a Logto-compatible config does.
+type openConfig struct {
+	connector.OtherKeys
+	Host string `json:"host"`
+}
+
+func (*openConfig) Build(context.Context, connector.Env) (connector.Connector, error) {
+	return nopConn{}, nil
+}
+
+// TestBuildLogsTheKeysItIgnores: the keys OtherKeys lets through are named
+// in a warning, so a mistyped field does not vanish unseen.
+func TestBuildLogsTheKeysItIgnores(t *testing.T) {
+	connector.Register(connector.Factory{ID: "test-open-config", NewConfig: func() connector.Config { return &openConfig{} }})
+	var logs strings.Builder
+	env := connector.Env{Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	if _, err := connector.Build(context.Background(), "test-open-config", json.RawMessage(`{"host":"h","hots":"x"}`), env); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "hots") {
+		t.Errorf("logs = %q, want a warning naming hots", logs.String())
 	}
 }

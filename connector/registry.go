@@ -6,9 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
@@ -41,8 +46,11 @@ func Register(f Factory) {
 	if f.ID == "" || f.ID != strings.ToLower(f.ID) {
 		panic("connector: factory ID must be non-empty lower case: " + f.ID)
 	}
-	if f.New == nil {
-		panic("connector: factory " + f.ID + " has no New")
+	if f.NewConfig == nil {
+		panic("connector: factory " + f.ID + " has no NewConfig")
+	}
+	if cfg := f.NewConfig(); cfg == nil || reflect.TypeOf(cfg).Kind() != reflect.Pointer {
+		panic(fmt.Sprintf("connector: factory %s: NewConfig must return a pointer to the config struct, not %T", f.ID, cfg))
 	}
 	for _, id := range append([]string{f.ID}, f.Aliases...) {
 		if _, dup := registry.byID[id]; dup {
@@ -112,9 +120,11 @@ func Factories() []Factory {
 // ErrUnknownFactory is returned for an ID no factory has.
 var ErrUnknownFactory = errors.New("unknown connector factory")
 
-// Build checks raw against the factory's JSON Schema, then builds the
-// connector with the factory's New. Schema failures are ConfigErrors
-// naming the first field at fault.
+// Build builds a connector of the factory with ID (or alias) id: it checks
+// raw against the factory's JSON Schema, decodes it strictly into a new
+// config (Factory.NewConfig, DecodeConfig) and calls the config's Build
+// with env, its nil members filled in. Failures of the config are
+// ConfigErrors naming the first field at fault.
 func Build(ctx context.Context, id string, raw json.RawMessage, env Env) (Connector, error) {
 	registry.RLock()
 	if canon, ok := registry.aliases[id]; ok {
@@ -128,7 +138,30 @@ func Build(ctx context.Context, id string, raw json.RawMessage, env Env) (Connec
 	if err := e.validate(raw); err != nil {
 		return nil, err
 	}
-	return e.factory.New(ctx, raw, env)
+	cfg := e.factory.NewConfig()
+	other, err := decodeConfig(raw, cfg)
+	if err != nil {
+		return nil, err
+	}
+	env = env.withDefaults()
+	if len(other) > 0 {
+		env.Logger.WarnContext(ctx, "the connector config has keys this connector does not know; they are ignored", "keys", other)
+	}
+	return cfg.Build(ctx, env)
+}
+
+// withDefaults fills the members of env the host left nil.
+func (env Env) withDefaults() Env {
+	if env.Logger == nil {
+		env.Logger = slog.New(slog.DiscardHandler)
+	}
+	if env.HTTPClient == nil {
+		env.HTTPClient = &http.Client{}
+	}
+	if env.Now == nil {
+		env.Now = time.Now
+	}
+	return env
 }
 
 // ValidateSchema checks raw against the factory's JSON Schema only.
@@ -178,6 +211,10 @@ func schemaError(ve *jsonschema.ValidationError) error {
 	if req, ok := leaf.ErrorKind.(*kind.Required); ok && len(req.Missing) > 0 {
 		loc = append(append([]string(nil), loc...), req.Missing[0])
 		return &ConfigError{Field: strings.Join(loc, "."), Reason: "is required"}
+	}
+	if add, ok := leaf.ErrorKind.(*kind.AdditionalProperties); ok && len(add.Properties) > 0 {
+		loc = append(append([]string(nil), loc...), slices.Min(add.Properties))
+		return &ConfigError{Field: strings.Join(loc, "."), Reason: "is not a field of this connector's config"}
 	}
 	field := strings.Join(loc, ".")
 	// Pattern and format messages quote the value, which may be a secret.

@@ -84,9 +84,11 @@ type Suite struct {
 	// InvalidConfigs must each fail validation naming their field.
 	InvalidConfigs []InvalidConfig
 	// Secrets are the secret values in Backend.Config(); none may appear in
-	// an error, a log line or the redacted config.
+	// an error, a log line or the redacted config. Empty means the
+	// connector has none, which the suite checks too.
 	Secrets []string
-	// NoDisplayName is set for providers that cannot carry a sender name.
+	// NoDisplayName is set for providers that cannot carry a sender name
+	// (or no sender at all, as a webhook).
 	NoDisplayName bool
 	// RetryAfter is what the backend's FailRateLimit answer says, or zero
 	// when the protocol has no such field (SMTP).
@@ -109,11 +111,17 @@ func (s Suite) can(f Failure) bool {
 	return false
 }
 
-// Run runs the conformance suite.
+// Run runs the conformance suite: sending (text and HTML, or the payload
+// for a connector whose provider renders the message; UTF-8; the message
+// ID), cancellation and deadlines, the classification of failures, invalid
+// configs, secrets, and the connector's description of itself (the
+// schema, the config type and the form agree; destination fields; DNS
+// hints; the sender identity). A check that does not apply to the
+// connector is a skipped subtest that says why.
 func Run(t *testing.T, s Suite) {
 	t.Helper()
-	if s.Factory.ID == "" || s.NewBackend == nil {
-		t.Fatal("connectortest: Suite needs a Factory and NewBackend")
+	if s.Factory.ID == "" || s.Factory.NewConfig == nil || s.NewBackend == nil {
+		t.Fatal("connectortest: Suite needs a Factory (with NewConfig) and NewBackend")
 	}
 	t.Run("Metadata", func(t *testing.T) { s.testMetadata(t) })
 	t.Run("SendsTextAndHTML", func(t *testing.T) { s.testTextAndHTML(t) })
@@ -122,7 +130,12 @@ func Run(t *testing.T, s Suite) {
 	t.Run("HonoursCancellation", func(t *testing.T) { s.testCancellation(t) })
 	t.Run("ClassifiesFailures", func(t *testing.T) { s.testClassification(t) })
 	t.Run("RejectsInvalidConfigs", func(t *testing.T) { s.testInvalidConfigs(t) })
-	t.Run("KeepsSecretsOut", func(t *testing.T) { s.testSecrets(t) })
+	if len(s.Secrets) > 0 {
+		t.Run("KeepsSecretsOut", func(t *testing.T) { s.testSecrets(t) })
+	} else {
+		t.Run("HasNoSecrets", func(t *testing.T) { s.testNoSecrets(t) })
+	}
+	t.Run("DescriptionsAgree", func(t *testing.T) { s.testConfigDescription(t) })
 	t.Run("DeclaresDestinationFields", func(t *testing.T) { s.testDestinationFields(t) })
 	t.Run("DNSHintsWellFormed", func(t *testing.T) { s.testDNSHints(t) })
 	t.Run("SendsAsItsSenderIdentity", func(t *testing.T) { s.testSenderIdentity(t) })
@@ -236,13 +249,13 @@ func (s Suite) testMetadata(t *testing.T) {
 	}
 }
 
+// testTextAndHTML checks the rendered message arrives whole or, for a
+// connector whose provider renders it, that the payload does.
 func (s Suite) testTextAndHTML(t *testing.T) {
 	msg := Message("msg-text-html")
 	got := s.sendOne(t, msg)
 	if s.Factory.RendersOnProvider {
-		if got.Payload["code"] != "123456" {
-			t.Errorf("payload code = %v, want 123456", got.Payload["code"])
-		}
+		checkPayload(t, got, msg)
 		return
 	}
 	if got.Subject != msg.Subject {
@@ -256,24 +269,48 @@ func (s Suite) testTextAndHTML(t *testing.T) {
 	}
 }
 
+// testUTF8 checks non-ASCII text survives: the subject and bodies, or the
+// payload for a connector whose provider renders the message, and the
+// sender's name.
 func (s Suite) testUTF8(t *testing.T) {
 	msg := Message("msg-utf8")
 	msg.Subject = "Votre code — 認証コード ✓"
 	msg.From = connector.Address{Name: "Équipe Sécurité Ünïcode"}
 	msg.HTML = "<p>Ваш код: <b>123456</b> ✓</p>"
 	msg.Text = "Ваш код: 123456 ✓"
+	msg.Payload = map[string]any{"code": "123456", "locale": "fr", "organization": map[string]any{"name": "Équipe — 認証 ✓"}}
 	got := s.sendOne(t, msg)
 	if s.Factory.RendersOnProvider {
-		return
-	}
-	if got.Subject != msg.Subject {
-		t.Errorf("subject = %q, want %q", got.Subject, msg.Subject)
-	}
-	if !strings.Contains(got.Text, "Ваш код: 123456 ✓") {
-		t.Errorf("text body = %q, want the UTF-8 text", got.Text)
+		checkPayload(t, got, msg)
+	} else {
+		if got.Subject != msg.Subject {
+			t.Errorf("subject = %q, want %q", got.Subject, msg.Subject)
+		}
+		if !strings.Contains(got.Text, "Ваш код: 123456 ✓") {
+			t.Errorf("text body = %q, want the UTF-8 text", got.Text)
+		}
 	}
 	if !s.NoDisplayName && got.FromName != msg.From.Name {
 		t.Errorf("sender name = %q, want %q", got.FromName, msg.From.Name)
+	}
+}
+
+// checkPayload checks the provider got every payload value of msg, and
+// its usage type when the protocol carries one.
+func checkPayload(t *testing.T, got Received, msg connector.Message) {
+	t.Helper()
+	if len(msg.Payload) == 0 {
+		t.Fatal("connectortest: the message has no payload to check")
+	}
+	for k, want := range msg.Payload {
+		w, _ := json.Marshal(want)
+		g, _ := json.Marshal(got.Payload[k])
+		if !bytes.Equal(w, g) {
+			t.Errorf("payload %s = %s, want %s (the provider renders from the payload)", k, g, w)
+		}
+	}
+	if got.Type != "" && got.Type != string(msg.Type) {
+		t.Errorf("usage type = %q, want %q", got.Type, msg.Type)
 	}
 }
 
@@ -286,18 +323,28 @@ func (s Suite) testMessageID(t *testing.T) {
 }
 
 func (s Suite) testCancellation(t *testing.T) {
+	t.Run("CancelledContext", func(t *testing.T) {
+		b := s.NewBackend(t)
+		c := s.build(t, b, nil)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if _, err := c.Send(ctx, Message("msg-cancelled")); err == nil {
+			t.Errorf("Send with a cancelled context succeeded")
+		}
+	})
+	t.Run("DeadlineOfASlowBackend", func(t *testing.T) {
+		if !s.can(FailSlow) {
+			t.Skip("the backend cannot be slow (Suite.Failures)")
+		}
+		s.testDeadline(t)
+	})
+}
+
+func (s Suite) testDeadline(t *testing.T) {
 	b := s.NewBackend(t)
 	c := s.build(t, b, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if _, err := c.Send(ctx, Message("msg-cancelled")); err == nil {
-		t.Errorf("Send with a cancelled context succeeded")
-	}
-	if !s.can(FailSlow) {
-		return
-	}
 	b.Fail(FailSlow)
-	ctx, cancel = context.WithTimeout(context.Background(), 300*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
 	_, err := c.Send(ctx, Message("msg-deadline"))
@@ -324,10 +371,10 @@ func (s Suite) testClassification(t *testing.T) {
 		{"Temporary", FailTemporary, connector.ErrTemporary},
 	}
 	for _, tc := range cases {
-		if !s.can(tc.failure) {
-			continue
-		}
 		t.Run(tc.name, func(t *testing.T) {
+			if !s.can(tc.failure) {
+				t.Skip("the backend cannot produce this failure (Suite.Failures)")
+			}
 			b := s.NewBackend(t)
 			c := s.build(t, b, nil)
 			b.Fail(tc.failure)
@@ -377,10 +424,19 @@ func (s Suite) testInvalidConfigs(t *testing.T) {
 	}
 }
 
-func (s Suite) testSecrets(t *testing.T) {
-	if len(s.Secrets) == 0 {
-		return
+// testNoSecrets checks that a connector whose suite lists no secret
+// values has none: the factory declares no secret field, and the
+// backend's config holds no value in one.
+func (s Suite) testNoSecrets(t *testing.T) {
+	if len(s.Factory.SecretFields) > 0 {
+		t.Errorf("the factory declares secret fields %v, but Suite.Secrets lists no secret value of the backend's config", s.Factory.SecretFields)
 	}
+	if got := connector.Secrets(s.Factory, s.NewBackend(t).Config()); len(got) > 0 {
+		t.Errorf("the backend's config holds %d secret values, but Suite.Secrets lists none", len(got))
+	}
+}
+
+func (s Suite) testSecrets(t *testing.T) {
 	b := s.NewBackend(t)
 	logs := &logBuffer{}
 	c := s.build(t, b, logs)
@@ -484,4 +540,16 @@ func (r *Recorder) Received() []Received {
 // Invalid is an InvalidConfig from a JSON string, for tables of them.
 func Invalid(name, raw, field string) InvalidConfig {
 	return InvalidConfig{Name: name, Config: json.RawMessage(raw), Field: field}
+}
+
+// BuildUnchecked decodes raw into a new config of f (connector.DecodeConfig)
+// and builds it with env, without the schema check connector.Build makes
+// first, so that a test can show a config's own validation names the
+// fields the schema would.
+func BuildUnchecked(ctx context.Context, f connector.Factory, raw json.RawMessage, env connector.Env) (connector.Connector, error) {
+	cfg := f.NewConfig()
+	if err := connector.DecodeConfig(raw, cfg); err != nil {
+		return nil, err
+	}
+	return cfg.Build(ctx, env)
 }

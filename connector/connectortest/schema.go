@@ -134,9 +134,11 @@ func destinationWord(w string) bool {
 // declared in Factory.DestinationFields: a field is a destination when a
 // word of its name, split at lower-to-upper case changes, underscores and
 // hyphens and lower-cased, is one of host, hostname, port, endpoint, url,
-// uri, region, domain or servername ("host", "baseUrl",
-// "regionId", "servername" and "dkim.domain" are; "fromEmail" and
-// "serverToken" (a Postmark server's token) are not). Declaring a field the rule does not catch is
+// uri, region, domain or servername ("host", "baseUrl", "regionId",
+// "servername" and "dkim.domain" are; "fromEmail" and "serverToken", a
+// Postmark server's token, are not). A field the config type declares
+// connector.Unused is exempt (testDestinationFields): it is dropped, so it
+// sends nothing anywhere. Declaring a field the rule does not catch is
 // allowed: the rule is a floor, not the definition.
 func destinationLike(path string) bool {
 	name := path[strings.LastIndexByte(path, '.')+1:]

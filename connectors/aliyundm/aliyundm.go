@@ -59,7 +59,7 @@ func Factory() connector.Factory {
 		Form:              form(),
 		DefaultConfig:     json.RawMessage(`{"accessKeyId":"","accessKeySecret":"","regionId":"cn-hangzhou","accountName":"","fromAlias":""}`),
 		ReadMe:            readme,
-		New:               New,
+		NewConfig:         func() connector.Config { return &Config{} },
 	}
 }
 
@@ -92,24 +92,13 @@ type Connector struct {
 	log  *slog.Logger
 }
 
-// New validates raw and builds a connector.
-func New(_ context.Context, raw json.RawMessage, env connector.Env) (connector.Connector, error) {
-	s, err := parseConfig(raw, env.AllowInsecureEndpoint)
+// Build validates the config and builds a connector.
+func (c *Config) Build(_ context.Context, env connector.Env) (connector.Connector, error) {
+	s, err := c.settings(env.AllowInsecureEndpoint)
 	if err != nil {
 		return nil, err
 	}
-	c := &Connector{s: s, http: env.HTTPClient, now: env.Now, log: env.Logger}
-	if c.http == nil {
-		c.http = http.DefaultClient
-	}
-	if c.now == nil {
-		c.now = time.Now
-	}
-	if c.log == nil {
-		c.log = slog.Default()
-	}
-	c.log = c.log.With("connector", ID)
-	return c, nil
+	return &Connector{s: s, http: env.HTTPClient, now: env.Now, log: env.Logger}, nil
 }
 
 // Templates returns the config's templates; their content is HTML.
@@ -272,6 +261,7 @@ func (c *Connector) Sender() connector.Sender { return connector.Sender{From: c.
 
 // Interface guards.
 var (
+	_ connector.Config         = (*Config)(nil)
 	_ connector.Connector      = (*Connector)(nil)
 	_ connector.TemplateSource = (*Connector)(nil)
 	_ connector.SenderIdentity = (*Connector)(nil)

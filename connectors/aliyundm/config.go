@@ -1,7 +1,6 @@
 package aliyundm
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -34,6 +33,9 @@ var endpoints = map[string]string{
 // `aliyun-direct-mail` config unchanged; replyTo, consoleReplyTo, tagName,
 // endpoint and timeout are authmail additions.
 type Config struct {
+	// Keys the connector does not know are ignored, as Logto does.
+	connector.OtherKeys
+
 	// AccessKeyID is the RAM user's AccessKey ID. Required.
 	AccessKeyID string `json:"accessKeyId"`
 	// AccessKeySecret is the RAM user's AccessKey secret. Required.
@@ -75,12 +77,9 @@ type settings struct {
 
 var tagPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
 
-// parseConfig decodes and validates raw.
-func parseConfig(raw json.RawMessage, allowInsecure bool) (*settings, error) {
-	var cfg Config
-	if err := connector.DecodeConfig(raw, &cfg); err != nil {
-		return nil, err
-	}
+// settings validates the config and resolves it.
+func (c *Config) settings(allowInsecure bool) (*settings, error) {
+	cfg := *c
 	cfg.AccessKeyID = strings.TrimSpace(cfg.AccessKeyID)
 	if cfg.AccessKeyID == "" {
 		return nil, connector.InvalidConfig("accessKeyId", "is required")

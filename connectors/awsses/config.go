@@ -1,7 +1,6 @@
 package awsses
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -21,6 +20,9 @@ const MaxTimeout = 2 * time.Minute
 // `aws-ses-mail` config unchanged; senderName, replyTo, sessionToken,
 // endpoint and timeout are authmail additions.
 type Config struct {
+	// Keys the connector does not know are ignored, as Logto does.
+	connector.OtherKeys
+
 	// AccessKeyID is the IAM access key ID. When it and AccessKeySecret are
 	// both empty, credentials come from the standard AWS chain
 	// (environment, shared config, SSO, web identity, ECS, EC2 IMDS).
@@ -70,12 +72,9 @@ type settings struct {
 
 var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 
-// parseConfig decodes and validates raw.
-func parseConfig(raw json.RawMessage, allowInsecure bool) (*settings, error) {
-	var cfg Config
-	if err := connector.DecodeConfig(raw, &cfg); err != nil {
-		return nil, err
-	}
+// settings validates the config and resolves it.
+func (c *Config) settings(allowInsecure bool) (*settings, error) {
+	cfg := *c
 	cfg.Region = strings.TrimSpace(cfg.Region)
 	s := &settings{cfg: cfg}
 	if err := s.validateCredentials(); err != nil {

@@ -60,7 +60,7 @@ func Factory() connector.Factory {
 		Form:              form(),
 		DefaultConfig:     json.RawMessage(`{"region":"us-east-1","emailAddress":"","accessKeyId":"","accessKeySecret":""}`),
 		ReadMe:            readme,
-		New:               New,
+		NewConfig:         func() connector.Config { return &Config{} },
 	}
 }
 
@@ -90,9 +90,9 @@ type Connector struct {
 	log    *slog.Logger
 }
 
-// New validates raw and builds a connector with one SES client.
-func New(ctx context.Context, raw json.RawMessage, env connector.Env) (connector.Connector, error) {
-	s, err := parseConfig(raw, env.AllowInsecureEndpoint)
+// Build validates the config and builds a connector with one SES client.
+func (c *Config) Build(ctx context.Context, env connector.Env) (connector.Connector, error) {
+	s, err := c.settings(env.AllowInsecureEndpoint)
 	if err != nil {
 		return nil, err
 	}
@@ -100,11 +100,7 @@ func New(ctx context.Context, raw json.RawMessage, env connector.Env) (connector
 	if err != nil {
 		return nil, err
 	}
-	log := env.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	return &Connector{s: s, client: client, log: log.With("connector", ID)}, nil
+	return &Connector{s: s, client: client, log: env.Logger}, nil
 }
 
 // newClient builds the SES client once: static keys when configured, the
@@ -320,6 +316,7 @@ func (c *Connector) Sender() connector.Sender { return connector.Sender{From: c.
 
 // Interface guards.
 var (
+	_ connector.Config         = (*Config)(nil)
 	_ connector.Connector      = (*Connector)(nil)
 	_ connector.TemplateSource = (*Connector)(nil)
 	_ connector.SenderIdentity = (*Connector)(nil)

@@ -37,6 +37,7 @@ const schema = `{
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "title": "Dev inbox",
   "type": "object",
+  "additionalProperties": false,
   "properties": {
     "note": {"type": "string", "description": "A free note for whoever reads the config."}
   }
@@ -60,7 +61,7 @@ func Factory() connector.Factory {
 		},
 		DefaultConfig: json.RawMessage(`{}`),
 		ReadMe:        readme,
-		New:           New,
+		NewConfig:     func() connector.Config { return &Config{} },
 	}
 }
 
@@ -76,20 +77,12 @@ type Connector struct {
 	logger *slog.Logger
 }
 
-// New builds a dev inbox connector on env.Inbox.
-func New(_ context.Context, raw json.RawMessage, env connector.Env) (connector.Connector, error) {
-	var cfg Config
-	if err := connector.DecodeConfig(raw, &cfg); err != nil {
-		return nil, err
-	}
+// Build builds a dev inbox connector on env.Inbox.
+func (c *Config) Build(_ context.Context, env connector.Env) (connector.Connector, error) {
 	if env.Inbox == nil {
 		return nil, ErrNoInbox
 	}
-	logger := env.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	return &Connector{inbox: env.Inbox, logger: logger}, nil
+	return &Connector{inbox: env.Inbox, logger: env.Logger}, nil
 }
 
 // Send stores msg, with its sender resolved, and returns the inbox ID.
@@ -115,4 +108,8 @@ func storeError(err error) error {
 	return &connector.Error{Kind: connector.ErrTemporary, Err: fmt.Errorf("storing in the dev inbox: %w", err)}
 }
 
-var _ connector.Connector = (*Connector)(nil)
+// Interface guards.
+var (
+	_ connector.Config    = (*Config)(nil)
+	_ connector.Connector = (*Connector)(nil)
+)

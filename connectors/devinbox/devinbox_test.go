@@ -79,21 +79,24 @@ var inboxes sync.Map
 
 // suiteID is the factory the conformance suite builds through. The suite
 // builds connectors with an Env that has no Inbox, so this factory is the
-// real one with New wrapped to pass the backend's inbox, found by the
-// config's note.
+// real one with a config whose Build passes the backend's inbox, found by
+// the config's note.
 const suiteID = "dev-inbox-conformance"
+
+// suiteConfig is Config, built on the inbox its note names.
+type suiteConfig struct{ Config }
+
+func (c *suiteConfig) Build(ctx context.Context, env connector.Env) (connector.Connector, error) {
+	if in, ok := inboxes.Load(c.Note); ok {
+		env.Inbox = in.(*memInbox)
+	}
+	return c.Config.Build(ctx, env)
+}
 
 func init() {
 	f := Factory()
 	f.ID = suiteID
-	f.New = func(ctx context.Context, raw json.RawMessage, env connector.Env) (connector.Connector, error) {
-		var cfg Config
-		_ = json.Unmarshal(raw, &cfg)
-		if in, ok := inboxes.Load(cfg.Note); ok {
-			env.Inbox = in.(*memInbox)
-		}
-		return New(ctx, raw, env)
-	}
+	f.NewConfig = func() connector.Config { return &suiteConfig{} }
 	connector.Register(f)
 }
 
@@ -189,7 +192,7 @@ func TestSendStoresResolvedMessage(t *testing.T) {
 
 func TestStoreErrorsClassified(t *testing.T) {
 	in := &memInbox{}
-	c, err := New(context.Background(), nil, testEnv(in))
+	c, err := connector.Build(context.Background(), ID, nil, testEnv(in))
 	if err != nil {
 		t.Fatal(err)
 	}

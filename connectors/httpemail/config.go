@@ -44,20 +44,28 @@ type settings struct {
 	secrets  []string
 }
 
-// parseConfig decodes and validates raw.
-func parseConfig(raw json.RawMessage, allowInsecure bool) (settings, error) {
-	// The config as decoded; timeout is decoded by hand so that an error
-	// names the field.
-	var cfg struct {
-		Endpoint      string            `json:"endpoint"`
-		Authorization connector.Secret  `json:"authorization"`
-		Headers       map[string]string `json:"headers"`
-		Timeout       json.RawMessage   `json:"timeout"`
-		SigningSecret connector.Secret  `json:"signingSecret"`
-	}
-	if err := connector.DecodeConfig(raw, &cfg); err != nil {
-		return settings{}, err
-	}
+// Config is the HTTP email connector's config: Logto's endpoint and
+// authorization, plus authmail's headers, timeout and signingSecret. Keys
+// it does not know are ignored, as Logto does.
+type Config struct {
+	connector.OtherKeys
+	// Endpoint is the receiver's URL: https, or http on a loopback host.
+	// Required.
+	Endpoint string `json:"endpoint"`
+	// Authorization is sent verbatim as the Authorization header.
+	Authorization connector.Secret `json:"authorization,omitempty"`
+	// Headers are extra request headers.
+	Headers map[string]string `json:"headers,omitempty"`
+	// Timeout bounds one request, in milliseconds or as "10s" (1s to 60s,
+	// default 10s); it is read by hand so that an error names the field.
+	Timeout json.RawMessage `json:"timeout,omitempty"`
+	// SigningSecret signs each request (Standard Webhooks): "whsec_"
+	// followed by a base64 key.
+	SigningSecret connector.Secret `json:"signingSecret,omitempty"`
+}
+
+// settings validates the config and resolves it.
+func (cfg *Config) settings(allowInsecure bool) (settings, error) {
 	var s settings
 	var err error
 	if strings.TrimSpace(cfg.Endpoint) == "" {

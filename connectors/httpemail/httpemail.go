@@ -72,7 +72,7 @@ func Factory() connector.Factory {
 		DefaultConfig:     json.RawMessage(`{"endpoint":"","timeout":10000}`),
 		ReadMe:            readme,
 		RendersOnProvider: true,
-		New:               New,
+		NewConfig:         func() connector.Config { return &Config{} },
 	}
 }
 
@@ -100,19 +100,13 @@ type Connector struct {
 	signer *standardwebhooks.Webhook // nil without a signing secret
 }
 
-// New validates raw and builds a connector.
-func New(_ context.Context, raw json.RawMessage, env connector.Env) (connector.Connector, error) {
-	s, err := parseConfig(raw, env.AllowInsecureEndpoint)
+// Build validates the config and builds a connector.
+func (cfg *Config) Build(_ context.Context, env connector.Env) (connector.Connector, error) {
+	s, err := cfg.settings(env.AllowInsecureEndpoint)
 	if err != nil {
 		return nil, err
 	}
 	c := &Connector{s: s, client: noRedirects(env.HTTPClient), logger: env.Logger, now: env.Now}
-	if c.logger == nil {
-		c.logger = slog.New(slog.DiscardHandler)
-	}
-	if c.now == nil {
-		c.now = time.Now
-	}
 	if s.signing != "" {
 		if c.signer, err = standardwebhooks.NewWebhook(s.signing); err != nil {
 			return nil, connector.InvalidConfig("signingSecret", "cannot be used as a signing key")
@@ -270,4 +264,8 @@ func providerID(body []byte) string {
 	return ""
 }
 
-var _ connector.Connector = (*Connector)(nil)
+// Interface guards.
+var (
+	_ connector.Config    = (*Config)(nil)
+	_ connector.Connector = (*Connector)(nil)
+)

@@ -44,6 +44,8 @@ func TestConformance(t *testing.T) {
 		},
 		Secrets:    []string{testToken, testSecret},
 		RetryAfter: 7 * time.Second,
+		// The receiver gets the payload, not a message: it has no sender.
+		NoDisplayName: true,
 	})
 }
 
@@ -253,7 +255,7 @@ func TestEndpointScheme(t *testing.T) {
 	for _, tc := range cases {
 		env := testEnv()
 		env.AllowInsecureEndpoint = tc.insecure
-		_, err := New(context.Background(), json.RawMessage(`{"endpoint":"`+tc.endpoint+`"}`), env)
+		_, err := connectortest.BuildUnchecked(context.Background(), Factory(), json.RawMessage(`{"endpoint":"`+tc.endpoint+`"}`), env)
 		if tc.ok {
 			if err != nil {
 				t.Errorf("%s (insecure %v): %v", tc.endpoint, tc.insecure, err)
@@ -302,7 +304,7 @@ func TestNewNamesFieldsWithoutSchema(t *testing.T) {
 		`{"endpoint":"https://a.example","authorization":"a\nb"}`: "authorization",
 	}
 	for raw, field := range cases {
-		_, err := New(context.Background(), json.RawMessage(raw), testEnv())
+		_, err := connectortest.BuildUnchecked(context.Background(), Factory(), json.RawMessage(raw), testEnv())
 		if !errors.Is(err, connector.ErrInvalidConfig) {
 			t.Errorf("%s: error = %v, want ErrInvalidConfig", raw, err)
 			continue
@@ -457,4 +459,13 @@ func TestReadmeConfigExampleIsValid(t *testing.T) {
 	if _, err := parseConfig(json.RawMessage(m[1]), false); err != nil {
 		t.Errorf("README example is refused: %v", err)
 	}
+}
+
+// parseConfig decodes raw and resolves its settings, as Build does.
+func parseConfig(raw json.RawMessage, allowInsecure bool) (settings, error) {
+	var c Config
+	if err := connector.DecodeConfig(raw, &c); err != nil {
+		return settings{}, err
+	}
+	return c.settings(allowInsecure)
 }

@@ -1,7 +1,6 @@
 package mailgun
 
 import (
-	"encoding/json"
 	"log/slog"
 	"net/url"
 	"sort"
@@ -22,8 +21,11 @@ const DefaultTimeout = 10 * time.Second
 
 // Config is the Mailgun connector's config. It accepts the config of
 // Logto's mailgun-email connector unchanged (endpoint, domain, apiKey,
-// from, deliveries); the other fields are authmail additions.
+// from, deliveries); the other fields are authmail additions. Keys it does
+// not know are ignored, as Logto does.
 type Config struct {
+	connector.OtherKeys
+
 	// Endpoint replaces the API base URL. Logto requires it to end with
 	// .mailgun.net; authmail takes any https URL (proxies, tests).
 	Endpoint string `json:"endpoint,omitempty"`
@@ -76,15 +78,8 @@ type settings struct {
 	timeout    time.Duration
 }
 
-// decodeConfig decodes raw; a malformed field, timeout included, is named.
-func decodeConfig(raw json.RawMessage) (Config, error) {
-	var cfg Config
-	err := connector.DecodeConfig(raw, &cfg)
-	return cfg, err
-}
-
 // resolve validates cfg and turns it into settings.
-func (cfg Config) resolve(env connector.Env) (*settings, error) {
+func (cfg *Config) resolve(env connector.Env) (*settings, error) {
 	s := &settings{
 		domain:  strings.TrimSpace(cfg.Domain),
 		apiKey:  strings.TrimSpace(cfg.APIKey.Reveal()),

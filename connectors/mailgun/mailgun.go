@@ -7,7 +7,6 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 
 	mailgunapi "github.com/mailgun/mailgun-go/v4"
@@ -36,6 +35,7 @@ const schema = `{
   "$defs": {
     "delivery": {
       "type": "object",
+      "additionalProperties": false,
       "anyOf": [{"required": ["html"]}, {"required": ["template"]}],
       "properties": {
         "html": {"type": "string"},
@@ -106,30 +106,22 @@ func Factory() connector.Factory {
 		},
 		DefaultConfig: json.RawMessage(defaultConfig),
 		ReadMe:        readme,
-		New:           New,
+		NewConfig:     func() connector.Config { return &Config{} },
 	}
 }
 
 func init() { connector.Register(Factory()) }
 
-// New validates raw and builds a Mailgun connector.
-func New(_ context.Context, raw json.RawMessage, env connector.Env) (connector.Connector, error) {
-	cfg, err := decodeConfig(raw)
-	if err != nil {
-		return nil, err
-	}
+// Build validates the config and builds a Mailgun connector.
+func (cfg *Config) Build(_ context.Context, env connector.Env) (connector.Connector, error) {
 	s, err := cfg.resolve(env)
 	if err != nil {
 		return nil, err
 	}
-	log := env.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	mg := mailgunapi.NewMailgun(s.domain, s.apiKey)
 	mg.SetAPIBase(s.apiBase + "/v3")
 	mg.SetClient(capturingClient(env.HTTPClient))
-	return &Connector{s: s, mg: mg, log: log.With("connector", ID)}, nil
+	return &Connector{s: s, mg: mg, log: env.Logger}, nil
 }
 
 // capturingClient is a copy of hc whose transport records response headers.
@@ -153,6 +145,7 @@ func (c *Connector) Sender() connector.Sender {
 
 // Interface guards.
 var (
+	_ connector.Config         = (*Config)(nil)
 	_ connector.Connector      = (*Connector)(nil)
 	_ connector.TemplateSource = (*Connector)(nil)
 	_ connector.SenderIdentity = (*Connector)(nil)

@@ -1,9 +1,7 @@
 package postmark
 
 import (
-	"encoding/json"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -21,8 +19,11 @@ const DefaultTimeout = 10 * time.Second
 
 // Config is the Postmark connector's config. It accepts the config of
 // Logto's postmark-mail connector unchanged (serverToken, fromEmail,
-// templates); the other fields are authmail additions.
+// templates); the other fields are authmail additions. Keys it does not
+// know are ignored, as Logto does.
 type Config struct {
+	connector.OtherKeys
+
 	// ServerToken is the Postmark server API token. Required.
 	ServerToken connector.Secret `json:"serverToken"`
 	// FromEmail is a confirmed sender signature or an address on a
@@ -74,15 +75,8 @@ type settings struct {
 	timeout time.Duration
 }
 
-// decodeConfig decodes raw; a malformed field, timeout included, is named.
-func decodeConfig(raw json.RawMessage) (Config, error) {
-	var cfg Config
-	err := connector.DecodeConfig(raw, &cfg)
-	return cfg, err
-}
-
 // resolve validates cfg and turns it into settings.
-func (cfg Config) resolve(env connector.Env) (*settings, error) {
+func (cfg *Config) resolve(env connector.Env) (*settings, error) {
 	s := &settings{token: strings.TrimSpace(cfg.ServerToken.Reveal()), timeout: cfg.Timeout.Or(DefaultTimeout), aliases: map[string]string{}}
 	if s.token == "" {
 		return nil, connector.InvalidConfig("serverToken", "is required: the server API token from Postmark")
@@ -102,7 +96,7 @@ func (cfg Config) resolve(env connector.Env) (*settings, error) {
 		if strings.TrimSpace(t.TemplateAlias) == "" {
 			return nil, connector.InvalidConfig(field+".templateAlias", "is required")
 		}
-		if !connector.UsageType(t.UsageType).Valid() && env.Logger != nil {
+		if !connector.UsageType(t.UsageType).Valid() {
 			env.Logger.Warn("postmark template for an unknown usage type is ignored", "usageType", t.UsageType)
 		}
 		if _, dup := s.aliases[t.UsageType]; !dup {
@@ -134,12 +128,4 @@ func (s *settings) alias(u connector.UsageType) (string, bool) {
 	}
 	a, ok := s.aliases[string(connector.UsageGeneric)]
 	return a, ok
-}
-
-// logger returns l or a discarding logger.
-func logger(l *slog.Logger) *slog.Logger {
-	if l == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return l
 }

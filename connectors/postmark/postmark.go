@@ -7,7 +7,6 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
-	"net/http"
 
 	"github.com/authmail/authmail/connector"
 )
@@ -40,6 +39,7 @@ const schema = `{
       "items": {
         "type": "object",
         "required": ["usageType", "templateAlias"],
+        "additionalProperties": false,
         "properties": {
           "usageType": {"type": "string", "minLength": 1},
           "templateAlias": {"type": "string", "minLength": 1}
@@ -80,7 +80,7 @@ func Factory() connector.Factory {
 		DefaultConfig:     defaultConfig(),
 		ReadMe:            readme,
 		RendersOnProvider: true,
-		New:               New,
+		NewConfig:         func() connector.Config { return &Config{} },
 	}
 }
 
@@ -98,21 +98,13 @@ func defaultConfig() json.RawMessage {
 
 func init() { connector.Register(Factory()) }
 
-// New validates raw and builds a Postmark connector.
-func New(_ context.Context, raw json.RawMessage, env connector.Env) (connector.Connector, error) {
-	cfg, err := decodeConfig(raw)
-	if err != nil {
-		return nil, err
-	}
+// Build validates the config and builds a Postmark connector.
+func (cfg *Config) Build(_ context.Context, env connector.Env) (connector.Connector, error) {
 	s, err := cfg.resolve(env)
 	if err != nil {
 		return nil, err
 	}
-	hc := env.HTTPClient
-	if hc == nil {
-		hc = &http.Client{}
-	}
-	return &Connector{s: s, http: hc, log: logger(env.Logger).With("connector", ID)}, nil
+	return &Connector{s: s, http: env.HTTPClient, log: env.Logger}, nil
 }
 
 // Sender is the configured sender.
@@ -120,6 +112,7 @@ func (c *Connector) Sender() connector.Sender { return connector.Sender{From: c.
 
 // Interface guards.
 var (
+	_ connector.Config         = (*Config)(nil)
 	_ connector.Connector      = (*Connector)(nil)
 	_ connector.SenderIdentity = (*Connector)(nil)
 )

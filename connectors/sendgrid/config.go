@@ -1,7 +1,6 @@
 package sendgrid
 
 import (
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -22,8 +21,11 @@ const maxCategories = 10
 
 // Config is the SendGrid connector's config. It accepts the config of
 // Logto's sendgrid-email-service connector unchanged (apiKey, fromEmail,
-// fromName, templates); the other fields are authmail additions.
+// fromName, templates); the other fields are authmail additions. Keys it
+// does not know are ignored, as Logto does.
 type Config struct {
+	connector.OtherKeys
+
 	// APIKey is a SendGrid API key with the "Mail Send" permission. Required.
 	APIKey connector.Secret `json:"apiKey"`
 	// FromEmail is the verified sender address. Required.
@@ -71,15 +73,8 @@ type settings struct {
 	timeout    time.Duration
 }
 
-// decodeConfig decodes raw; a malformed field, timeout included, is named.
-func decodeConfig(raw json.RawMessage) (Config, error) {
-	var cfg Config
-	err := connector.DecodeConfig(raw, &cfg)
-	return cfg, err
-}
-
 // resolve validates cfg and turns it into settings.
-func (cfg Config) resolve(env connector.Env) (*settings, error) {
+func (cfg *Config) resolve(env connector.Env) (*settings, error) {
 	s := &settings{apiKey: strings.TrimSpace(cfg.APIKey.Reveal()), timeout: cfg.Timeout.Or(DefaultTimeout)}
 	if s.apiKey == "" {
 		return nil, connector.InvalidConfig("apiKey", "is required: create a key with the Mail Send permission in SendGrid")

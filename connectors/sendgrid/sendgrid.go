@@ -7,8 +7,6 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
-	"log/slog"
-	"net/http"
 
 	"github.com/sendgrid/rest"
 
@@ -43,6 +41,7 @@ const schema = `{
       "items": {
         "type": "object",
         "required": ["usageType"],
+        "additionalProperties": false,
         "properties": {
           "usageType": {"type": "string", "minLength": 1},
           "type": {"enum": ["text/html", "text/plain"]},
@@ -98,31 +97,19 @@ func Factory() connector.Factory {
 		},
 		DefaultConfig: json.RawMessage(defaultConfig),
 		ReadMe:        readme,
-		New:           New,
+		NewConfig:     func() connector.Config { return &Config{} },
 	}
 }
 
 func init() { connector.Register(Factory()) }
 
-// New validates raw and builds a SendGrid connector.
-func New(_ context.Context, raw json.RawMessage, env connector.Env) (connector.Connector, error) {
-	cfg, err := decodeConfig(raw)
-	if err != nil {
-		return nil, err
-	}
+// Build validates the config and builds a SendGrid connector.
+func (cfg *Config) Build(_ context.Context, env connector.Env) (connector.Connector, error) {
 	s, err := cfg.resolve(env)
 	if err != nil {
 		return nil, err
 	}
-	log := env.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	hc := env.HTTPClient
-	if hc == nil {
-		hc = &http.Client{}
-	}
-	return &Connector{s: s, client: &rest.Client{HTTPClient: hc}, log: log.With("connector", ID)}, nil
+	return &Connector{s: s, client: &rest.Client{HTTPClient: env.HTTPClient}, log: env.Logger}, nil
 }
 
 // Sender is the configured sender.
@@ -130,6 +117,7 @@ func (c *Connector) Sender() connector.Sender { return connector.Sender{From: c.
 
 // Interface guards.
 var (
+	_ connector.Config         = (*Config)(nil)
 	_ connector.Connector      = (*Connector)(nil)
 	_ connector.TemplateSource = (*Connector)(nil)
 	_ connector.SenderIdentity = (*Connector)(nil)

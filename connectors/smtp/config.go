@@ -36,9 +36,13 @@ const (
 )
 
 // Config is the connector's config: Logto's SMTP config (nodemailer
-// transport options) plus authmail's maxConnections. Keys this connector
-// does not use (logger, debug, pool, dnsTimeout...) are accepted and ignored.
+// transport options) plus authmail's maxConnections and dkim. The
+// nodemailer options this connector does not use are declared as Unused;
+// other keys are accepted and ignored (with a warning), as Logto passes
+// its whole config to nodemailer.
 type Config struct {
+	connector.OtherKeys
+
 	// Host is the SMTP server's host name or IP address. Required.
 	Host string `json:"host"`
 	// Port is the server's port. Required (587, 465 or 25 usually).
@@ -84,6 +88,25 @@ type Config struct {
 	// DKIM, when set, signs every message with the team's own key before
 	// it is handed to the server (for relays that do not sign).
 	DKIM *dkimkey.Config `json:"dkim,omitempty"`
+
+	// Nodemailer options a Logto config may carry that authmail does not
+	// use: logging, file and URL access, the local address, DNS timeout,
+	// nodemailer's own pooling and rate limits, proxies and well-known
+	// service names (give host and port instead).
+	Logger            connector.Unused `json:"logger"`
+	Debug             connector.Unused `json:"debug"`
+	TransactionLog    connector.Unused `json:"transactionLog"`
+	DisableFileAccess connector.Unused `json:"disableFileAccess"`
+	DisableURLAccess  connector.Unused `json:"disableUrlAccess"`
+	LocalAddress      connector.Unused `json:"localAddress"`
+	DNSTimeout        connector.Unused `json:"dnsTimeout"`
+	Pool              connector.Unused `json:"pool"`
+	MaxMessages       connector.Unused `json:"maxMessages"`
+	RateDelta         connector.Unused `json:"rateDelta"`
+	RateLimit         connector.Unused `json:"rateLimit"`
+	Proxy             connector.Unused `json:"proxy"`
+	Service           connector.Unused `json:"service"`
+	OpportunisticTLS  connector.Unused `json:"opportunisticTLS"`
 }
 
 // Auth is nodemailer's auth object: login (user and pass) or oauth2
@@ -106,6 +129,11 @@ type Auth struct {
 	// PrivateKey (service-account OAuth2) is not supported; its presence
 	// is only detected so the error can say so.
 	PrivateKey present `json:"privateKey,omitempty"`
+	// Expires, AccessURL and ServiceClient are nodemailer's OAuth2 token
+	// options, accepted for Logto compatibility and not used.
+	Expires       connector.Unused `json:"expires"`
+	AccessURL     connector.Unused `json:"accessUrl"`
+	ServiceClient connector.Unused `json:"serviceClient"`
 }
 
 // present records that a field was given, without keeping its value.
@@ -117,8 +145,11 @@ func (p *present) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// TLSOptions are the Node tls.connect options the connector understands.
+// TLSOptions are the Node tls.connect options the connector understands;
+// the other Node options (ciphers, ecdhCurve...) are accepted and ignored.
 type TLSOptions struct {
+	connector.OtherKeys
+
 	// RejectUnauthorized, when false, skips certificate verification.
 	RejectUnauthorized *bool `json:"rejectUnauthorized,omitempty"`
 	// MinVersion is "TLSv1", "TLSv1.1", "TLSv1.2" (the default) or "TLSv1.3".
@@ -209,18 +240,14 @@ var protectedHeaders = map[string]bool{
 	"Content-Type": true, "Content-Transfer-Encoding": true, "Return-Path": true,
 }
 
-// parseConfig decodes and validates raw.
-func parseConfig(raw json.RawMessage) (*settings, error) {
-	var c Config
-	if err := connector.DecodeConfig(raw, &c); err != nil {
-		return nil, err
-	}
+// settings validates the config and resolves it.
+func (c *Config) settings() (*settings, error) {
 	s := &settings{secure: c.Secure, templates: c.Templates}
 	steps := []func(*Config, *settings) error{
 		checkServer, checkTLS, checkAuth, checkAddresses, checkHeaders, checkTimeouts, checkTemplates, checkDKIM,
 	}
 	for _, step := range steps {
-		if err := step(&c, s); err != nil {
+		if err := step(c, s); err != nil {
 			return nil, err
 		}
 	}

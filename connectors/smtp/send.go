@@ -32,12 +32,6 @@ type sender struct {
 
 func newSender(cfg *settings, env connector.Env) *sender {
 	s := &sender{cfg: cfg, helo: cfg.helo, log: env.Logger, now: env.Now}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
-	if s.now == nil {
-		s.now = time.Now
-	}
 	if s.helo == "" {
 		s.helo = defaultHELO()
 	}

@@ -57,23 +57,23 @@ func Factory() connector.Factory {
 		Logo:         logo,
 		ConfigSchema: json.RawMessage(schema),
 		SecretFields: []string{"auth.pass", "auth.accessToken", "auth.clientSecret", "auth.refreshToken", "auth.privateKey", dkimkey.SecretField},
-		// The DKIM domain is the domain the private key signs as; accessUrl
-		// is where Logto's nodemailer takes OAuth2 tokens from.
-		DestinationFields: []string{"host", "port", "servername", "tls.servername", "auth.accessUrl", "dkim.domain", "dkim.domainName"},
+		// The DKIM domain is the domain the private key signs as.
+		DestinationFields: []string{"host", "port", "servername", "tls.servername", "dkim.domain", "dkim.domainName"},
 		DNS:               dnsHints(),
 		Form:              form,
 		DefaultConfig:     json.RawMessage(defaultConfig),
 		ReadMe:            readme,
-		New:               New,
+		NewConfig:         func() connector.Config { return &Config{} },
 	}
 }
 
 func init() { connector.Register(Factory()) }
 
-// New validates raw and builds the connector. The result implements
-// io.Closer (closing its connections) and connector.TemplateSource.
-func New(_ context.Context, raw json.RawMessage, env connector.Env) (connector.Connector, error) {
-	cfg, err := parseConfig(raw)
+// Build validates the config and builds the connector. The result
+// implements io.Closer (closing its connections) and
+// connector.TemplateSource.
+func (c *Config) Build(_ context.Context, env connector.Env) (connector.Connector, error) {
+	cfg, err := c.settings()
 	if err != nil {
 		return nil, err
 	}
@@ -149,6 +149,7 @@ func (s *sender) Sender() connector.Sender {
 
 // Interface guards.
 var (
+	_ connector.Config         = (*Config)(nil)
 	_ connector.Connector      = (*sender)(nil)
 	_ connector.TemplateSource = (*sender)(nil)
 	_ connector.SenderIdentity = (*sender)(nil)

@@ -77,15 +77,15 @@ var invalidConfigs = []connectortest.InvalidConfig{
 
 func cfgJSON(body string) json.RawMessage { return json.RawMessage("{" + body + "}") }
 
-// TestNewNamesFields checks New's own validation, without the schema in
-// front of it, names the same fields.
+// TestNewNamesFields checks the config's own validation, without the
+// schema in front of it, names the same fields.
 func TestNewNamesFields(t *testing.T) {
 	for _, tc := range invalidConfigs {
 		if tc.Name == "PortNotANumber" || tc.Name == "MissingPort" {
 			continue // a type error or an absent number: the schema names these
 		}
 		t.Run(tc.Name, func(t *testing.T) {
-			_, err := New(context.Background(), tc.Config, testEnv(nil))
+			_, err := connectortest.BuildUnchecked(context.Background(), Factory(), tc.Config, testEnv(nil))
 			var ce *connector.ConfigError
 			if !errors.As(err, &ce) {
 				t.Fatalf("error = %v, want a ConfigError", err)
@@ -95,7 +95,7 @@ func TestNewNamesFields(t *testing.T) {
 			}
 		})
 	}
-	_, err := New(context.Background(), cfgJSON(`"host": "mail.acme.test", "fromEmail": "a@acme.test"`), testEnv(nil))
+	_, err := connectortest.BuildUnchecked(context.Background(), Factory(), cfgJSON(`"host": "mail.acme.test", "fromEmail": "a@acme.test"`), testEnv(nil))
 	var ce *connector.ConfigError
 	if !errors.As(err, &ce) || ce.Field != "port" {
 		t.Errorf("config without a port: error = %v, want a ConfigError naming port", err)
@@ -658,7 +658,7 @@ func TestDefaultConfigPassesSchema(t *testing.T) {
 	if err := connector.ValidateSchema(ID, f.DefaultConfig); err != nil {
 		t.Errorf("default config fails the schema: %v", err)
 	}
-	if _, err := New(context.Background(), f.DefaultConfig, testEnv(nil)); err != nil {
+	if _, err := connectortest.BuildUnchecked(context.Background(), Factory(), f.DefaultConfig, testEnv(nil)); err != nil {
 		t.Errorf("default config fails New: %v", err)
 	}
 	if g, ok := connector.Lookup(LogtoID); !ok || g.ID != ID {

@@ -5,7 +5,6 @@ import (
 	"go/token"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -51,10 +50,7 @@ func TestPackagesAreNamedForTheirID(t *testing.T) {
 	}
 }
 
-// packageOf is the import path of the package that defines f's builder.
+// packageOf is the import path of the package that defines f's config.
 func packageOf(f connector.Factory) string {
-	name := runtime.FuncForPC(reflect.ValueOf(f.New).Pointer()).Name()
-	slash := strings.LastIndexByte(name, '/')
-	dot := strings.IndexByte(name[slash+1:], '.')
-	return name[:slash+1+dot]
+	return reflect.TypeOf(f.NewConfig()).Elem().PkgPath()
 }

@@ -32,15 +32,20 @@ func (c *countingConn) Send(context.Context, connector.Message) (connector.Recei
 }
 func (c *countingConn) Close() error { c.closed.Add(1); return nil }
 
+// countingConfig is the counting factory's (empty) config.
+type countingConfig struct{}
+
+func (*countingConfig) Build(context.Context, connector.Env) (connector.Connector, error) {
+	counting.builds.Add(1)
+	if g := counting.gate.Load(); g != nil {
+		<-*g
+	}
+	return &countingConn{}, nil
+}
+
 func init() {
 	connector.Register(connector.Factory{ID: countingFactory, Name: "Counting", Description: "counts builds and closes",
-		New: func(ctx context.Context, raw json.RawMessage, env connector.Env) (connector.Connector, error) {
-			counting.builds.Add(1)
-			if g := counting.gate.Load(); g != nil {
-				<-*g
-			}
-			return &countingConn{}, nil
-		}})
+		NewConfig: func() connector.Config { return &countingConfig{} }})
 }
 
 func newTestConnectors(t *testing.T) *Connectors {

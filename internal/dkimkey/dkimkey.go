@@ -48,26 +48,25 @@ type Config struct {
 	PrivateKey connector.Secret `json:"privateKey"`
 	// Headers are the header fields to sign; empty means DefaultHeaders.
 	Headers []string `json:"headers,omitempty"`
+	// DomainName is nodemailer's name for Domain, read when Domain is empty.
+	DomainName string `json:"domainName,omitempty"`
+	// KeySelector is nodemailer's name for Selector, read when Selector is
+	// empty.
+	KeySelector string `json:"keySelector,omitempty"`
 }
 
-// UnmarshalJSON reads the block, accepting nodemailer's domainName and
-// keySelector as aliases of domain and selector.
+// UnmarshalJSON reads the block, taking nodemailer's domainName and
+// keySelector for domain and selector when those are absent.
 func (c *Config) UnmarshalJSON(b []byte) error {
 	type plain Config
-	var v struct {
-		plain
-		DomainName  string `json:"domainName"`
-		KeySelector string `json:"keySelector"`
-	}
-	if err := json.Unmarshal(b, &v); err != nil {
+	if err := json.Unmarshal(b, (*plain)(c)); err != nil {
 		return err
 	}
-	*c = Config(v.plain)
 	if c.Domain == "" {
-		c.Domain = v.DomainName
+		c.Domain = c.DomainName
 	}
 	if c.Selector == "" {
-		c.Selector = v.KeySelector
+		c.Selector = c.KeySelector
 	}
 	return nil
 }
@@ -336,6 +335,7 @@ var ConfigSchema = json.RawMessage(`{
   "type": "object",
   "title": "DKIM signing",
   "description": "Sign outgoing mail with DKIM (relaxed/relaxed). Generate a key with: authmail dkim keygen --domain D --selector S",
+  "additionalProperties": false,
   "properties": {
     "domain": {"type": "string", "description": "Signing domain (d=), usually the From address's domain"},
     "selector": {"type": "string", "description": "Selector (s=); the public key is published at SELECTOR._domainkey.DOMAIN"},

@@ -40,6 +40,7 @@ const schema = `{
   "title": "Resend",
   "type": "object",
   "required": ["apiKey", "fromEmail"],
+  "additionalProperties": false,
   "properties": {
     "apiKey": {"type": "string", "minLength": 1, "description": "API key with sending access (re_...)."},
     "fromEmail": {"type": "string", "minLength": 3, "description": "Sender on a domain verified in Resend: addr or Name <addr>."},
@@ -83,8 +84,8 @@ func Factory() connector.Factory {
 			{Key: "replyTo", Label: "Reply-To", Type: "Text", Placeholder: "support@example.com"},
 			{Key: "endpoint", Label: "API endpoint", Type: "Text", Placeholder: DefaultEndpoint},
 		},
-		ReadMe: readme,
-		New:    New,
+		ReadMe:    readme,
+		NewConfig: func() connector.Config { return &Config{} },
 	}
 }
 
@@ -109,12 +110,9 @@ func dnsHints() *connector.DNSHints {
 
 func init() { connector.Register(Factory()) }
 
-// New validates raw and builds the connector.
-func New(_ context.Context, raw json.RawMessage, env connector.Env) (connector.Connector, error) {
-	var cfg Config
-	if err := connector.DecodeConfig(raw, &cfg); err != nil {
-		return nil, err
-	}
+// Build validates the config, which the host has checked against the
+// schema and decoded, and builds the connector.
+func (cfg *Config) Build(_ context.Context, env connector.Env) (connector.Connector, error) {
 	c := &Connector{key: strings.TrimSpace(cfg.APIKey.Reveal()), http: env.HTTPClient, log: env.Logger}
 	if c.key == "" {
 		return nil, connector.InvalidConfig("apiKey", "is required: an API key from Resend's dashboard")
@@ -135,13 +133,6 @@ func New(_ context.Context, raw json.RawMessage, env connector.Env) (connector.C
 		return nil, err
 	}
 	c.url = strings.TrimRight(u.Scheme+"://"+u.Host+u.Path, "/") + "/emails"
-	if c.http == nil {
-		c.http = &http.Client{}
-	}
-	if c.log == nil {
-		c.log = slog.New(slog.DiscardHandler)
-	}
-	c.log = c.log.With("connector", ID)
 	return c, nil
 }
 
@@ -153,9 +144,10 @@ type Connector struct {
 	log           *slog.Logger
 }
 
-// The connector tells the host its configured sender, for the defaults
-// of a deliverability check.
+// The config builds the connector; the connector tells the host its
+// configured sender, for the defaults of a deliverability check.
 var (
+	_ connector.Config         = (*Config)(nil)
 	_ connector.Connector      = (*Connector)(nil)
 	_ connector.SenderIdentity = (*Connector)(nil)
 )
