@@ -1,18 +1,25 @@
 #!/bin/sh
-# Interleaved before/after: builds authmail at OLD (a commit) and at the
-# working tree, then runs the load tool against each in turn, RUNS rounds
+# Interleaved before/after: builds authmail at OLD (a commit) and at NEW (a
+# commit; the working tree when omitted), then runs the load tool against each in turn, RUNS rounds
 # (default 3) per database and concurrency, so both builds see the same
 # minutes of a shared machine. Prints one JSON line per run, tagged with
-# "build": "old" or "new". Usage: bench/ab.sh OLD > ab.jsonl
+# "build": "old" or "new". Usage: bench/ab.sh OLD [NEW] > ab.jsonl
 set -eu
-OLD=${1:?usage: bench/ab.sh OLD-COMMIT}
+OLD=${1:?usage: bench/ab.sh OLD-COMMIT [NEW-COMMIT]}
+NEW=${2:-}
 RUNS=${RUNS:-3}
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-git archive "$OLD" | tar -x -C "$tmp"
-(cd "$tmp" && go build -o "$tmp/authmail-old" ./cmd/authmail)
-go build -o "$tmp/authmail-new" ./cmd/authmail
+mkdir "$tmp/old" "$tmp/new"
+git archive "$OLD" | tar -x -C "$tmp/old"
+(cd "$tmp/old" && go build -o "$tmp/authmail-old" ./cmd/authmail)
+if [ -n "$NEW" ]; then
+	git archive "$NEW" | tar -x -C "$tmp/new"
+	(cd "$tmp/new" && go build -o "$tmp/authmail-new" ./cmd/authmail)
+else
+	go build -o "$tmp/authmail-new" ./cmd/authmail
+fi
 go build -o "$tmp/load" ./bench/load
 for db in sqlite postgres; do
 	for c in 8 32; do
