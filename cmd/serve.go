@@ -12,6 +12,7 @@ import (
 
 	"github.com/authmail/authmail/internal/app"
 	"github.com/authmail/authmail/internal/config"
+	"github.com/authmail/authmail/internal/dnscheck"
 )
 
 // adminKeyEnv names the variable holding the admin key to accept; without
@@ -66,7 +67,8 @@ func listen(addr string) (net.Listener, error) {
 // At the end, HTTP requests and in-flight sends share one shutdown
 // deadline.
 func runApp(ctx context.Context, s config.Settings, env environment, logger *slog.Logger, ln net.Listener) error {
-	a, err := app.New(ctx, s, app.Options{AdminKey: env.getenv(adminKeyEnv)}, logger)
+	a, err := app.New(ctx, s, app.Options{AdminKey: env.getenv(adminKeyEnv), SecretKeyText: env.getenv(secretKeyEnv),
+		DNSResolver: env.getenv(dnscheck.ResolverEnv)}, logger)
 	if err != nil {
 		if ln != nil {
 			ln.Close()

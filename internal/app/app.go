@@ -22,7 +22,6 @@ import (
 	"github.com/authmail/authmail/internal/api"
 	"github.com/authmail/authmail/internal/config"
 	"github.com/authmail/authmail/internal/delivery"
-	"github.com/authmail/authmail/internal/dnscheck"
 	"github.com/authmail/authmail/internal/keyring"
 	"github.com/authmail/authmail/internal/sendcode"
 	"github.com/authmail/authmail/internal/store"
@@ -49,9 +48,16 @@ type App struct {
 
 // Options are what New needs besides the settings.
 type Options struct {
-	// SecretKey is the 32-byte key; nil reads AUTHMAIL_SECRET_KEY or the
-	// key file in the data dir (generated on first start).
+	// SecretKey is the 32-byte key; when nil, SecretKeyText is parsed,
+	// and when that is empty too the key file in the data dir is read
+	// (generated on first start).
 	SecretKey []byte
+	// SecretKeyText is the key as 64 hex digits or base64, as
+	// AUTHMAIL_SECRET_KEY gives it.
+	SecretKeyText string
+	// DNSResolver is the nameserver ("HOST:PORT", AUTHMAIL_DNS_RESOLVER)
+	// deliverability checks query; empty means the system's.
+	DNSResolver string
 	// AdminKey, when set, is the admin key to accept (AUTHMAIL_ADMIN_KEY).
 	AdminKey string
 	// Now is the clock; nil means time.Now in UTC.
@@ -96,7 +102,7 @@ func (a *App) build(ctx context.Context, s config.Settings, opts Options, now fu
 	if opts.SecretKey != nil {
 		a.Keys, err = keyring.New(opts.SecretKey)
 	} else {
-		a.Keys, err = SecretKey(s.DataDir, a.logger)
+		a.Keys, err = secretKey(opts.SecretKeyText, s.DataDir, a.logger)
 	}
 	if err != nil {
 		return err
@@ -122,7 +128,7 @@ func (a *App) build(ctx context.Context, s config.Settings, opts Options, now fu
 	a.Codes = sendcode.New(sendcode.Deps{Store: a.Store, Tenants: a.Tenants, Connectors: a.conns, Delivery: a.Delivery,
 		Verification: verification.New(a.Keys, now)})
 	a.API = api.New(api.Deps{Store: a.Store, Connectors: a.conns, Tenants: a.Tenants, Codes: a.Codes,
-		Registry: reg, Logger: a.logger, Now: now, DNSResolver: os.Getenv(dnscheck.ResolverEnv)})
+		Registry: reg, Logger: a.logger, Now: now, DNSResolver: opts.DNSResolver})
 	return nil
 }
 
@@ -140,11 +146,11 @@ func (a *App) Stop(ctx context.Context) error {
 	return errors.Join(err, a.Store.Close())
 }
 
-// SecretKey reads AUTHMAIL_SECRET_KEY, or the key file in the data dir,
-// generating it (mode 0600) on first start.
-func SecretKey(dataDir string, logger *slog.Logger) (*keyring.Keyring, error) {
-	if v := os.Getenv("AUTHMAIL_SECRET_KEY"); v != "" {
-		b, err := keyring.ParseKey(v)
+// secretKey parses the given key (AUTHMAIL_SECRET_KEY), or reads the key
+// file in the data dir, generating it (mode 0600) on first start.
+func secretKey(given, dataDir string, logger *slog.Logger) (*keyring.Keyring, error) {
+	if given != "" {
+		b, err := keyring.ParseKey(given)
 		if err != nil {
 			return nil, fmt.Errorf("AUTHMAIL_SECRET_KEY: %w", err)
 		}

@@ -190,3 +190,25 @@ func TestGivenAdminKeyIsChecked(t *testing.T) {
 		}
 	})
 }
+
+// TestGivenSecretKeyIsUsedInsteadOfAKeyFile: a key given as text (what
+// AUTHMAIL_SECRET_KEY holds) seals the install, so no key file is
+// generated; a malformed one is refused naming the variable.
+func TestGivenSecretKeyIsUsedInsteadOfAKeyFile(t *testing.T) {
+	apptest.ForEachDB(t, func(t *testing.T, dbURL string) {
+		logger := slog.New(slog.DiscardHandler)
+		bad := config.Settings{DataDir: t.TempDir(), Database: dbURL, FirstAttemptWait: time.Second}
+		if _, err := app.New(context.Background(), bad, app.Options{SecretKeyText: "not-a-key", AdminKey: apptest.AdminKey}, logger); err == nil ||
+			!strings.Contains(err.Error(), "AUTHMAIL_SECRET_KEY") {
+			t.Fatalf("a malformed key: err = %v, want a refusal naming AUTHMAIL_SECRET_KEY", err)
+		}
+		dir := t.TempDir()
+		_, srv, _ := start(t, dir, dbURL, app.Options{SecretKeyText: strings.Repeat("ab", 32), AdminKey: apptest.AdminKey})
+		if status, _ := get(t, srv, apptest.AdminKey, "/api/connectors"); status != 200 {
+			t.Fatalf("GET /api/connectors: %d", status)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "secret-key")); !os.IsNotExist(err) {
+			t.Fatalf("a key file was written although a key was given (stat: %v)", err)
+		}
+	})
+}
