@@ -262,9 +262,22 @@ func ParseAddress(s string) (Address, error) {
 	s = StripControl(s)
 	a, err := mail.ParseAddress(s)
 	if err != nil {
-		return Address{}, err
+		return Address{}, mailError(err)
 	}
 	return Address{Name: a.Name, Email: a.Address}, nil
+}
+
+// mailError says a net/mail error once: the package starts each nested
+// reason with "mail: ", so that its text reads "mail: missing word in
+// phrase: mail: invalid string".
+func mailError(err error) error {
+	var reasons []string
+	for _, r := range strings.Split(err.Error(), "mail: ") {
+		if r = strings.TrimSuffix(strings.TrimSpace(r), ":"); r != "" {
+			reasons = append(reasons, r)
+		}
+	}
+	return errors.New(strings.Join(reasons, ": "))
 }
 
 // ParseSendFrom reads a template's sendFrom the way Logto does: "Name

@@ -117,8 +117,21 @@ func Factories() []Factory {
 	return out
 }
 
-// ErrUnknownFactory is returned for an ID no factory has.
+// ErrUnknownFactory is returned for an ID no factory has, as an
+// *UnknownFactoryError.
 var ErrUnknownFactory = errors.New("unknown connector factory")
+
+// UnknownFactoryError names the factory ID that no registered factory has.
+type UnknownFactoryError struct {
+	// ID is the ID or alias asked for.
+	ID string
+}
+
+// Error names the ID.
+func (e *UnknownFactoryError) Error() string { return fmt.Sprintf("%v: %q", ErrUnknownFactory, e.ID) }
+
+// Is matches ErrUnknownFactory.
+func (e *UnknownFactoryError) Is(target error) bool { return target == ErrUnknownFactory }
 
 // Build builds a connector of the factory with ID (or alias) id: it checks
 // raw against the factory's JSON Schema, decodes it strictly into a new
@@ -133,7 +146,7 @@ func Build(ctx context.Context, id string, raw json.RawMessage, env Env) (Connec
 	e, ok := registry.byID[id]
 	registry.RUnlock()
 	if !ok {
-		return nil, fmt.Errorf("%w: %q", ErrUnknownFactory, id)
+		return nil, &UnknownFactoryError{ID: id}
 	}
 	if err := e.validate(raw); err != nil {
 		return nil, err
@@ -173,7 +186,7 @@ func ValidateSchema(id string, raw json.RawMessage) error {
 	e, ok := registry.byID[id]
 	registry.RUnlock()
 	if !ok {
-		return fmt.Errorf("%w: %q", ErrUnknownFactory, id)
+		return &UnknownFactoryError{ID: id}
 	}
 	return e.validate(raw)
 }

@@ -31,7 +31,18 @@ func (s *sender) classify(ctx context.Context, err error) error {
 	if errors.As(err, &reply) {
 		return replyError(st, reply.Code, reply.Msg, s.secrets)
 	}
-	return connector.NetworkError(fmt.Errorf("smtp %s %s: %w", st, s.cfg.addr, err))
+	// The stage and the server are said once: a stage error already
+	// names its stage, and a dial or lookup error already names the
+	// address or the host.
+	var se *stageError
+	if errors.As(err, &se) {
+		err = se.err
+	}
+	where := fmt.Sprintf("smtp %s", st)
+	if host, _, _ := net.SplitHostPort(s.cfg.addr); !strings.Contains(err.Error(), host) {
+		where += " " + s.cfg.addr
+	}
+	return connector.NetworkError(fmt.Errorf("%s: %w", where, err))
 }
 
 func stageOf(err error) stage {

@@ -58,7 +58,7 @@ func (s *Server) listFactories(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) getFactory(w http.ResponseWriter, r *http.Request) error {
 	f, ok := connector.Lookup(r.PathValue("id"))
 	if !ok {
-		return &Error{Status: http.StatusNotFound, Code: "connector.not_found_with_connector_id", Message: "no connector factory " + r.PathValue("id")}
+		return unknownFactory("id", r.PathValue("id"))
 	}
 	writeJSON(w, http.StatusOK, factoryView(f))
 	return nil
@@ -154,7 +154,7 @@ func (s *Server) createConnector(w http.ResponseWriter, r *http.Request) error {
 	}
 	f, ok := connector.Lookup(body.ConnectorID)
 	if !ok {
-		return &Error{Status: http.StatusUnprocessableEntity, Code: "connector.not_found_with_connector_id", Message: "no connector factory " + body.ConnectorID}
+		return unknownFactory("connectorId", body.ConnectorID)
 	}
 	id := body.ID
 	if id == "" {
@@ -276,7 +276,7 @@ func (s *Server) testConnector(w http.ResponseWriter, r *http.Request) error {
 	}
 	f, ok := connector.Lookup(r.PathValue("factoryId"))
 	if !ok {
-		return &Error{Status: http.StatusNotFound, Code: "connector.not_found_with_connector_id", Message: "no connector factory " + r.PathValue("factoryId")}
+		return unknownFactory("factoryId", r.PathValue("factoryId"))
 	}
 	err = s.Codes.TestSend(r.Context(), sendcode.TestRequest{Tenant: tenant.FromContext(r.Context()), Email: email,
 		FactoryID: f.ID, Config: body.Config, Locale: body.Locale, IP: clientIP(r)})

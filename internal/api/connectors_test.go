@@ -370,7 +370,7 @@ func TestConnectorTestRoute(t *testing.T) {
 		}
 		// Bad configs and unknown factories are refused before any send.
 		a.WantError("POST", "/api/connectors/smtp/test", map[string]any{"email": "tester@example.com", "config": map[string]any{"host": "127.0.0.1"}}, 400, "connector.invalid_config")
-		a.WantError("POST", "/api/connectors/nope/test", map[string]any{"email": "tester@example.com", "config": map[string]any{}}, 404, "connector.not_found_with_connector_id")
+		a.WantError("POST", "/api/connectors/nope/test", map[string]any{"email": "tester@example.com", "config": map[string]any{}}, 422, "connector.not_found_with_connector_id")
 		if n := len(sink.Messages()); n != 1 {
 			t.Errorf("sink got %d messages in all, want 1", n)
 		}

@@ -93,7 +93,7 @@ func checkParams(q url.Values) (dnscheck.Options, error) {
 		return o, invalidInput("smtpHost", "%q is not a host name or IP address", o.SMTPHost)
 	}
 	if o.Provider != "" && !dnscheck.KnownProvider(o.Provider) {
-		return o, invalidInput("provider", "%q is not a connector ID or alias; known: %s", o.Provider, strings.Join(dnscheck.Providers(), ", "))
+		return o, unknownFactory("provider", o.Provider)
 	}
 	return o, nil
 }

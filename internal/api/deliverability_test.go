@@ -223,7 +223,6 @@ func TestDeliverabilityInvalidInput(t *testing.T) {
 		"?from=alice@":                                  "from",
 		"?domain=auth.acme.test&selector=a%20b":         "selector",
 		"?domain=auth.acme.test&selector=a%3Bb":         "selector",
-		"?domain=auth.acme.test&provider=pigeon":        "provider",
 		"?domain=auth.acme.test&smtpHost=a/b":           "smtpHost",
 		"?domain=auth.acme.test%0d%0aX-Injected:1":      "domain",
 		"?domain=" + strings.Repeat("a", 330) + ".test": "domain",
@@ -236,6 +235,11 @@ func TestDeliverabilityInvalidInput(t *testing.T) {
 		if err := json.Unmarshal(e.Data, &data); err != nil || data.Field != field {
 			t.Errorf("%s: error names %q (%s), want %q", q, data.Field, e.Message, field)
 		}
+	}
+	// An unknown provider is an unknown connector factory ID, answered as
+	// on every route that takes one.
+	if e := a.WantError("GET", "/api/deliverability/check?domain=auth.acme.test&provider=pigeon", nil, http.StatusUnprocessableEntity, "connector.not_found_with_connector_id"); !strings.Contains(string(e.Data), `"field":"provider"`) {
+		t.Errorf("unknown provider: data %s does not name provider", e.Data)
 	}
 	if srv.Queries() != 0 {
 		t.Errorf("invalid requests sent %d DNS queries, want none", srv.Queries())

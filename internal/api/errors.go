@@ -46,6 +46,26 @@ func notFound(what string) *Error {
 	return &Error{Status: http.StatusNotFound, Code: "entity.not_found", Message: what + " not found"}
 }
 
+// unknownFactory is the one answer to a connector factory ID that no
+// registered factory has, whichever route it came in on: Logto's 422
+// connector.not_found_with_connector_id, listing the IDs that exist.
+// field names where the ID was given (a body field, path or query
+// parameter).
+func unknownFactory(field, id string) *Error {
+	var ids []string
+	for _, f := range connector.Factories() {
+		ids = append(ids, f.ID)
+	}
+	return &Error{Status: http.StatusUnprocessableEntity, Code: "connector.not_found_with_connector_id",
+		Message: fmt.Sprintf("no connector factory %q; use one of %s (GET /api/connector-factories lists them with their aliases)", id, strings.Join(ids, ", ")),
+		Data:    map[string]any{"field": field, "connectorId": id, "factoryIds": ids}}
+}
+
+// unavailable is the answer while the database does not answer.
+func unavailable() *Error {
+	return &Error{Status: http.StatusServiceUnavailable, Code: "request.unavailable", Message: "the database did not answer; try again shortly", RetryAfter: 1}
+}
+
 // toAPIError maps every error the services return to an API error. Errors
 // it does not know are internal: logged with an ID that the response shows.
 func (s *Server) toAPIError(ctx context.Context, err error) *Error {
@@ -81,8 +101,9 @@ func (s *Server) toAPIError(ctx context.Context, err error) *Error {
 	if errors.Is(err, delivery.ErrNoConnector) {
 		return &Error{Status: http.StatusNotImplemented, Code: "connector.not_found", Message: "Cannot find any available connector for type: Email. Create one with POST /api/connectors."}
 	}
-	if errors.Is(err, connector.ErrUnknownFactory) {
-		return &Error{Status: http.StatusNotFound, Code: "connector.not_found_with_connector_id", Message: err.Error()}
+	var ufe *connector.UnknownFactoryError
+	if errors.As(err, &ufe) {
+		return unknownFactory("connectorId", ufe.ID)
 	}
 	var ce *connector.ConfigError
 	if errors.As(err, &ce) {
@@ -101,8 +122,15 @@ func (s *Server) toAPIError(ctx context.Context, err error) *Error {
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("entity")
 	}
+	if errors.Is(err, store.ErrUnavailable) {
+		s.logger.WarnContext(ctx, "database unavailable", "err", err)
+		return unavailable()
+	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return &Error{Status: http.StatusServiceUnavailable, Code: "request.timeout", Message: "the request took too long; try again"}
+	}
+	if errors.Is(err, store.ErrConflict) {
+		return &Error{Status: http.StatusConflict, Code: "entity.conflict", Message: "a concurrent change got there first; read the current state and try again"}
 	}
 	id := strings.ToUpper(fmt.Sprintf("%x", keyring.RandomBytes(4)))
 	s.logger.ErrorContext(ctx, "internal error", "errorId", id, "err", err)
@@ -156,27 +184,48 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 const maxBody = 1 << 20
 
 // decode reads a JSON body into v: at most 1 MiB, no unknown fields, one
-// value only.
+// value only. Every refusal is an *Error (guard.invalid_input, 413 or
+// 415); a syntax error gives the byte offset where the body stops being
+// JSON.
 func decode(r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return &Error{Status: http.StatusUnsupportedMediaType, Code: "guard.invalid_content_type", Message: "send the body as application/json"}
 	}
-	body := http.MaxBytesReader(nil, r.Body, maxBody)
-	dec := json.NewDecoder(body)
+	return decodeJSON(http.MaxBytesReader(nil, r.Body, maxBody), v)
+}
+
+// decodeJSON is decode without the request: the body is body.
+func decodeJSON(body io.Reader, v any) error {
+	read := &countingReader{r: body}
+	dec := json.NewDecoder(read)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return bodyError(err)
+		return bodyError(err, read.n)
 	}
 	if dec.More() {
-		return invalidInput("", "the body must hold one JSON value")
+		return invalidInput("", "the body must hold one JSON value; a second one starts after byte %d", dec.InputOffset())
 	}
-	if _, err := io.Copy(io.Discard, body); err != nil {
-		return bodyError(err)
+	if _, err := io.Copy(io.Discard, read); err != nil {
+		return bodyError(err, read.n)
 	}
 	return nil
 }
 
-func bodyError(err error) error {
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// bodyError turns a decoding error into the API's answer; size is how
+// many bytes the body had when it ended early.
+func bodyError(err error, size int64) error {
 	var mbe *http.MaxBytesError
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
@@ -185,15 +234,27 @@ func bodyError(err error) error {
 		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "guard.request_too_large", Message: "the body is over 1 MiB"}
 	case errors.Is(err, io.EOF):
 		return invalidInput("", "the body is empty; send a JSON object")
-	case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF):
-		return invalidInput("", "the body is not valid JSON")
+	case errors.As(err, &se):
+		return syntaxError(se.Offset, strings.TrimPrefix(se.Error(), "json: "))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return syntaxError(size, "the body ends in the middle of a value")
 	case errors.As(err, &te):
+		if te.Field == "" {
+			return invalidInput("", "the body must be %s", jsonType(te.Type.Kind().String()))
+		}
 		return invalidInput(te.Field, "must be %s", jsonType(te.Type.Kind().String()))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return invalidInput(field, "unknown field")
 	}
 	return invalidInput("", "%s", err.Error())
+}
+
+// syntaxError is a body that is not JSON, with where it stops being JSON.
+func syntaxError(offset int64, reason string) *Error {
+	e := invalidInput("", "the body is not valid JSON at byte %d: %s", offset, reason)
+	e.Data = map[string]any{"field": "", "offset": offset}
+	return e
 }
 
 func jsonType(kind string) string {

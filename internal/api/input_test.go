@@ -78,7 +78,7 @@ func TestBadInput(t *testing.T) {
 		{name: "http-email reserved header", method: "POST", path: "/api/connectors", body: conn("http-email", `{"endpoint":"https://mail.example.com/hook","headers":{"Authorization":"x"}}`), status: 400, code: "connector.invalid_config", field: "headers.Authorization"},
 		{name: "unknown factory", method: "POST", path: "/api/connectors", body: conn("carrier-pigeon", `{}`), status: 422, code: "connector.not_found_with_connector_id"},
 		{name: "no factory", method: "POST", path: "/api/connectors", body: `{"config":{}}`, status: 400, code: "guard.invalid_input", field: "connectorId"},
-		{name: "unknown factory lookup", method: "GET", path: "/api/connector-factories/carrier-pigeon", status: 404, code: "connector.not_found_with_connector_id"},
+		{name: "unknown factory lookup", method: "GET", path: "/api/connector-factories/carrier-pigeon", status: 422, code: "connector.not_found_with_connector_id"},
 		{name: "unknown connector", method: "GET", path: "/api/connectors/conn_nope", status: 404, code: "entity.not_found"},
 		{name: "code policy out of range", method: "PATCH", path: "/api/sign-in-exp", body: `{"verificationCodePolicy":{"expirationDuration":5}}`, status: 400, code: "guard.invalid_input", field: "verificationCodePolicy.expirationDuration"},
 		{name: "branding with a link", method: "PATCH", path: "/api/sign-in-exp", body: `{"emailBranding":{"senderName":"Visit https://evil.example"}}`, status: 400, code: "guard.invalid_input", field: "emailBranding.senderName"},

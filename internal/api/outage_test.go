@@ -1,22 +1,256 @@
 package api_test
 
 import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
 	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/authmail/authmail/internal/app/apptest"
-	"github.com/authmail/authmail/internal/store/storetest"
 )
 
-// TestDatabaseOutageIsNotAWrongKey: when the database does not answer, an
-// admin request gets 503, not 401, and /readyz says so too.
-func TestDatabaseOutageIsNotAWrongKey(t *testing.T) {
-	a := apptest.New(t, storetest.SQLiteURL(t))
-	if err := a.App.Store.Close(); err != nil {
+// outageCall is a request to one route that the route would serve on a
+// healthy app; noDatabase marks the routes that need no database (their
+// answer during an outage is their usual success).
+type outageCall struct {
+	path       string
+	body       any
+	noDatabase bool
+}
+
+// outageFixtures are IDs of things that exist before the outage.
+type outageFixtures struct {
+	connector, template, message string
+}
+
+// outageCalls holds one call for every route of the route table, keyed
+// "METHOD /pattern" as the OpenAPI document lists them. A route missing
+// here fails TestDatabaseOutageAnswers503OnEveryRoute.
+func outageCalls(fx outageFixtures) map[string]outageCall {
+	tpl := map[string]any{"templates": []any{map[string]any{"languageTag": "en", "templateType": "Generic",
+		"details": map[string]any{"subject": "Code {{code}}", "content": "Your code is {{code}}"}}}}
+	return map[string]outageCall{
+		"GET /healthz":                            {path: "/healthz", noDatabase: true},
+		"GET /readyz":                             {path: "/readyz"},
+		"GET /api/openapi.json":                   {path: "/api/openapi.json", noDatabase: true},
+		"GET /api/connector-factories":            {path: "/api/connector-factories", noDatabase: true},
+		"GET /api/connector-factories/{id}":       {path: "/api/connector-factories/smtp", noDatabase: true},
+		"GET /api/connectors":                     {path: "/api/connectors"},
+		"POST /api/connectors":                    {path: "/api/connectors", body: map[string]any{"connectorId": "dev-inbox", "config": map[string]any{}}},
+		"GET /api/connectors/{id}":                {path: "/api/connectors/" + fx.connector},
+		"PATCH /api/connectors/{id}":              {path: "/api/connectors/" + fx.connector, body: map[string]any{"config": map[string]any{}}},
+		"DELETE /api/connectors/{id}":             {path: "/api/connectors/" + fx.connector + "?force=true"},
+		"POST /api/connectors/{factoryId}/test":   {path: "/api/connectors/dev-inbox/test", body: map[string]any{"email": "tester@example.com", "config": map[string]any{}}},
+		"PUT /api/email-templates":                {path: "/api/email-templates", body: tpl},
+		"GET /api/email-templates":                {path: "/api/email-templates"},
+		"DELETE /api/email-templates":             {path: "/api/email-templates?languageTag=en"},
+		"POST /api/email-templates/preview":       {path: "/api/email-templates/preview", body: map[string]any{"templateType": "Generic"}},
+		"GET /api/email-templates/{id}":           {path: "/api/email-templates/" + fx.template},
+		"DELETE /api/email-templates/{id}":        {path: "/api/email-templates/" + fx.template},
+		"PATCH /api/email-templates/{id}/details": {path: "/api/email-templates/" + fx.template + "/details", body: map[string]any{"subject": "New code {{code}}"}},
+		"GET /api/sign-in-exp":                    {path: "/api/sign-in-exp"},
+		"PATCH /api/sign-in-exp":                  {path: "/api/sign-in-exp", body: map[string]any{"emailBranding": map[string]any{"senderName": "Acme"}}},
+		"POST /api/verification-codes":            {path: "/api/verification-codes", body: map[string]any{"email": "outage@example.com"}},
+		"POST /api/verification-codes/verify":     {path: "/api/verification-codes/verify", body: map[string]any{"email": "outage@example.com", "verificationCode": "123456"}},
+		"GET /api/messages":                       {path: "/api/messages"},
+		"GET /api/messages/{id}":                  {path: "/api/messages/" + fx.message},
+		"GET /api/dev-inbox/messages":             {path: "/api/dev-inbox/messages"},
+		"GET /api/deliverability/check":           {path: "/api/deliverability/check?domain=auth.example.com"},
+	}
+}
+
+// TestDatabaseOutageAnswers503OnEveryRoute kills the database under a
+// running app (SQLite: the store is closed; PostgreSQL: the connection
+// to the server is cut and new ones are refused) and calls every route of
+// the OpenAPI document. While the admin key is still cached, each route
+// that needs the database answers 503 request.unavailable with
+// Retry-After and the others answer as usual; once the cached key is
+// stale, every admin route answers 503 too (the key check needs the
+// database), never 401: an outage does not look like a wrong key.
+func TestDatabaseOutageAnswers503OnEveryRoute(t *testing.T) {
+	apptest.ForEachDB(t, func(t *testing.T, dbURL string) {
+		clock := &frozenClock{now: time.Now().UTC()}
+		var kill func()
+		if strings.HasPrefix(dbURL, "postgres") {
+			dbURL, kill = proxiedDatabase(t, dbURL)
+		}
+		a := apptest.New(t, dbURL, apptest.WithNow(clock.Now))
+		if kill == nil {
+			kill = func() {
+				if err := a.App.Store.Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		fx := outageFixtures{connector: connectors(t, a)[0].ID}
+		var saved []emailTemplate
+		a.JSON("PUT", "/api/email-templates", outageCalls(fx)["PUT /api/email-templates"].body, http.StatusOK, &saved)
+		fx.template = saved[0].ID
+		sendCode(t, a, "before@example.com")
+		fx.message = messages(t, a, "before@example.com")[0].ID
+		calls := outageCalls(fx)
+
+		doc := fetchOpenAPI(t, a)
+		var routes []string
+		for op := range documented(doc) {
+			routes = append(routes, op)
+		}
+		sort.Strings(routes)
+		for _, op := range routes {
+			if _, ok := calls[op]; !ok {
+				t.Errorf("%s has no request in outageCalls: add one that the route serves on a healthy app", op)
+			}
+		}
+		public := func(op string) bool {
+			method, path, _ := strings.Cut(op, " ")
+			sec, ok := doc.Paths[path][strings.ToLower(method)]["security"].([]any)
+			return ok && len(sec) == 0
+		}
+		success := func(op string) int {
+			method, path, _ := strings.Cut(op, " ")
+			for code := range doc.Paths[path][strings.ToLower(method)]["responses"].(map[string]any) {
+				if len(code) == 3 && code[0] == '2' {
+					n := 0
+					for _, c := range code {
+						n = n*10 + int(c-'0')
+					}
+					return n
+				}
+			}
+			t.Fatalf("%s documents no success status", op)
+			return 0
+		}
+
+		// Only the admin key is fresh in the cache when the database goes.
+		clock.Advance(2 * time.Second)
+		a.JSON("GET", "/api/connector-factories", nil, http.StatusOK, nil)
+		kill()
+
+		check := func(phase string, keyCached bool) {
+			for _, op := range routes {
+				call, ok := calls[op]
+				if !ok {
+					continue
+				}
+				method, _, _ := strings.Cut(op, " ")
+				resp, b := a.Request(method, call.path, http.Header{"Authorization": {"Bearer " + a.AdminKey}}, call.body)
+				if call.noDatabase && (keyCached || public(op)) {
+					if resp.StatusCode != success(op) {
+						t.Errorf("%s: %s needs no database but answered %d %.300s", phase, op, resp.StatusCode, b)
+					}
+					continue
+				}
+				var e apptest.Error
+				_ = json.Unmarshal(b, &e)
+				if resp.StatusCode != http.StatusServiceUnavailable || e.Code != "request.unavailable" || e.Message == "" {
+					t.Errorf("%s: %s answered %d %.300s, want 503 request.unavailable", phase, op, resp.StatusCode, b)
+				}
+				if resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") == "" {
+					t.Errorf("%s: %s answered 503 without Retry-After", phase, op)
+				}
+			}
+		}
+		check("admin key cached", true)
+		clock.Advance(2 * time.Second)
+		check("admin key stale", false)
+		if strings.Contains(a.Logs(), "internal error") {
+			t.Errorf("the outage was logged as an internal error:\n%s", grepLines([]byte(a.Logs()), "level=ERROR"))
+		}
+	})
+}
+
+// frozenClock stands still unless advanced, so that the settings cache
+// expires exactly when the test says.
+type frozenClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *frozenClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *frozenClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// proxiedDatabase puts a TCP proxy between the app and the PostgreSQL
+// server of dbURL and returns the URL through it and a kill that cuts
+// every connection and refuses new ones, as a database that went down
+// would. The proxy comes back up at cleanup, before the app stops.
+func proxiedDatabase(t *testing.T, dbURL string) (string, func()) {
+	t.Helper()
+	u, err := url.Parse(dbURL)
+	if err != nil {
 		t.Fatal(err)
 	}
-	a.WantError("GET", "/api/connectors", nil, http.StatusServiceUnavailable, "request.unavailable")
-	if status, body := a.Do("GET", "/readyz", nil); status != http.StatusServiceUnavailable {
-		t.Fatalf("/readyz = %d %s, want 503", status, body)
+	target := u.Host
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
+	var mu sync.Mutex
+	down := false
+	conns := map[net.Conn]bool{}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			if down {
+				mu.Unlock()
+				c.Close()
+				continue
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				mu.Unlock()
+				c.Close()
+				continue
+			}
+			conns[c], conns[up] = true, true
+			mu.Unlock()
+			pipe := func(dst, src net.Conn) {
+				_, _ = io.Copy(dst, src)
+				dst.Close()
+				src.Close()
+			}
+			go pipe(up, c)
+			go pipe(c, up)
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	u.Host = ln.Addr().String()
+	kill := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		down = true
+		for c := range conns {
+			if err := c.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+				t.Logf("closing a proxied connection: %v", err)
+			}
+		}
+		conns = map[net.Conn]bool{}
+		// Runs before the app's own cleanup (registered earlier), so that
+		// the app stops against a database that answers again.
+		t.Cleanup(func() {
+			mu.Lock()
+			down = false
+			mu.Unlock()
+		})
+	}
+	return u.String(), kill
 }

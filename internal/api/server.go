@@ -118,12 +118,11 @@ func (s *Server) wrap(rt route) http.Handler {
 		}()
 		r = r.WithContext(tenant.NewContext(r.Context(), s.resolveTenant(r)))
 		if !rt.public {
-			if ok, err := s.authorized(r); err != nil {
+			if err := s.authorized(r); err != nil {
+				if ae := s.toAPIError(r.Context(), err); ae.Status == http.StatusUnauthorized {
+					w.Header().Set("WWW-Authenticate", `Bearer realm="authmail"`)
+				}
 				s.writeError(w, r, err)
-				return
-			} else if !ok {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="authmail"`)
-				writeJSON(w, http.StatusUnauthorized, &Error{Code: "auth.unauthorized", Message: "send the admin key as Authorization: Bearer <key>"})
 				return
 			}
 		}
@@ -141,19 +140,26 @@ func (s *Server) wrap(rt route) http.Handler {
 // install has only the default tenant.
 func (s *Server) resolveTenant(*http.Request) string { return tenant.Default }
 
-// authorized checks the admin key of the request's tenant. A database
-// failure is an error, not a refusal, so an outage does not look like a
-// wrong key.
-func (s *Server) authorized(r *http.Request) (bool, error) {
+// authorized checks the admin key of the request's tenant. A request
+// without a Bearer key and one with a key that is not the admin key get
+// the same code (auth.unauthorized) but different messages: whether a key
+// was sent is what the sender knows already, and the key is compared in
+// constant time whatever it is. A database failure is an error, not a
+// refusal, so an outage does not look like a wrong key.
+func (s *Server) authorized(r *http.Request) error {
 	key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || key == "" {
-		return false, nil
+	if key = strings.TrimSpace(key); !ok || key == "" {
+		return &Error{Status: http.StatusUnauthorized, Code: "auth.unauthorized", Message: "no admin key: send it as Authorization: Bearer <key>"}
 	}
-	valid, err := s.Tenants.AdminKeyValid(r.Context(), tenant.FromContext(r.Context()), strings.TrimSpace(key))
+	valid, err := s.Tenants.AdminKeyValid(r.Context(), tenant.FromContext(r.Context()), key)
 	if err != nil {
-		return false, &Error{Status: http.StatusServiceUnavailable, Code: "request.unavailable", Message: "the database did not answer; try again"}
+		return err
 	}
-	return valid, nil
+	if !valid {
+		return &Error{Status: http.StatusUnauthorized, Code: "auth.unauthorized",
+			Message: "the admin key is not valid: send the one written to the file admin-key in the data directory, or the one set with AUTHMAIL_ADMIN_KEY"}
+	}
+	return nil
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
@@ -165,8 +171,10 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.Store.Ping(ctx); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "database unreachable"})
-		return nil
+		if !errors.Is(err, store.ErrUnavailable) { // the probe's own deadline
+			err = fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+		}
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	return nil

@@ -99,7 +99,7 @@ func (c *Connectors) Env(tenant, factoryID string) connector.Env {
 func (c *Connectors) Build(ctx context.Context, tenant, factoryID string, raw json.RawMessage) (*Active, error) {
 	f, ok := connector.Lookup(factoryID)
 	if !ok {
-		return nil, fmt.Errorf("%w: %q", connector.ErrUnknownFactory, factoryID)
+		return nil, &connector.UnknownFactoryError{ID: factoryID}
 	}
 	secrets := connector.Secrets(f, raw)
 	conn, err := connector.Build(ctx, f.ID, raw, c.Env(tenant, f.ID))

@@ -22,8 +22,12 @@ func CanonicalLanguageTag(tag string) (string, error) {
 		return "", fmt.Errorf("language tag is longer than %d characters", LanguageTagMaxLen)
 	}
 	t, err := language.Parse(tag)
+	var unknown interface{ Subtag() string } // language.ValueError
+	if errors.As(err, &unknown) {
+		return "", fmt.Errorf("language tag %q has the unknown subtag %q", tag, unknown.Subtag())
+	}
 	if err != nil {
-		return "", fmt.Errorf("language tag %q is not valid: %w", tag, err)
+		return "", fmt.Errorf("language tag %q is not well-formed: use a BCP 47 tag such as en, fr-CA or pt-BR", tag)
 	}
 	canon := t.String()
 	if canon == "und" {

@@ -154,13 +154,15 @@ func (r Reader) ConnectorActiveVersioned(ctx context.Context, tenant string) (Co
 	return c, version, interpret(err)
 }
 
-// ConnectorReplace installs c as the tenant's email connector, removing the
-// one it had. Call it in a transaction so the swap is atomic.
+// ConnectorReplace installs c as the tenant's email connector, in place of
+// the one it had. It is one statement, an insert that takes over the
+// tenant's row when there is one (the one-per-tenant index is its
+// conflict target), so concurrent replaces on PostgreSQL do not collide:
+// each takes the row in turn and the last one stays.
 func (w Writer) ConnectorReplace(ctx context.Context, c Connector) error {
-	if _, err := w.exec(ctx, `DELETE FROM connectors WHERE tenant_id = $1`, c.TenantID); err != nil {
-		return err
-	}
-	_, err := w.exec(ctx, `INSERT INTO connectors (`+connectorCols+`) VALUES ($1, $2, $3, $4, $5, $6)`,
+	_, err := w.exec(ctx, `INSERT INTO connectors (`+connectorCols+`) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (tenant_id) DO UPDATE SET id = excluded.id, connector_id = excluded.connector_id,
+		config = excluded.config, created_at = excluded.created_at, updated_at = excluded.updated_at`,
 		c.TenantID, c.ID, c.ConnectorID, c.Config, Micros(c.CreatedAt), Micros(c.UpdatedAt))
 	return err
 }

@@ -36,9 +36,12 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -64,6 +67,10 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrConflict means a unique constraint refused the write.
 	ErrConflict = errors.New("already exists")
+	// ErrUnavailable means the database did not answer: it is down,
+	// unreachable, shutting down, out of connections, busy past the busy
+	// timeout, or closed. Trying again later may work.
+	ErrUnavailable = errors.New("the database is unavailable")
 )
 
 // Store is an open database. The read methods it has are those of the
@@ -117,12 +124,17 @@ func redactURL(raw string) string {
 // Dialect reports which database this is.
 func (s *Store) Dialect() Dialect { return s.ops.dialect() }
 
-// Ping checks the database answers.
+// Ping checks the database answers. Any failure but the caller's own
+// context ending is ErrUnavailable.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.write.PingContext(ctx); err != nil {
-		return fmt.Errorf("database unreachable: %w", err)
+	err := s.write.PingContext(ctx)
+	if err == nil || ctx.Err() != nil {
+		return err
 	}
-	return nil
+	if err = interpret(err); !errors.Is(err, ErrUnavailable) {
+		err = fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return err
 }
 
 // Close closes the database.
@@ -169,13 +181,23 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 // need no transaction.
 func (s *Store) WriteQ() Writer { return Writer{Reader{db: s.write, ops: s.ops}} }
 
-// interpret turns driver errors into the store's sentinels.
+// interpret turns driver errors into the store's sentinels: ErrNotFound,
+// ErrConflict and ErrUnavailable, each wrapping the driver's error.
+// It is the one place that knows how each driver reports a lost
+// database; an error it already interpreted passes through unchanged.
 func interpret(err error) error {
-	if err == nil {
+	switch {
+	case err == nil:
 		return nil
-	}
-	if errors.Is(err, sql.ErrNoRows) {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		// The caller gave up; the database may be fine.
+		return err
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrConflict), errors.Is(err, ErrUnavailable):
+		return err
+	case errors.Is(err, sql.ErrNoRows):
 		return ErrNotFound
+	case unavailable(err):
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
@@ -189,6 +211,40 @@ func interpret(err error) error {
 		}
 	}
 	return err
+}
+
+// unavailable reports whether err says the database cannot be reached or
+// cannot serve now, as opposed to refusing a statement.
+func unavailable(err error) bool {
+	// database/sql: the pool is closed, or a connection broke.
+	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) || strings.Contains(err.Error(), "sql: database is closed") {
+		return true
+	}
+	// PostgreSQL: no connection could be made, the connection broke
+	// (class 08), the server is shutting down or starting (57P01-57P03),
+	// or it has no connection left (53300).
+	var connErr *pgconn.ConnectError
+	if errors.As(err, &connErr) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03" || pgErr.Code == "53300"
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF) || pgconn.SafeToRetry(err) {
+		return true
+	}
+	// SQLite: locked past the busy timeout, or the file cannot be opened
+	// or read.
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) {
+		switch sqErr.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL:
+			return true
+		}
+	}
+	return false
 }
 
 // Micros converts a time to Unix microseconds; the zero time is 0.

@@ -174,6 +174,12 @@ func (a *App) TryRequest(method, path string, header http.Header, body any) (*ht
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading body: %w", err)
 	}
+	var e Error
+	if resp.StatusCode >= 400 && json.Unmarshal(b, &e) == nil {
+		if p := RepeatedPhrase(e.Message); p != "" {
+			a.t.Errorf("%s %s: the error message says %q twice: %s", method, path, p, e.Message)
+		}
+	}
 	return resp, b, nil
 }
 
