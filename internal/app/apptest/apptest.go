@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +23,7 @@ import (
 	"github.com/authmail/authmail/internal/app"
 	"github.com/authmail/authmail/internal/config"
 	"github.com/authmail/authmail/internal/delivery"
+	"github.com/authmail/authmail/internal/dnscheck"
 	"github.com/authmail/authmail/internal/store/storetest"
 )
 
@@ -76,7 +78,10 @@ func New(t testing.TB, dbURL string, opts ...Option) *App {
 	dc := delivery.Config{Workers: 4, FirstAttemptWait: 2 * time.Second, PollInterval: 50 * time.Millisecond}
 	settings := config.Settings{DataDir: t.TempDir(), Database: dbURL, Workers: dc.Workers, FirstAttemptWait: dc.FirstAttemptWait}
 	ctx := context.Background()
-	a, err := app.New(ctx, settings, app.Options{SecretKey: SecretKey, AdminKey: AdminKey, Now: o.now, Delivery: dc}, logger)
+	// The app reads no environment; like the command, the harness passes
+	// the resolver a test set with t.Setenv(dnscheck.ResolverEnv, ...).
+	a, err := app.New(ctx, settings, app.Options{SecretKey: SecretKey, AdminKey: AdminKey, Now: o.now, Delivery: dc,
+		DNSResolver: os.Getenv(dnscheck.ResolverEnv)}, logger)
 	if err != nil {
 		t.Fatalf("starting app: %v", err)
 	}
