@@ -4,13 +4,20 @@ import (
 	"net"
 	"net/http"
 
+	"golang.org/x/text/language"
+
 	"github.com/authmail/authmail/connector"
+	"github.com/authmail/authmail/internal/emailtemplate"
 	"github.com/authmail/authmail/internal/sendcode"
 	"github.com/authmail/authmail/internal/tenant"
 )
 
 type sendCodeBody struct {
 	Email string `json:"email"`
+	// Locale is the language of the message, such as "fr-CA"; without
+	// it, the request's Accept-Language picks among the languages there
+	// are templates in.
+	Locale string `json:"locale,omitempty"`
 }
 
 type verifyCodeBody struct {
@@ -27,6 +34,25 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
+// checkLocale returns an optional language tag in canonical form, or a
+// guard.invalid_input naming the field.
+func checkLocale(field, tag string) (string, error) {
+	if tag == "" {
+		return "", nil
+	}
+	canon, err := emailtemplate.CanonicalLanguageTag(tag)
+	if err != nil {
+		return "", invalidInput(field, "%s", err.Error())
+	}
+	return canon, nil
+}
+
+// preferredLanguages are the languages of the request's Accept-Language,
+// best first; entries that do not parse are ignored.
+func preferredLanguages(r *http.Request) []language.Tag {
+	return emailtemplate.ParseAcceptLanguage(r.Header.Get("Accept-Language"))
+}
+
 func (s *Server) sendCode(w http.ResponseWriter, r *http.Request) error {
 	var body sendCodeBody
 	if err := decode(r, &body); err != nil {
@@ -36,7 +62,12 @@ func (s *Server) sendCode(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	req := sendcode.Request{Tenant: tenant.FromContext(r.Context()), Email: email, Usage: connector.UsageGeneric, IP: clientIP(r)}
+	locale, err := checkLocale("locale", body.Locale)
+	if err != nil {
+		return err
+	}
+	req := sendcode.Request{Tenant: tenant.FromContext(r.Context()), Email: email, Usage: connector.UsageGeneric,
+		Locale: locale, Preferred: preferredLanguages(r), IP: clientIP(r)}
 	if err := s.Codes.SendCode(r.Context(), req); err != nil {
 		return err
 	}

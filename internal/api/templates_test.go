@@ -133,6 +133,11 @@ func TestEmailTemplates(t *testing.T) {
 		if p.Subject != "Aperçu 424242" || !strings.Contains(p.HTML, "424242") || !strings.Contains(p.Text, "424242") || p.Source != "given" {
 			t.Errorf("preview of unsaved details = %+v", p)
 		}
+		a.JSON("POST", "/api/email-templates/preview", map[string]any{"templateType": "Generic", "languageTag": "fr-CA",
+			"details": map[string]any{"subject": "{{locale}} {{uiLocales}}", "content": "{{code}}"}}, http.StatusOK, &p)
+		if p.Subject != "fr-CA fr-CA" {
+			t.Errorf("preview in fr-CA of {{locale}} {{uiLocales}} = %q, want the preview's language", p.Subject)
+		}
 		a.JSON("POST", "/api/email-templates/preview", map[string]any{"templateType": "Generic", "languageTag": "fr"}, http.StatusOK, &p)
 		if !strings.HasPrefix(p.Subject, "Code : ") || p.Language != "fr" || p.Source != "stored" {
 			t.Errorf("preview of fr Generic = %+v, want the stored template", p)

@@ -18,6 +18,11 @@
 //  4. authmail's built-in default of the usage type, in the locale, its base
 //     language, the fallback language, its base language, then English.
 //
+// The locale is the request's; without one, the client's preferred
+// languages (an Accept-Language, [ParseAcceptLanguage]) are matched
+// against the built-in languages and, through a [LanguageStore], the
+// tenant's stored ones, and the closest is used.
+//
 // # Placeholders
 //
 // Placeholders follow Logto's rules: the pattern is {{ path }} with a

@@ -1,11 +1,14 @@
 package emailtemplate
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
 	"strconv"
 	"strings"
+
+	"golang.org/x/text/language"
 
 	"github.com/authmail/authmail/connector"
 )
@@ -55,11 +58,18 @@ type Request struct {
 	Usage connector.UsageType
 	// Locale is the language tag wanted, such as "fr-CA"; may be empty.
 	Locale string
+	// Preferred are the languages the client prefers, best first (its
+	// Accept-Language, see ParseAcceptLanguage). When Locale is empty, the
+	// closest of the languages templates exist in (the built-in ones, and
+	// the tenant's stored ones of the usage type or Generic when the store
+	// is a LanguageStore) becomes the locale.
+	Preferred []language.Tag
 	// FallbackLanguage is the tenant's fallback language; may be empty.
 	FallbackLanguage string
-	// Payload holds the placeholder values (code, link, locale, uiLocales,
-	// expiresInMinutes, application, organization, user, inviter...).
-	// Nested values are maps, as decoded from JSON. It is not modified.
+	// Payload holds the placeholder values (code, link, expiresInMinutes,
+	// application, organization, user, inviter...). Nested values are
+	// maps, as decoded from JSON. It is not modified. Its locale and
+	// uiLocales, when it has none, are filled in (see Rendered.Locale).
 	Payload map[string]any
 	// Branding is the tenant's branding; it is available as branding.*,
 	// and any "branding" key in Payload is replaced by it. Fields that
@@ -93,6 +103,14 @@ type Rendered struct {
 	// Usage is the usage type of the template used: the requested one, or
 	// Generic when resolution fell back to it.
 	Usage connector.UsageType
+	// Locale is what {{locale}} rendered as: the payload's locale, else the
+	// requested locale, else the match for the preferred languages, else
+	// the language of the template used.
+	Locale string
+	// UILocales is what {{uiLocales}} rendered as: the payload's, else the
+	// languages the client asked for, best first and space-separated (the
+	// requested locale, then the preferred languages), else Locale.
+	UILocales string
 }
 
 // Render resolves the template for req (see the package documentation for
@@ -102,14 +120,29 @@ func Render(ctx context.Context, store Store, req Request) (Rendered, error) {
 	if !req.Usage.Valid() {
 		return Rendered{}, fmt.Errorf("rendering template: unknown usage type %q", req.Usage)
 	}
+	explicit := req.Locale
+	if req.Locale == "" && len(req.Preferred) > 0 {
+		matched, err := matchLanguage(ctx, store, req)
+		if err != nil {
+			return Rendered{}, err
+		}
+		req.Locale = matched
+	}
 	b := req.Branding.sanitized()
 	data := templateData(req.Payload, b)
 	res, err := resolve(ctx, store, req, data, b)
 	if err != nil {
 		return Rendered{}, err
 	}
+	if _, ok := data["locale"]; !ok {
+		data["locale"] = cmp.Or(req.Locale, res.language)
+	}
+	if _, ok := data["uiLocales"]; !ok {
+		data["uiLocales"] = uiLocales(explicit, req.Preferred, stringify(data["locale"]))
+	}
 	r := render(res.details, data, b)
 	r.Language, r.Source, r.Usage = res.language, res.source, res.usage
+	r.Locale, r.UILocales = stringify(data["locale"]), stringify(data["uiLocales"])
 	return r, nil
 }
 

@@ -31,6 +31,9 @@ func (s *Service) Preview(ctx context.Context, req PreviewRequest) (emailtemplat
 		return emailtemplate.Rendered{}, err
 	}
 	payload := emailtemplate.SamplePayload(req.Usage)
+	if req.Language != "" {
+		payload["locale"], payload["uiLocales"] = req.Language, req.Language
+	}
 	for k, v := range req.Payload {
 		payload[k] = v
 	}

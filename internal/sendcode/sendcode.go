@@ -16,6 +16,8 @@ import (
 	"maps"
 	"time"
 
+	"golang.org/x/text/language"
+
 	"github.com/authmail/authmail/connector"
 	"github.com/authmail/authmail/internal/address"
 	"github.com/authmail/authmail/internal/delivery"
@@ -55,8 +57,12 @@ type Request struct {
 	// Usage is the usage type; it picks the template and scopes the code.
 	Usage connector.UsageType
 	// Locale is the language tag wanted, such as "fr-CA"; may be empty.
-	// It becomes the payload's locale when the payload has none.
 	Locale string
+	// Preferred are the languages the client prefers, best first (its
+	// Accept-Language); when Locale is empty the closest language there are
+	// templates in is used. The payload's locale and uiLocales, when it has
+	// none, say what was picked and asked for (emailtemplate.Rendered).
+	Preferred []language.Tag
 	// Payload holds the placeholder values the caller provides
 	// (application, organization, user...). It is not modified.
 	Payload map[string]any
@@ -127,14 +133,20 @@ func compose(ctx context.Context, templates emailtemplate.Store, exp tenant.Expe
 	if payload == nil {
 		payload = map[string]any{}
 	}
-	if _, ok := payload["locale"]; !ok && req.Locale != "" {
-		payload["locale"] = req.Locale
-	}
 	withExpiry(payload, exp)
 	payload["code"] = code
-	rendered, err := emailtemplate.Render(ctx, templates, renderRequest(exp, req.Tenant, req.Usage, req.Locale, payload, act.Templates))
+	rr := renderRequest(exp, req.Tenant, req.Usage, req.Locale, payload, act.Templates)
+	rr.Preferred = req.Preferred
+	rendered, err := emailtemplate.Render(ctx, templates, rr)
 	if err != nil {
 		return delivery.Outgoing{}, err
+	}
+	// Connectors that render on the provider's side see the same values.
+	if _, ok := payload["locale"]; !ok {
+		payload["locale"] = rendered.Locale
+	}
+	if _, ok := payload["uiLocales"]; !ok {
+		payload["uiLocales"] = rendered.UILocales
 	}
 	return delivery.Outgoing{Tenant: req.Tenant, To: req.Email.String(), Usage: req.Usage, Locale: rendered.Language,
 		Content: delivery.Content{From: rendered.From, ReplyTo: rendered.ReplyTo, Subject: rendered.Subject,

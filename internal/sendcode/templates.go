@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/authmail/authmail/connector"
@@ -58,6 +59,13 @@ func (c *templateCache) store(ctx context.Context, q store.Reader, tenant, versi
 	return t, nil
 }
 
+// The stores a render reads list their languages, so a client's preferred
+// languages are matched against the tenant's templates too.
+var (
+	_ emailtemplate.LanguageStore = (*tenantTemplates)(nil)
+	_ emailtemplate.LanguageStore = templateStore{}
+)
+
 // FindTemplate looks one template up.
 func (t *tenantTemplates) FindTemplate(_ context.Context, _, lang string, usage connector.UsageType) (emailtemplate.Details, bool, error) {
 	d, ok := t.byKey[emailtemplate.Key{Language: lang, Usage: usage}]
@@ -74,6 +82,19 @@ func (t *tenantTemplates) FindTemplates(_ context.Context, _ string, langs []str
 			}
 		}
 	}
+	return out, nil
+}
+
+// TemplateLanguages lists the languages of the cached templates of the
+// usage types.
+func (t *tenantTemplates) TemplateLanguages(_ context.Context, _ string, usages []connector.UsageType) ([]string, error) {
+	var out []string
+	for k := range t.byKey {
+		if slices.Contains(usages, k.Usage) && !slices.Contains(out, k.Language) {
+			out = append(out, k.Language)
+		}
+	}
+	slices.Sort(out)
 	return out, nil
 }
 
@@ -115,5 +136,24 @@ func (t templateStore) FindTemplates(ctx context.Context, tenant string, langs [
 		}
 		out[emailtemplate.Key{Language: row.LanguageTag, Usage: connector.UsageType(row.TemplateType)}] = d
 	}
+	return out, nil
+}
+
+// TemplateLanguages lists the languages of the tenant's templates of the
+// usage types.
+func (t templateStore) TemplateLanguages(ctx context.Context, tenant string, usages []connector.UsageType) ([]string, error) {
+	var out []string
+	for _, u := range usages {
+		rows, err := t.q.TemplateList(ctx, tenant, "", string(u))
+		if err != nil {
+			return nil, err
+		}
+		for _, row := range rows {
+			if !slices.Contains(out, row.LanguageTag) {
+				out = append(out, row.LanguageTag)
+			}
+		}
+	}
+	slices.Sort(out)
 	return out, nil
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"time"
 
+	"golang.org/x/text/language"
+
 	"github.com/authmail/authmail/connector"
 	"github.com/authmail/authmail/internal/address"
 	"github.com/authmail/authmail/internal/delivery"
@@ -31,6 +33,8 @@ type TestRequest struct {
 	Config json.RawMessage
 	// Locale is the language tag wanted; may be empty.
 	Locale string
+	// Preferred are the languages the client prefers, as Request's.
+	Preferred []language.Tag
 	// IP is the client's address, when known.
 	IP string
 }
@@ -63,7 +67,7 @@ func (s *Service) TestSend(ctx context.Context, req TestRequest) error {
 		return err
 	}
 	out, err := compose(ctx, templateStore{q: s.d.Store.Reader}, exp, Request{Tenant: req.Tenant, Email: req.Email,
-		Usage: connector.UsageGeneric, Locale: req.Locale, IP: req.IP}, TestCode, act)
+		Usage: connector.UsageGeneric, Locale: req.Locale, Preferred: req.Preferred, IP: req.IP}, TestCode, act)
 	if err != nil {
 		return err
 	}
