@@ -120,6 +120,8 @@ func TestDKIMKeygenRefusesBadArguments(t *testing.T) {
 	}{
 		{[]string{"--selector", "am1"}, "--domain is required"},
 		{[]string{"--domain", "auth.example.com"}, "--selector is required"},
+		{[]string{"--domain", "auth.example.com", "--selector", "auth_mail"}, `--selector "auth_mail" is not a valid selector`},
+		{[]string{"--domain", "auth.example.com", "--selector", "-am1"}, "starts or ends with a hyphen"},
 		{[]string{"--domain", "auth.example.com", "--selector", "am1", "--type", "dsa"}, `--type must be rsa or ed25519, not "dsa"`},
 		{[]string{"--domain", "auth.example.com", "--selector", "am1", "--bits", "1024"}, "--bits must be between 2048 and 4096"},
 		{[]string{"--domain", "auth.example.com", "--selector", "am1", "extra"}, `unexpected argument "extra"`},

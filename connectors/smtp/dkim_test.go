@@ -240,6 +240,8 @@ func TestDKIMInvalidConfigs(t *testing.T) {
 		{"DomainIsAnAddress", map[string]any{"domain": "no-reply@acme.test", "selector": dkimSelector, "privateKey": rsaKey}, "dkim.domain"},
 		{"MissingSelector", map[string]any{"domain": dkimDomain, "privateKey": rsaKey}, "dkim.selector"},
 		{"BadSelector", map[string]any{"domain": dkimDomain, "selector": "my key", "privateKey": rsaKey}, "dkim.selector"},
+		{"SelectorWithUnderscore", map[string]any{"domain": dkimDomain, "selector": "auth_mail", "privateKey": rsaKey}, "dkim.selector"},
+		{"SelectorEndingInHyphen", map[string]any{"domain": dkimDomain, "selector": "authmail-", "privateKey": rsaKey}, "dkim.selector"},
 		{"MissingKey", map[string]any{"domain": dkimDomain, "selector": dkimSelector}, "dkim.privateKey"},
 		{"KeyNotPEM", map[string]any{"domain": dkimDomain, "selector": dkimSelector, "privateKey": "not a key"}, "dkim.privateKey"},
 		{"KeyTruncated", map[string]any{"domain": dkimDomain, "selector": dkimSelector, "privateKey": truncated}, "dkim.privateKey"},

@@ -122,18 +122,40 @@ func ValidateDomain(d string) error {
 	return nil
 }
 
-// ValidateSelector checks a selector (s=); its error reads after the
-// field's name.
+// ValidateSelector checks a selector (s=) against the rule the guides
+// state: letters, digits and hyphens, in parts of at most 63 characters
+// that neither start nor end with a hyphen, a dot between two parts (RFC
+// 6376 section 3.1: "authmail1", "202611", "2026.mail"). Its error reads
+// after the field's name, as in "--selector is required: ...".
 func ValidateSelector(s string) error {
 	if s == "" {
 		return errors.New("is required: a name for the key, such as \"authmail1\" or a date like \"202611\"")
 	}
 	for _, label := range strings.Split(s, ".") {
-		if label == "" || len(label) > 63 || strings.Trim(label, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != "" {
-			return fmt.Errorf("%q is not a valid selector: letters, digits and hyphens only", s)
+		if reason := selectorLabelProblem(label); reason != "" {
+			return fmt.Errorf("%q is not a valid selector: %s; use letters, digits and hyphens, such as \"authmail1\"", s, reason)
 		}
 	}
 	return nil
+}
+
+// selectorLabelProblem says what is wrong with one part of a selector, or
+// "" when nothing is.
+func selectorLabelProblem(label string) string {
+	switch {
+	case label == "":
+		return "it has an empty part (a leading, trailing or doubled dot)"
+	case len(label) > 63:
+		return fmt.Sprintf("a part is %d characters, the limit is 63", len(label))
+	case strings.HasPrefix(label, "-") || strings.HasSuffix(label, "-"):
+		return "a part starts or ends with a hyphen"
+	}
+	for _, r := range label {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+			return fmt.Sprintf("%q is not a letter, digit or hyphen", r)
+		}
+	}
+	return ""
 }
 
 // ParsePrivateKey reads a PEM private key: PKCS#8 ("PRIVATE KEY", RSA or

@@ -9,6 +9,9 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -255,5 +258,59 @@ func TestConfigSchemaIsJSON(t *testing.T) {
 	}
 	if dkimkey.SecretField != "dkim.privateKey" {
 		t.Error("SecretField changed")
+	}
+}
+
+// TestValidateSelectorFollowsTheGuidesRule: letters, digits and hyphens,
+// in dot-separated parts of at most 63 characters that neither start nor
+// end with a hyphen; anything else is refused and the error says why.
+func TestValidateSelectorFollowsTheGuidesRule(t *testing.T) {
+	for _, s := range []string{"authmail1", "202611", "2026.mail", "s1", "Sel-2", strings.Repeat("a", 63)} {
+		if err := dkimkey.ValidateSelector(s); err != nil {
+			t.Errorf("ValidateSelector(%q) = %v, want it accepted", s, err)
+		}
+	}
+	for s, reason := range map[string]string{
+		"":                      "is required",
+		"auth_mail":             `'_' is not a letter, digit or hyphen`,
+		"s 1":                   `' ' is not a letter`,
+		"sél":                   `'é' is not a letter`,
+		"-am1":                  "starts or ends with a hyphen",
+		"am1-":                  "starts or ends with a hyphen",
+		"a..b":                  "empty part",
+		".am1":                  "empty part",
+		"am1.":                  "empty part",
+		strings.Repeat("a", 64): "64 characters, the limit is 63",
+	} {
+		if err := dkimkey.ValidateSelector(s); err == nil || !strings.Contains(err.Error(), reason) {
+			t.Errorf("ValidateSelector(%q) = %v, want a refusal saying %q", s, err, reason)
+		}
+	}
+}
+
+// TestGuidesUseSelectorsTheRuleAccepts: every selector the guides show (a
+// --selector argument or a "selector" field) passes the rule they state.
+func TestGuidesUseSelectorsTheRuleAccepts(t *testing.T) {
+	guides, err := filepath.Glob("../../connectors/*/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	guides = append(guides, "../../docs/deliverability.md", "../../README.md")
+	re := regexp.MustCompile(`(?:--selector[ =]|"(?:selector|keySelector)":\s*")([^\s"<>` + "`" + `]+)`)
+	seen := 0
+	for _, g := range guides {
+		b, err := os.ReadFile(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+			seen++
+			if err := dkimkey.ValidateSelector(m[1]); err != nil {
+				t.Errorf("%s shows the selector %q, which the rule refuses: %v", g, m[1], err)
+			}
+		}
+	}
+	if seen == 0 {
+		t.Fatal("found no selector in the guides; the pattern no longer matches how they show one")
 	}
 }
