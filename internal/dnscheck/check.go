@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -142,15 +143,65 @@ func Check(ctx context.Context, r *Resolver, o Options) Report {
 		spfRes, dkimRes, mxRes Result
 		dmarcRes               Result
 		dm                     *dmarcRecord
+		dkimOK                 bool
+		missing                []string
 	)
-	wg.Add(4)
+	wg.Add(5)
 	go func() { defer wg.Done(); spfRes = checkSPF(ctx, r, t) }()
-	go func() { defer wg.Done(); dkimRes = checkDKIM(ctx, r, t) }()
+	go func() { defer wg.Done(); dkimRes, dkimOK = checkDKIM(ctx, r, t) }()
 	go func() { defer wg.Done(); dmarcRes, dm = checkDMARC(ctx, r, t) }()
 	go func() { defer wg.Done(); mxRes = checkMX(ctx, r, t) }()
+	go func() { defer wg.Done(); missing = nonexistent(ctx, r, t.domain, t.fromDomain) }()
 	wg.Wait()
-	rep.Checks = []Result{spfRes, dkimRes, dmarcRes, checkAlignment(t, dm, dmarcRes), checkSeparation(t), mxRes}
+	spfOK := spfRes.Status == StatusPass || spfRes.Status == StatusWarn
+	alignRes := checkAlignment(t, dm, dmarcRes, spfRes, spfOK, dkimRes, dkimOK)
+	if len(missing) > 0 {
+		rep.NonexistentDomains = missing
+		// A check of records under a domain that does not exist says so,
+		// rather than list each record as missing.
+		spfRes = nonexistentResult(spfRes, t.domain, missing, "an SPF record")
+		dkimRes = nonexistentResult(dkimRes, t.domain, missing, "a DKIM key record")
+		dmarcRes = nonexistentResult(dmarcRes, t.fromDomain, missing, "a DMARC record")
+		mxRes = nonexistentResult(mxRes, t.fromDomain, missing, "an MX record")
+		alignRes = newResult(CheckAlignment).failNonexistent(missing,
+			fmt.Sprintf("%s does not exist (NXDOMAIN): no SPF or DKIM record can authenticate mail from %s, so DMARC fails", strings.Join(missing, " and "), t.fromDomain))
+	}
+	rep.Checks = []Result{spfRes, dkimRes, dmarcRes, alignRes, checkSeparation(t), mxRes}
 	return rep
+}
+
+// nonexistent returns those of the domains that do not exist (NXDOMAIN).
+// A domain whose existence could not be established is not among them:
+// the checks that look it up report that.
+func nonexistent(ctx context.Context, r *Resolver, domains ...string) []string {
+	var out []string
+	for _, d := range domains {
+		if slices.Contains(out, d) {
+			continue
+		}
+		if ok, err := r.Exists(ctx, d); err == nil && !ok {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// nonexistentResult replaces res, a check of records at domain, when
+// domain is among the missing ones.
+func nonexistentResult(res Result, domain string, missing []string, what string) Result {
+	if !slices.Contains(missing, domain) {
+		return res
+	}
+	return newResult(res.ID).failNonexistent([]string{domain}, fmt.Sprintf("%s does not exist (NXDOMAIN), so it cannot hold %s", domain, what))
+}
+
+// failNonexistent fails the check for domains that do not exist, saying
+// how to create them.
+func (r *result) failNonexistent(missing []string, summary string) Result {
+	d := missing[0]
+	r.note(StatusFail, summary, fmt.Sprintf("Check the spelling of %s. If it is right, create it: register %s, or add %s to the zone of %s at your DNS host (any record creates it, such as its SPF TXT), then run the check again.",
+		d, OrgDomain(d), d, OrgDomain(d)))
+	return r.done("")
 }
 
 // lookupFailed turns a lookup error that is not "not found" into a
@@ -189,7 +240,12 @@ func envelopeDomain(t target) (string, string) {
 	return domain, fmt.Sprintf("%s's Return-Path: %s", t.hints.Name, strings.ReplaceAll(t.hints.ReturnPath, DomainPlaceholder, t.domain))
 }
 
-func checkAlignment(t target, dm *dmarcRecord, dmarcRes Result) Result {
+// checkAlignment checks that an identifier DMARC can use both aligns
+// with the From domain and authenticates: DKIM when d= aligns under adkim
+// and a usable key is published (dkimOK), SPF when the envelope domain
+// aligns under aspf and the SPF check passed (spfOK). Aligned domains
+// alone are not a pass: with neither SPF nor DKIM established, DMARC fails.
+func checkAlignment(t target, dm *dmarcRecord, dmarcRes, spfRes Result, spfOK bool, dkimRes Result, dkimOK bool) Result {
 	res := newResult(CheckAlignment)
 	adkim, aspf := "r", "r"
 	if dm != nil {
@@ -206,24 +262,50 @@ func checkAlignment(t target, dm *dmarcRecord, dmarcRes Result) Result {
 	if spfNote != "" {
 		res.Details = append(res.Details, spfNote)
 	}
-	dkimOK := aligned(t.fromDomain, t.domain, adkim)
-	spfOK := aligned(t.fromDomain, spfDomain, aspf)
+	dkimAligned := aligned(t.fromDomain, t.domain, adkim)
+	spfAligned := aligned(t.fromDomain, spfDomain, aspf)
 	mode := map[string]string{"r": "relaxed", "s": "strict"}
 	desc := fmt.Sprintf("From domain %s vs DKIM d=%s (%s) and SPF domain %s (%s)", t.fromDomain, t.domain, mode[adkim], spfDomain, mode[aspf])
 	res.Details = append(res.Details, desc)
+	if !dkimOK {
+		res.Details = append(res.Details, "DKIM is not established for d="+t.domain+" (the dkim check: "+dkimRes.Summary+")")
+	}
+	if !spfOK {
+		res.Details = append(res.Details, "SPF is not established for "+t.domain+" (the spf check: "+spfRes.Summary+")")
+	}
+	dkimPass, spfPass := dkimAligned && dkimOK, spfAligned && spfOK
+	// Why an identifier does not count, for the messages below.
+	dkimWhy := fmt.Sprintf("DKIM d=%s does not align under %s mode", t.domain, mode[adkim])
+	if dkimAligned {
+		dkimWhy = fmt.Sprintf("DKIM d=%s aligns but has no usable key (see the dkim check)", t.domain)
+	}
+	spfWhy := fmt.Sprintf("SPF domain %s does not align", spfDomain)
+	if spfAligned {
+		spfWhy = fmt.Sprintf("SPF for %s aligns but does not pass (see the spf check)", spfDomain)
+	}
+	keygen := fmt.Sprintf("authmail dkim keygen --domain %s --selector <selector>", t.fromDomain)
+	unknown := dmarcRes.Status == StatusError && !(dkimAligned && spfAligned) ||
+		dkimAligned && dkimRes.Status == StatusError || spfAligned && spfRes.Status == StatusError
 	switch {
-	case dkimOK && spfOK:
+	case dkimPass && spfPass:
 		return res.done("From domain " + t.fromDomain + " aligns with both DKIM and SPF")
-	case dkimOK:
-		return res.done("From domain " + t.fromDomain + " aligns with DKIM d=" + t.domain + " (SPF domain " + spfDomain + " does not align, which DMARC allows)")
-	case spfOK:
-		res.note(StatusWarn, fmt.Sprintf("From domain %s aligns only with SPF; DKIM d=%s does not align under %s mode, and SPF breaks when mail is forwarded", t.fromDomain, t.domain, mode[adkim]),
-			fmt.Sprintf("Sign with d=%s: authmail dkim keygen --domain %s --selector <selector>", t.fromDomain, t.fromDomain))
-	case dmarcRes.Status == StatusError:
-		res.note(StatusError, "could not check: the DMARC alignment modes are unknown because its record could not be read", "Retry, or point --resolver at a nameserver that answers.")
+	case dkimPass:
+		return res.done("From domain " + t.fromDomain + " aligns with DKIM d=" + t.domain + " (" + spfWhy + ", which DMARC allows)")
+	case spfPass:
+		res.note(StatusWarn, fmt.Sprintf("From domain %s aligns only with SPF; %s, and SPF breaks when mail is forwarded", t.fromDomain, dkimWhy),
+			fmt.Sprintf("Sign with d=%s and publish its key: %s", t.fromDomain, keygen))
+	case unknown:
+		res.note(StatusError, "could not check: the lookups it depends on failed (see the dmarc, spf and dkim checks)",
+			"Retry, or point --resolver at a nameserver that answers.")
+	case !dkimOK && !spfOK:
+		fix := "Make the spf and dkim checks pass first: DMARC needs one of them to authenticate mail from " + t.fromDomain + "."
+		if !dkimAligned && !spfAligned {
+			fix += fmt.Sprintf(" Also send from an address at %s, or sign with d=%s (%s).", t.domain, t.fromDomain, keygen)
+		}
+		res.note(StatusFail, fmt.Sprintf("neither SPF nor DKIM is established for %s, so nothing authenticates From domain %s: DMARC fails", t.domain, t.fromDomain), fix)
 	default:
-		res.note(StatusFail, fmt.Sprintf("From domain %s aligns with neither DKIM d=%s nor SPF domain %s (adkim=%s, aspf=%s): DMARC fails", t.fromDomain, t.domain, spfDomain, adkim, aspf),
-			fmt.Sprintf("Send from an address at %s (such as noreply@%s), or authenticate %s itself: sign with d=%s (authmail dkim keygen --domain %s --selector <selector>).", t.domain, t.domain, t.fromDomain, t.fromDomain, t.fromDomain))
+		res.note(StatusFail, fmt.Sprintf("From domain %s aligns with neither DKIM nor SPF: %s; %s (adkim=%s, aspf=%s): DMARC fails", t.fromDomain, dkimWhy, spfWhy, adkim, aspf),
+			fmt.Sprintf("Send from an address at %s (such as noreply@%s), or authenticate %s itself: sign with d=%s (%s).", t.domain, t.domain, t.fromDomain, t.fromDomain, keygen))
 	}
 	return res.done("")
 }

@@ -83,7 +83,9 @@ func setup(t *testing.T) *testBundle {
 		txt("revoked._domainkey.good.com", "v=DKIM1; k=rsa; p="),
 
 		// DMARC scenarios.
+		"auth.none.com. 300 IN MX 10 mx.none.com.",
 		txt("_dmarc.orgonly.com", "v=DMARC1; p=quarantine; rua=mailto:d@orgonly.com"),
+		"auth.orgonly.com. 300 IN MX 10 mx.orgonly.com.",
 		txt("_dmarc.pnone.com", "v=DMARC1; p=none; rua=mailto:d@pnone.com"),
 		txt("_dmarc.pct.com", "v=DMARC1; p=reject; pct=50; rua=mailto:d@pct.com"),
 		txt("_dmarc.norua.com", "v=DMARC1; p=reject"),
@@ -92,6 +94,15 @@ func setup(t *testing.T) *testBundle {
 		// Alignment scenarios.
 		txt("_dmarc.strict.com", "v=DMARC1; p=reject; adkim=s; aspf=s; rua=mailto:d@strict.com"),
 		txt("_dmarc.relaxed.com", "v=DMARC1; p=reject; rua=mailto:d@relaxed.com"),
+		txt("mail.relaxed.com", "v=spf1 ip4:192.0.2.1 -all"),
+		txt("s1._domainkey.mail.relaxed.com", rec),
+		txt("mail.strict.com", "v=spf1 ip4:192.0.2.1 -all"),
+		txt("s1._domainkey.mail.strict.com", rec),
+		txt("20260101pm._domainkey.strict.com", rec),
+		"other.com. 300 IN MX 10 mx.other.com.",
+		// unauth.com exists, with neither SPF nor DKIM.
+		"unauth.com. 300 IN MX 10 mx.unauth.com.",
+		txt("_dmarc.unauth.com", "v=DMARC1; p=reject; rua=mailto:d@unauth.com"),
 
 		txt("voids.com", "v=spf1 include:nx1.voids.com include:nx2.voids.com a:nx3.voids.com -all"),
 
@@ -257,11 +268,14 @@ func TestAlignment(t *testing.T) {
 		status dnscheck.Status
 		want   []string
 	}{
-		{"Aligned", dnscheck.Options{Domain: "auth.good.com", From: "noreply@auth.good.com"}, dnscheck.StatusPass, []string{"aligns with both"}},
-		{"MisalignedFrom", dnscheck.Options{Domain: "auth.good.com", From: "noreply@other.com"}, dnscheck.StatusFail, []string{"aligns with neither", "noreply@auth.good.com"}},
-		{"RelaxedSubdomain", dnscheck.Options{Domain: "mail.relaxed.com", From: "noreply@relaxed.com"}, dnscheck.StatusPass, []string{"aligns with both", "(relaxed)"}},
-		{"StrictSubdomain", dnscheck.Options{Domain: "mail.strict.com", From: "noreply@strict.com"}, dnscheck.StatusFail, []string{"adkim=s, aspf=s"}},
-		{"PostmarkAlignsByDKIM", dnscheck.Options{Domain: "strict.com", From: "noreply@strict.com", Provider: "postmark"}, dnscheck.StatusPass, []string{"aligns with DKIM", "pm-bounces.strict.com does not align"}},
+		{"Aligned", dnscheck.Options{Domain: "auth.good.com", From: "noreply@auth.good.com", Selector: "s1"}, dnscheck.StatusPass, []string{"aligns with both"}},
+		{"AlignedButDKIMNotEstablished", dnscheck.Options{Domain: "auth.good.com", From: "noreply@auth.good.com"}, dnscheck.StatusWarn, []string{"aligns only with SPF", "has no usable key"}},
+		{"AlignedButDKIMKeyMissing", dnscheck.Options{Domain: "auth.good.com", From: "noreply@auth.good.com", Selector: "nope"}, dnscheck.StatusWarn, []string{"aligns only with SPF"}},
+		{"NeitherSPFNorDKIMEstablished", dnscheck.Options{Domain: "unauth.com", From: "noreply@unauth.com", Selector: "s1"}, dnscheck.StatusFail, []string{"neither SPF nor DKIM is established for unauth.com", "Make the spf and dkim checks pass"}},
+		{"MisalignedFrom", dnscheck.Options{Domain: "auth.good.com", From: "noreply@other.com", Selector: "s1"}, dnscheck.StatusFail, []string{"aligns with neither", "noreply@auth.good.com"}},
+		{"RelaxedSubdomain", dnscheck.Options{Domain: "mail.relaxed.com", From: "noreply@relaxed.com", Selector: "s1"}, dnscheck.StatusPass, []string{"aligns with both", "(relaxed)"}},
+		{"StrictSubdomain", dnscheck.Options{Domain: "mail.strict.com", From: "noreply@strict.com", Selector: "s1"}, dnscheck.StatusFail, []string{"adkim=s, aspf=s"}},
+		{"PostmarkAlignsByDKIM", dnscheck.Options{Domain: "strict.com", From: "noreply@strict.com", Provider: "postmark", Selector: "20260101pm"}, dnscheck.StatusPass, []string{"aligns with DKIM", "pm-bounces.strict.com does not align"}},
 		{"SPFOnlyUnderStrictDKIM", dnscheck.Options{Domain: "mail.strict.com", From: "noreply@strict.com", Provider: "postmark"}, dnscheck.StatusFail, nil},
 	}
 	for _, tc := range cases {
@@ -301,9 +315,9 @@ func TestDNSFailureIsNeverAPass(t *testing.T) {
 			for _, id := range []string{"spf", "dkim", "dmarc", "mx"} {
 				want(t, rep, id, dnscheck.StatusError, "could not check")
 			}
-			// With the DMARC modes unknown, identical domains still align
-			// (strictly, so under any mode); a subdomain cannot be judged.
-			want(t, rep, "alignment", dnscheck.StatusPass, "strict alignment is required")
+			// Identical domains align under any mode, but neither SPF nor
+			// DKIM could be established: alignment cannot pass.
+			want(t, rep, "alignment", dnscheck.StatusError, "could not check", "strict alignment is required")
 			if !rep.Failed() || rep.Status() != dnscheck.StatusError {
 				t.Fatalf("report status %s, failed %v", rep.Status(), rep.Failed())
 			}
@@ -344,5 +358,60 @@ func TestResolverDistinguishesOutcomes(t *testing.T) {
 	txts, err := fast.LookupTXT(ctx, "s1._domainkey.good.com")
 	if err != nil || len(txts) != 1 || txts[0] != dkimkey.TXTRecord(b.key) {
 		t.Errorf("long TXT record not joined: %q, %v", txts, err)
+	}
+}
+
+// TestNonexistentDomainIsReportedAsSuch: a sending or From domain that
+// does not exist is named as such, in the report and in each check of
+// records under it, instead of a list of missing records; checks of a
+// domain that exists keep their own results; a domain whose existence
+// could not be found out is not called nonexistent.
+func TestNonexistentDomainIsReportedAsSuch(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	missingRecord := []string{"no SPF record", "no DKIM key record", "no DMARC record", "no MX record"}
+	noPile := func(t *testing.T, rep dnscheck.Report) {
+		t.Helper()
+		for _, c := range rep.Checks {
+			for _, m := range missingRecord {
+				if strings.Contains(c.Summary+strings.Join(c.Details, "\n"), m) {
+					t.Errorf("%s reports %q for a domain that does not exist: %q", c.ID, m, c.Summary)
+				}
+			}
+		}
+	}
+
+	rep := check(t, b, dnscheck.Options{Domain: "auth.nx-example.com", Selector: "s1", Provider: "sendgrid"})
+	if len(rep.NonexistentDomains) != 1 || rep.NonexistentDomains[0] != "auth.nx-example.com" || !rep.Failed() {
+		t.Fatalf("report = %+v, want auth.nx-example.com named as nonexistent", rep)
+	}
+	for _, id := range []string{"spf", "dkim", "dmarc", "mx"} {
+		want(t, rep, id, dnscheck.StatusFail, "auth.nx-example.com does not exist (NXDOMAIN)", "register nx-example.com")
+	}
+	want(t, rep, "alignment", dnscheck.StatusFail, "does not exist (NXDOMAIN)", "DMARC fails")
+	noPile(t, rep)
+	var text strings.Builder
+	if err := dnscheck.WriteText(&text, rep); err != nil || !strings.Contains(text.String(), "auth.nx-example.com does not exist (NXDOMAIN)") {
+		t.Errorf("text report does not say the domain does not exist (%v):\n%s", err, text.String())
+	}
+
+	rep = check(t, b, dnscheck.Options{Domain: "auth.good.com", From: "noreply@nx.good.com", Selector: "s1", Provider: "sendgrid"})
+	if len(rep.NonexistentDomains) != 1 || rep.NonexistentDomains[0] != "nx.good.com" {
+		t.Fatalf("nonexistent domains = %q, want the From domain nx.good.com", rep.NonexistentDomains)
+	}
+	want(t, rep, "spf", dnscheck.StatusPass)
+	want(t, rep, "dkim", dnscheck.StatusPass)
+	want(t, rep, "dmarc", dnscheck.StatusFail, "nx.good.com does not exist (NXDOMAIN)")
+	want(t, rep, "mx", dnscheck.StatusFail, "nx.good.com does not exist (NXDOMAIN)")
+	want(t, rep, "alignment", dnscheck.StatusFail, "nx.good.com does not exist")
+
+	fast, err := dnscheck.NewResolver(b.srv.Addr, 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"auth.broken.com", "auth.hang.com"} {
+		if rep := dnscheck.Check(context.Background(), fast, dnscheck.Options{Domain: d, Selector: "s1"}); len(rep.NonexistentDomains) != 0 {
+			t.Errorf("%s, whose lookups fail, is reported nonexistent: %q", d, rep.NonexistentDomains)
+		}
 	}
 }

@@ -83,17 +83,20 @@ func parseDKIMKey(record string) (crypto.PublicKey, map[string]string, error) {
 	}
 }
 
-func checkDKIM(ctx context.Context, r *Resolver, t target) Result {
+// checkDKIM checks the key records of t's selectors. established says
+// whether signed mail can pass DKIM for d=: a key record was read and
+// none of those read is unusable.
+func checkDKIM(ctx context.Context, r *Resolver, t target) (_ Result, established bool) {
 	res := newResult(CheckDKIM)
 	if t.keyErr != nil {
 		res.note(StatusFail, fmt.Sprintf("the configured DKIM %v", t.keyErr), "Replace the connector's dkim.privateKey: authmail dkim keygen --domain "+t.domain+" --selector <selector>")
-		return res.done("")
+		return res.done(""), false
 	}
 	selectors := []string{t.selector}
 	if t.selector == "" {
 		if !t.hasHints || len(t.hints.DKIMSelectors) == 0 {
 			res.note(StatusWarn, "no DKIM selector given, so the DKIM record was not checked", dkimMissingFix(t, "<selector>"))
-			return res.done("")
+			return res.done(""), false
 		}
 		selectors = t.hints.DKIMSelectors
 	}
@@ -103,7 +106,7 @@ func checkDKIM(ctx context.Context, r *Resolver, t target) Result {
 		name := dkimkey.RecordName(sel, t.domain)
 		txts, err := r.LookupTXT(ctx, name)
 		if lookupFailed(res, "TXT of "+name, err) {
-			return res.done("")
+			return res.done(""), false
 		}
 		if len(txts) == 0 {
 			missing = append(missing, name)
@@ -119,9 +122,10 @@ func checkDKIM(ctx context.Context, r *Resolver, t target) Result {
 	if checked == 0 {
 		sel := selectors[0]
 		res.note(StatusFail, "no DKIM key record at "+strings.Join(missing, " or "), dkimMissingFix(t, sel))
-		return res.done("")
+		return res.done(""), false
 	}
-	return res.done(fmt.Sprintf("DKIM key published for %s", t.domain))
+	out := res.done(fmt.Sprintf("DKIM key published for %s", t.domain))
+	return out, out.Status != StatusFail
 }
 
 // dkimMissingFix says what record to publish for selector.

@@ -64,6 +64,9 @@ type Report struct {
 	Provider string `json:"provider,omitempty"`
 	// Resolver is the nameserver queried.
 	Resolver string `json:"resolver,omitempty"`
+	// NonexistentDomains are the sending or From domain when they do not
+	// exist (NXDOMAIN): then each check of a record under one says so.
+	NonexistentDomains []string `json:"nonexistentDomains,omitempty"`
 	// Checks are the results, one per check ID.
 	Checks []Result `json:"checks"`
 }
@@ -127,6 +130,9 @@ func WriteText(w io.Writer, r Report) error {
 	b.WriteString("\n")
 	if r.Resolver != "" {
 		fmt.Fprintf(&b, "Resolver: %s\n", r.Resolver)
+	}
+	for _, d := range r.NonexistentDomains {
+		fmt.Fprintf(&b, "\n%s does not exist (NXDOMAIN): check its spelling, or create it before publishing records.\n", d)
 	}
 	for _, c := range r.Checks {
 		fmt.Fprintf(&b, "\n[%s] %-10s %s\n", statusLabel[c.Status], c.ID, c.Summary)

@@ -149,6 +149,20 @@ func (r *Resolver) query(ctx context.Context, name string, qtype uint16) ([]dns.
 	return out, nil
 }
 
+// Exists reports whether name exists in the DNS: false only for NXDOMAIN.
+// A name with no records of its own but names below it (an empty
+// non-terminal) exists. An error means it could not be found out.
+func (r *Resolver) Exists(ctx context.Context, name string) (bool, error) {
+	_, err := r.query(ctx, name, dns.TypeSOA)
+	switch {
+	case errors.Is(err, ErrNXDomain):
+		return false, nil
+	case err == nil || errors.Is(err, ErrNoRecords):
+		return true, nil
+	}
+	return false, err
+}
+
 // LookupTXT returns the TXT records at name, each record's strings joined.
 func (r *Resolver) LookupTXT(ctx context.Context, name string) ([]string, error) {
 	rrs, err := r.query(ctx, name, dns.TypeTXT)
