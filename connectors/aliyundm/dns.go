@@ -14,7 +14,7 @@ func dnsHints() *connector.DNSHints {
 		Records: []connector.DNSRecord{
 			{Purpose: "Verification", Type: "TXT", Name: "aliyundm." + D, Value: "<token from the DirectMail console>"},
 			{Purpose: "SPF", Type: "TXT", Name: D, Value: "v=spf1 include:spf1.dm.aliyun.com -all", Note: "merge into an existing SPF record: one per domain"},
-			{Purpose: "DKIM", Type: "TXT", Name: "aliyun-<region>._domainkey." + D, Value: "v=DKIM1; k=rsa; p=<public key from the console>", Note: "the region is the DirectMail region, e.g. aliyun-cn-hangzhou"},
+			{Purpose: "DKIM", Type: "TXT", Name: "aliyun-<region>._domainkey." + D, Value: "v=DKIM1; k=rsa; p=<public key from the DirectMail console>", Note: "the region is the DirectMail region, e.g. aliyun-cn-hangzhou"},
 			{Purpose: "Receiving", Type: "MX", Name: D, Value: "10 mxdm.aliyun.com", Note: "optional, for replies and bounces handled by DirectMail"},
 		},
 	}

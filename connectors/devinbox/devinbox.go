@@ -1,6 +1,6 @@
 // Package devinbox is the dev inbox connector: it keeps every message in
 // authmail's own database instead of sending it, so that a fresh install
-// works with no email provider. Messages are read in the console and at
+// works with no email provider. Messages are read at
 // GET /api/dev-inbox/messages. It is for development only.
 package devinbox
 
@@ -52,7 +52,7 @@ func Factory() connector.Factory {
 	return connector.Factory{
 		ID:   ID,
 		Name: "Dev inbox",
-		Description: "Keeps every message in authmail's own database, readable in the console and the API, " +
+		Description: "Keeps every message in authmail's own database, readable at GET /api/dev-inbox/messages, " +
 			"instead of sending it; for development only, never use it in production.",
 		Logo:         logo,
 		ConfigSchema: json.RawMessage(schema),

@@ -212,7 +212,7 @@ func (s *Service) Enqueue(ctx context.Context, tx *store.Tx, o Outgoing) (Pendin
 	if err != nil {
 		return Pending{}, fmt.Errorf("encoding message: %w", err)
 	}
-	lease := now.Add(s.cfg.FirstAttemptWait + 2*time.Second)
+	lease := now.Add(s.cfg.FirstAttemptWait + leaseSlack)
 	res, err := s.river.InsertTx(ctx, tx.SQL(), deliverArgs{Tenant: o.Tenant, MessageID: id}, &river.InsertOpts{ScheduledAt: lease})
 	if err != nil {
 		return Pending{}, fmt.Errorf("enqueuing delivery: %w", err)
@@ -464,17 +464,26 @@ func expiredReason(lastErr string) string {
 	return "expired before delivery; last error: " + lastErr
 }
 
-// backoffSteps is the retry schedule: quick at first, because a code is
-// worth nothing once it expires.
+// leaseSlack is how long after the request's bound on its first attempt
+// the safety-net job runs: the first retry of a message whose first
+// attempt failed for now.
+const leaseSlack = 2 * time.Second
+
+// backoffSteps is the retry schedule after the first retry: quick at
+// first, because a code is worth nothing once it expires; the last step
+// repeats. The README states it (a test checks).
 var backoffSteps = [...]time.Duration{2 * time.Second, 5 * time.Second, 10 * time.Second, 20 * time.Second,
 	40 * time.Second, 60 * time.Second, 2 * time.Minute, 5 * time.Minute}
 
+// backoffJitter is the fraction by which a retry's wait varies either way.
+const backoffJitter = 0.1
+
 // backoff returns the delay before retry number attempt (1-based), with
-// jitter of up to ±10% drawn from r in [-1, 1].
+// jitter of up to ±backoffJitter drawn from r in [-1, 1].
 func backoff(attempt int, r float64) time.Duration {
 	i := min(max(attempt, 1), len(backoffSteps)) - 1
 	d := backoffSteps[i]
-	return d + time.Duration(math.Round(float64(d)*0.1*r))
+	return d + time.Duration(math.Round(float64(d)*backoffJitter*r))
 }
 
 // queueClock is the service's clock as River's time generator.
