@@ -21,8 +21,8 @@
 // What is the same for every config of a kind is a field of the [Factory]:
 // SecretFields, DestinationFields, DNS. What depends on the config is an
 // optional interface of the built connector ([TemplateSource],
-// [SenderIdentity], io.Closer), each listed in an interface-guard block in
-// the connector's package:
+// [SenderIdentity], [Checker], io.Closer), each listed in an
+// interface-guard block in the connector's package:
 //
 //	var (
 //		_ connector.Connector      = (*Connector)(nil)
@@ -34,7 +34,8 @@
 // Send classifies every failure with the sentinels in this package
 // ([ErrInvalidConfig], [ErrAuth], [ErrRejected], [ErrRateLimited],
 // [ErrTemporary]) so the delivery queue knows whether to retry. Only
-// [ErrTemporary] and [ErrRateLimited] are retried.
+// [ErrTemporary] and [ErrRateLimited] are retried. A [Checker]'s Check
+// classifies its failures the same way.
 package connector
 
 import (

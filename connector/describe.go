@@ -1,9 +1,12 @@
 package connector
 
+import "context"
+
 // What a connector tells the host about itself beyond sending. Static
 // knowledge, the same for every config of a kind, is a field of Factory
 // (DNS, DestinationFields, SecretFields); knowledge that depends on the
-// config is an optional interface of the built Connector (SenderIdentity).
+// config is an optional interface of the built Connector (SenderIdentity,
+// Checker).
 
 // SenderIdentity is implemented by connectors that send as a sender their
 // config names. The host reads it for the defaults of a deliverability
@@ -87,3 +90,21 @@ func DNSPurposes() []string {
 
 // DNSRecordTypes are the record types a DNSRecord may have.
 func DNSRecordTypes() []string { return []string{"TXT", "CNAME", "MX"} }
+
+// Checker is implemented by connectors that can prove, without sending
+// mail, that their provider is reachable and takes their credentials: an
+// SMTP connector connects, secures the connection, authenticates and
+// quits; an API connector makes its provider's cheapest authenticated
+// read. The host runs it on a config before saving it when asked to
+// (`POST /api/connectors/{factoryId}/check`,
+// `POST /api/connectors?check=true`). A connector that cannot check
+// without delivering something (a webhook) does not implement it.
+type Checker interface {
+	// Check returns nil when the provider answered and accepted the
+	// credentials, or an error classified as Send's are: ErrAuth when the
+	// credentials were refused, ErrInvalidConfig naming the field at fault
+	// (a sending domain the account does not have), ErrTemporary (or
+	// ErrRateLimited) when the provider could not be reached or failed.
+	// It must honour ctx, send no mail and be safe for concurrent use.
+	Check(ctx context.Context) error
+}

@@ -113,8 +113,8 @@ func (s Suite) can(f Failure) bool {
 
 // Run runs the conformance suite: sending (text and HTML, or the payload
 // for a connector whose provider renders the message; UTF-8; the message
-// ID), cancellation and deadlines, the classification of failures, invalid
-// configs, secrets, and the connector's description of itself (the
+// ID), cancellation and deadlines, the classification of failures, the
+// connection check of a connector.Checker, invalid configs, secrets, and the connector's description of itself (the
 // schema, the config type and the form agree; destination fields; DNS
 // hints; the sender identity). A check that does not apply to the
 // connector is a skipped subtest that says why.
@@ -129,6 +129,7 @@ func Run(t *testing.T, s Suite) {
 	t.Run("CarriesMessageID", func(t *testing.T) { s.testMessageID(t) })
 	t.Run("HonoursCancellation", func(t *testing.T) { s.testCancellation(t) })
 	t.Run("ClassifiesFailures", func(t *testing.T) { s.testClassification(t) })
+	t.Run("ChecksWithoutSending", func(t *testing.T) { s.testCheck(t) })
 	t.Run("RejectsInvalidConfigs", func(t *testing.T) { s.testInvalidConfigs(t) })
 	if len(s.Secrets) > 0 {
 		t.Run("KeepsSecretsOut", func(t *testing.T) { s.testSecrets(t) })
@@ -400,6 +401,86 @@ func (s Suite) testClassification(t *testing.T) {
 			}
 		})
 	}
+}
+
+// testCheck holds a connector.Checker to its contract: the backend's
+// config checks fine and sends nothing, refused credentials are ErrAuth
+// (permanent, secrets masked), and a check honours cancellation and
+// deadlines. A connector that implements no Checker skips it, saying so.
+func (s Suite) testCheck(t *testing.T) {
+	checker := func(t *testing.T, b Backend) connector.Checker {
+		t.Helper()
+		c, ok := s.build(t, b, nil).(connector.Checker)
+		if !ok {
+			t.Skipf("%s implements no connector.Checker: its config can only be tried by sending", s.Factory.ID)
+		}
+		return c
+	}
+	t.Run("PassesWithTheBackendsConfig", func(t *testing.T) {
+		b := s.NewBackend(t)
+		c := checker(t, b)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := c.Check(ctx); err != nil {
+			t.Fatalf("Check with the backend's config: %v", err)
+		}
+		if n := len(b.Received()); n != 0 {
+			t.Errorf("the backend received %d messages from a check; a check sends none", n)
+		}
+	})
+	t.Run("RefusedCredentialsAreErrAuth", func(t *testing.T) {
+		if !s.can(FailAuth) {
+			t.Skip("the backend cannot refuse credentials (Suite.Failures)")
+		}
+		b := s.NewBackend(t)
+		c := checker(t, b)
+		b.Fail(FailAuth)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err := c.Check(ctx)
+		if !errors.Is(err, connector.ErrAuth) {
+			t.Fatalf("Check with refused credentials = %v, want class %v", err, connector.ErrAuth)
+		}
+		if connector.Temporary(err) {
+			t.Errorf("refused credentials must be permanent, got %v", err)
+		}
+		for _, sec := range s.Secrets {
+			if strings.Contains(err.Error(), sec) {
+				t.Errorf("check error %q reveals a secret", err)
+			}
+		}
+		b.Fail(FailNone)
+		if err := c.Check(ctx); err != nil {
+			t.Errorf("Check after the backend recovered: %v", err)
+		}
+	})
+	t.Run("CancelledContext", func(t *testing.T) {
+		c := checker(t, s.NewBackend(t))
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := c.Check(ctx); err == nil {
+			t.Errorf("Check with a cancelled context succeeded")
+		}
+	})
+	t.Run("EndsByItsDeadline", func(t *testing.T) {
+		if !s.can(FailSlow) {
+			t.Skip("the backend cannot be slow (Suite.Failures)")
+		}
+		b := s.NewBackend(t)
+		c := checker(t, b)
+		b.Fail(FailSlow)
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		err := c.Check(ctx)
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("Check took %v after a 300ms deadline", d)
+		}
+		// A backend slow only at sending (SMTP's MAIL) lets a check pass.
+		if err != nil && !connector.Temporary(err) {
+			t.Errorf("a check cut short by its deadline must be temporary, got %v", err)
+		}
+	})
 }
 
 func (s Suite) testInvalidConfigs(t *testing.T) {

@@ -76,10 +76,15 @@ type backend struct {
 	connectortest.Recorder
 	requests []sgRequest
 	seq      int
+	// scopes are what GET /v3/scopes lists for the test key;
+	// scopesForbidden answers it 403 instead, as for a key SendGrid will
+	// not show its scopes.
+	scopes          []string
+	scopesForbidden bool
 }
 
 func newBackend(t *testing.T) *backend {
-	b := &backend{t: t, extra: map[string]any{}}
+	b := &backend{t: t, extra: map[string]any{}, scopes: []string{"mail.send", "2fa_required", "sender_verification_eligible"}}
 	b.srv = httptest.NewServer(http.HandlerFunc(b.serve))
 	t.Cleanup(b.srv.Close)
 	return b
@@ -117,6 +122,10 @@ func (b *backend) serve(w http.ResponseWriter, r *http.Request) {
 	b.mu.Lock()
 	fail := b.Failure()
 	b.mu.Unlock()
+	if r.Method == http.MethodGet && r.URL.Path == b.prefix+scopesPath {
+		b.serveScopes(w, r, fail)
+		return
+	}
 	if r.Method != http.MethodPost || r.URL.Path != b.prefix+"/v3/mail/send" {
 		b.t.Errorf("request %s %s, want POST %s/v3/mail/send", r.Method, r.URL.Path, b.prefix)
 		writeErrors(w, http.StatusNotFound, nil, "not found")
@@ -174,6 +183,40 @@ func (b *backend) serve(w http.ResponseWriter, r *http.Request) {
 	b.mu.Unlock()
 	w.Header().Set("X-Message-Id", id)
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// serveScopes answers GET /v3/scopes as SendGrid documents it: the scopes
+// of the key that authenticates the call, 401 for a key it does not know.
+func (b *backend) serveScopes(w http.ResponseWriter, r *http.Request, fail connectortest.Failure) {
+	if fail == connectortest.FailAuth || r.Header.Get("Authorization") != "Bearer "+testKey {
+		writeErrors(w, http.StatusUnauthorized, nil, "The provided authorization grant is invalid, expired, or revoked")
+		return
+	}
+	switch fail {
+	case connectortest.FailRateLimit:
+		w.Header().Set("Retry-After", "7")
+		writeErrors(w, http.StatusTooManyRequests, nil, "too many requests")
+		return
+	case connectortest.FailTemporary:
+		writeErrors(w, http.StatusInternalServerError, nil, "internal error")
+		return
+	case connectortest.FailSlow:
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+		writeErrors(w, http.StatusServiceUnavailable, nil, "too slow")
+		return
+	}
+	b.mu.Lock()
+	scopes, forbidden := b.scopes, b.scopesForbidden
+	b.mu.Unlock()
+	if forbidden {
+		writeErrors(w, http.StatusForbidden, nil, "access forbidden")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"scopes": scopes})
 }
 
 // validate applies the documented Mail Send rules the connector relies on.

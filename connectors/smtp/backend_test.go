@@ -86,6 +86,7 @@ type testServer struct {
 	open        int
 	maxOpen     int
 	authTries   int
+	mails       int
 	extraConfig map[string]any
 }
 
@@ -301,6 +302,13 @@ func (s *testServer) AuthTries() int {
 	return s.authTries
 }
 
+// Mails returns how many MAIL commands the server saw.
+func (s *testServer) Mails() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.mails
+}
+
 // DropAll closes every connection from the server's side.
 func (s *testServer) DropAll() {
 	s.mu.Lock()
@@ -370,6 +378,9 @@ func (ss *session) Auth(mech string) (sasl.Server, error) {
 
 // Mail starts a transaction.
 func (ss *session) Mail(from string, _ *gosmtp.MailOptions) error {
+	ss.s.mu.Lock()
+	ss.s.mails++
+	ss.s.mu.Unlock()
 	if ss.s.opts.user != "" && ss.authUser == "" {
 		return errAuthNeeded
 	}

@@ -153,5 +153,6 @@ var (
 	_ connector.Connector      = (*sender)(nil)
 	_ connector.TemplateSource = (*sender)(nil)
 	_ connector.SenderIdentity = (*sender)(nil)
+	_ connector.Checker        = (*sender)(nil)
 	_ io.Closer                = (*sender)(nil)
 )

@@ -312,6 +312,7 @@ func (s *Service) attempt(ctx context.Context, m store.Message, content *Content
 		// A connector that cannot be built (bad stored config) fails the
 		// attempt but may be fixed before the message expires.
 		s.record(ctx, m, start, "", store.StatusQueued, err.Error(), "")
+		s.logFailure(ctx, m, "", err.Error(), true)
 		return attemptResult{err: err}
 	}
 	msg := c.message(m.ID, m.Recipient, connector.UsageType(m.UsageType), m.Locale)
@@ -323,12 +324,33 @@ func (s *Service) attempt(ctx context.Context, m store.Message, content *Content
 		s.settle(ctx, m, start, act.Factory.ID, store.StatusSent, "", rec.ProviderMessageID, dropJob)
 		return attemptResult{final: true, connector: act.Factory.ID}
 	case connector.Temporary(sendErr) || errors.Is(sendErr, context.Canceled):
-		s.record(ctx, m, start, act.Factory.ID, store.StatusQueued, errorText(sendErr, act.Secrets), "")
+		text := errorText(sendErr, act.Secrets)
+		s.record(ctx, m, start, act.Factory.ID, store.StatusQueued, text, "")
+		s.logFailure(ctx, m, act.Factory.ID, text, true)
 		return attemptResult{err: maskError(sendErr, act.Secrets), connector: act.Factory.ID}
 	default:
-		s.settle(ctx, m, start, act.Factory.ID, store.StatusFailed, errorText(sendErr, act.Secrets), "", dropJob)
+		text := errorText(sendErr, act.Secrets)
+		s.settle(ctx, m, start, act.Factory.ID, store.StatusFailed, text, "", dropJob)
+		s.logFailure(ctx, m, act.Factory.ID, text, false)
 		return attemptResult{final: true, err: maskError(sendErr, act.Secrets), connector: act.Factory.ID}
 	}
+}
+
+// logFailure reports a failed attempt on m with the connector's (masked)
+// error text: at WARN when it was the message's first attempt, which is
+// the moment a broken connector shows, or when the message failed for
+// good; a later attempt that will be retried is INFO, so a connector
+// that stays down does not fill the log.
+func (s *Service) logFailure(ctx context.Context, m store.Message, connID, errText string, retry bool) {
+	attempt := m.Attempts + 1
+	level, msg := slog.LevelWarn, "message failed"
+	switch {
+	case retry && attempt == 1:
+		msg = "first delivery attempt failed; retrying"
+	case retry:
+		level, msg = slog.LevelInfo, "delivery attempt failed; retrying"
+	}
+	s.logger.Log(ctx, level, msg, "message", m.ID, "connector", connID, "attempt", attempt, "err", errText)
 }
 
 func errorText(err error, secrets []string) string {
