@@ -72,6 +72,18 @@ type connectorJSON struct {
 	Config      json.RawMessage `json:"config"`
 	CreatedAt   int64           `json:"createdAt"`
 	UpdatedAt   int64           `json:"updatedAt"`
+	// Check is what the check asked for with ?check=true found, on the
+	// answer to a save only.
+	Check *checkJSON `json:"check,omitempty"`
+}
+
+// checkJSON is the outcome of a check made before a save that still
+// saved: it passed, failed temporarily, or the connector cannot check.
+type checkJSON struct {
+	// Result is passed, temporary_failure or not_supported.
+	Result string `json:"result"`
+	// Message is the provider's (masked) answer or why there was no check.
+	Message string `json:"message,omitempty"`
 }
 
 func (s *Server) connectorView(row store.Connector) (connectorJSON, error) {
@@ -163,7 +175,8 @@ func (s *Server) createConnector(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	raw := configOrEmpty(body.Config)
-	if err := s.validateConfig(r.Context(), f.ID, raw); err != nil {
+	checked, err := s.checkBeforeSave(r, f.ID, raw)
+	if err != nil {
 		return err
 	}
 	now, tenantID := s.Now(), tenant.FromContext(r.Context())
@@ -176,6 +189,7 @@ func (s *Server) createConnector(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	v.Check = checked
 	writeJSON(w, http.StatusOK, v)
 	return nil
 }
@@ -221,7 +235,8 @@ func (s *Server) patchConnector(w http.ResponseWriter, r *http.Request) error {
 	}
 	// A client that echoes the redacted config keeps the stored secrets.
 	raw := connector.KeepRedacted(f, body.Config, prev)
-	if err := s.validateConfig(r.Context(), f.ID, raw); err != nil {
+	checked, err := s.checkBeforeSave(r, f.ID, raw)
+	if err != nil {
 		return err
 	}
 	now := s.Now()
@@ -233,7 +248,72 @@ func (s *Server) patchConnector(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	v.Check = checked
 	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// checkBeforeSave proves raw works before a save: on paper (it builds)
+// always, and with ?check=true by the connector's own check too, which
+// connects and authenticates without sending mail. A permanent failure
+// is returned, so nothing is saved; a temporary one (the server did not
+// answer, a 5xx, a rate limit) or a connector that cannot check lets the
+// save go ahead and is reported in the answer's check member, since the
+// provider may only be down for now.
+func (s *Server) checkBeforeSave(r *http.Request, factoryID string, raw json.RawMessage) (*checkJSON, error) {
+	ctx := r.Context()
+	if r.URL.Query().Get("check") != "true" {
+		return nil, s.validateConfig(ctx, factoryID, raw)
+	}
+	err := s.Connectors.Check(ctx, tenant.FromContext(ctx), factoryID, raw)
+	var se *delivery.SendError
+	switch {
+	case err == nil:
+		return &checkJSON{Result: "passed"}, nil
+	case errors.Is(err, delivery.ErrNoCheck):
+		return &checkJSON{Result: "not_supported", Message: noCheckMessage(factoryID)}, nil
+	case errors.As(err, &se) && connector.Temporary(se.Err):
+		s.logger.WarnContext(ctx, "connector check failed temporarily; saving anyway", "connector", factoryID, "err", se.Err.Error())
+		return &checkJSON{Result: "temporary_failure", Message: se.Err.Error()}, nil
+	}
+	return nil, err
+}
+
+func noCheckMessage(factoryID string) string {
+	return factoryID + " cannot check a config without sending mail; try it with POST /api/connectors/" + factoryID + "/test"
+}
+
+type checkConnectorBody struct {
+	Config json.RawMessage `json:"config"`
+}
+
+// checkConnector proves an unsaved config's connection and credentials
+// without sending mail, and reports the provider's answer as the test
+// route does.
+func (s *Server) checkConnector(w http.ResponseWriter, r *http.Request) error {
+	var body checkConnectorBody
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	if len(body.Config) == 0 {
+		return invalidInput("config", "is required: the config to check")
+	}
+	f, ok := connector.Lookup(r.PathValue("factoryId"))
+	if !ok {
+		return &Error{Status: http.StatusNotFound, Code: "connector.not_found_with_connector_id", Message: "no connector factory " + r.PathValue("factoryId")}
+	}
+	err := s.Codes.Check(r.Context(), sendcode.CheckRequest{Tenant: tenant.FromContext(r.Context()), FactoryID: f.ID, Config: body.Config})
+	if errors.Is(err, delivery.ErrNoCheck) {
+		return &Error{Status: http.StatusNotImplemented, Code: "connector.not_implemented", Message: noCheckMessage(f.ID)}
+	}
+	var se *delivery.SendError
+	if errors.As(err, &se) {
+		return sendError(se.Err)
+	}
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 

@@ -113,6 +113,35 @@ func (c *Connectors) Build(ctx context.Context, tenant, factoryID string, raw js
 	return a, nil
 }
 
+// ErrNoCheck means a connector kind implements no connector.Checker: its
+// config can only be tried by sending a test message.
+var ErrNoCheck = errors.New("this connector cannot check a config without sending mail")
+
+// checkTimeout bounds a connector check, as a test send is bounded.
+const checkTimeout = 30 * time.Second
+
+// Check builds a connector from a raw config without saving it, runs its
+// connector.Checker and closes it. It returns the build's error as Build
+// does (an invalid config), a *SendError carrying the check's masked and
+// classified failure, or ErrNoCheck when the kind cannot check.
+func (c *Connectors) Check(ctx context.Context, tenant, factoryID string, raw json.RawMessage) error {
+	a, err := c.Build(ctx, tenant, factoryID, raw)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ch, ok := a.Conn.(connector.Checker)
+	if !ok {
+		return fmt.Errorf("%s: %w", a.Factory.ID, ErrNoCheck)
+	}
+	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+	if err := ch.Check(ctx); err != nil {
+		return &SendError{Connector: a.Factory.ID, Err: a.Mask(err)}
+	}
+	return nil
+}
+
 // maskError hides secret values in err's text: a schema failure quotes the
 // value at fault, which may be a secret, and the error reaches responses,
 // the message log and the logs. Classification (errors.Is, errors.As of a

@@ -29,7 +29,8 @@ type TestRequest struct {
 	// FactoryID is the connector factory to build the config with.
 	FactoryID string
 	// Config is the unsaved config. Secrets it sends back redacted are
-	// taken from the tenant's saved connector of the same factory.
+	// taken from the tenant's saved connector of the same factory
+	// (withSavedSecrets).
 	Config json.RawMessage
 	// Locale is the language tag wanted; may be empty.
 	Locale string
@@ -47,16 +48,7 @@ type TestRequest struct {
 func (s *Service) TestSend(ctx context.Context, req TestRequest) error {
 	ctx, cancel := context.WithTimeout(ctx, testSendTimeout)
 	defer cancel()
-	raw := req.Config
-	// A console testing an edit of the saved connector sends its secrets
-	// back redacted: test with the stored ones.
-	if row, err := s.d.Store.ConnectorActive(ctx, req.Tenant); err == nil {
-		if f, ok := connector.Lookup(req.FactoryID); ok && row.ConnectorID == f.ID {
-			if prev, err := s.d.Connectors.OpenConfig(row); err == nil {
-				raw = connector.KeepRedacted(f, raw, prev)
-			}
-		}
-	}
+	raw := s.withSavedSecrets(ctx, req.Tenant, req.FactoryID, req.Config)
 	act, err := s.d.Connectors.Build(ctx, req.Tenant, req.FactoryID, raw)
 	if err != nil {
 		return err
