@@ -33,7 +33,7 @@ func TestReadmeTour(t *testing.T) {
 		t.Fatal("the tour does not say where the admin key is (KEY=$(cat ...))")
 	}
 	for _, route := range []string{"/api/verification-codes ", "/api/dev-inbox/messages?to=", "/api/verification-codes/verify",
-		"/api/messages?to=", "/api/connectors/smtp/test", "/api/connectors "} {
+		"/api/messages?to=", "/api/connectors/smtp/check", "/api/connectors/smtp/test", "/api/connectors?check=true"} {
 		if !strings.Contains(readme, route) {
 			t.Errorf("the tour no longer uses %s; update this test with it", route)
 		}
@@ -88,14 +88,25 @@ func TestReadmeTour(t *testing.T) {
 		t.Errorf("message log for %s: %+v; want one message sent at the first attempt", alice, log)
 	}
 
-	// Then switch to a real provider: test the config unsaved, then save it.
+	// Then switch to a real provider: check the config unsaved (nothing
+	// is sent), test it, then save it with its check.
 	sink := startSink(t)
 	cfg := map[string]any{"host": "127.0.0.1", "port": sink.Port(), "fromEmail": "Acme <no-reply@auth.acme.com>"}
+	p.mustDo("POST", "/api/connectors/smtp/check", map[string]any{"config": cfg}, http.StatusNoContent, nil)
+	if got := sink.Messages(); len(got) != 0 {
+		t.Fatalf("the connector check sent %d messages to the sink, want none", len(got))
+	}
 	p.mustDo("POST", "/api/connectors/smtp/test", map[string]any{"email": "you@acme.com", "config": cfg}, http.StatusNoContent, nil)
 	if got := sink.To("you@acme.com"); len(got) != 1 {
 		t.Fatalf("the connector test sent %d messages to the sink, want 1", len(got))
 	}
-	p.mustDo("POST", "/api/connectors", map[string]any{"connectorId": "smtp", "config": cfg}, http.StatusOK, nil)
+	var saved struct {
+		Check struct{ Result string } `json:"check"`
+	}
+	p.mustDo("POST", "/api/connectors?check=true", map[string]any{"connectorId": "smtp", "config": cfg}, http.StatusOK, &saved)
+	if saved.Check.Result != "passed" {
+		t.Errorf("saving with ?check=true answered check %+v, want passed", saved.Check)
+	}
 	p.mustDo("POST", "/api/verification-codes", map[string]string{"email": "bob@example.com"}, http.StatusNoContent, nil)
 	if got := sink.To("bob@example.com"); len(got) != 1 {
 		t.Fatalf("after saving the SMTP connector, bob's code reached the sink %d times, want 1", len(got))

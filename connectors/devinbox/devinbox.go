@@ -99,6 +99,10 @@ func (c *Connector) Send(ctx context.Context, msg connector.Message) (connector.
 	return connector.Receipt{ProviderMessageID: id}, nil
 }
 
+// Check always passes: the inbox is authmail's own database, with no
+// connection or credentials of its own to prove.
+func (c *Connector) Check(ctx context.Context) error { return ctx.Err() }
+
 // storeError classifies an inbox failure: context errors stay as they are,
 // anything else (a busy or unreachable database) is temporary.
 func storeError(err error) error {
@@ -112,4 +116,5 @@ func storeError(err error) error {
 var (
 	_ connector.Config    = (*Config)(nil)
 	_ connector.Connector = (*Connector)(nil)
+	_ connector.Checker   = (*Connector)(nil)
 )

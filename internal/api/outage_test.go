@@ -48,6 +48,7 @@ func outageCalls(fx outageFixtures) map[string]outageCall {
 		"PATCH /api/connectors/{id}":              {path: "/api/connectors/" + fx.connector, body: map[string]any{"config": map[string]any{}}},
 		"DELETE /api/connectors/{id}":             {path: "/api/connectors/" + fx.connector + "?force=true"},
 		"POST /api/connectors/{factoryId}/test":   {path: "/api/connectors/dev-inbox/test", body: map[string]any{"email": "tester@example.com", "config": map[string]any{}}},
+		"POST /api/connectors/{factoryId}/check":  {path: "/api/connectors/dev-inbox/check", body: map[string]any{"config": map[string]any{}}},
 		"PUT /api/email-templates":                {path: "/api/email-templates", body: tpl},
 		"GET /api/email-templates":                {path: "/api/email-templates"},
 		"DELETE /api/email-templates":             {path: "/api/email-templates?languageTag=en"},

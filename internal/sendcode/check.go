@@ -3,8 +3,10 @@ package sendcode
 import (
 	"context"
 	"encoding/json"
+	"errors"
 
 	"github.com/authmail/authmail/connector"
+	"github.com/authmail/authmail/internal/store"
 )
 
 // CheckRequest is a check of a connector config that is not saved.
@@ -24,26 +26,34 @@ type CheckRequest struct {
 // *delivery.SendError carrying the provider's (masked) refusal, or
 // delivery.ErrNoCheck for a connector that can only be tried by sending.
 func (s *Service) Check(ctx context.Context, req CheckRequest) error {
-	raw := s.withSavedSecrets(ctx, req.Tenant, req.FactoryID, req.Config)
+	raw, err := s.withSavedSecrets(ctx, req.Tenant, req.FactoryID, req.Config)
+	if err != nil {
+		return err
+	}
 	return s.d.Connectors.Check(ctx, req.Tenant, req.FactoryID, raw)
 }
 
 // withSavedSecrets returns raw with the secrets it echoes as
 // "[redacted]" taken from the tenant's saved connector of the same
 // factory: a console trying an edit of the saved connector (a test send,
-// a check) sends its secrets back redacted.
-func (s *Service) withSavedSecrets(ctx context.Context, tenant, factoryID string, raw json.RawMessage) json.RawMessage {
+// a check) sends its secrets back redacted. Without a saved connector of
+// that factory raw is returned as it is; a database that does not answer
+// is an error, so a redacted echo is never tried as a secret.
+func (s *Service) withSavedSecrets(ctx context.Context, tenant, factoryID string, raw json.RawMessage) (json.RawMessage, error) {
 	row, err := s.d.Store.ConnectorActive(ctx, tenant)
+	if errors.Is(err, store.ErrNotFound) {
+		return raw, nil
+	}
 	if err != nil {
-		return raw
+		return nil, err
 	}
 	f, ok := connector.Lookup(factoryID)
 	if !ok || row.ConnectorID != f.ID {
-		return raw
+		return raw, nil
 	}
 	prev, err := s.d.Connectors.OpenConfig(row)
 	if err != nil {
-		return raw
+		return nil, err
 	}
-	return connector.KeepRedacted(f, raw, prev)
+	return connector.KeepRedacted(f, raw, prev), nil
 }

@@ -48,7 +48,10 @@ type TestRequest struct {
 func (s *Service) TestSend(ctx context.Context, req TestRequest) error {
 	ctx, cancel := context.WithTimeout(ctx, testSendTimeout)
 	defer cancel()
-	raw := s.withSavedSecrets(ctx, req.Tenant, req.FactoryID, req.Config)
+	raw, err := s.withSavedSecrets(ctx, req.Tenant, req.FactoryID, req.Config)
+	if err != nil {
+		return err
+	}
 	act, err := s.d.Connectors.Build(ctx, req.Tenant, req.FactoryID, raw)
 	if err != nil {
 		return err
