@@ -188,6 +188,9 @@ func run(ctx context.Context, o options) (Result, error) {
 	if err := cl.createSMTPConnector(ctx, sink.Port(), o.smtpConns); err != nil {
 		return Result{}, err
 	}
+	if err := cl.raiseCaps(ctx); err != nil {
+		return Result{}, err
+	}
 	col := newCollector(arrivals)
 	go col.run(ctx)
 

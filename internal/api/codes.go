@@ -67,7 +67,7 @@ func (s *Server) sendCode(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	req := sendcode.Request{Tenant: tenant.FromContext(r.Context()), Email: email, Usage: connector.UsageGeneric,
-		Locale: locale, Preferred: preferredLanguages(r), IP: clientIP(r)}
+		Locale: locale, Preferred: preferredLanguages(r), IP: clientIP(r), FromAdmin: true}
 	if err := s.Codes.SendCode(r.Context(), req); err != nil {
 		return err
 	}

@@ -359,7 +359,7 @@ func (s *Server) testConnector(w http.ResponseWriter, r *http.Request) error {
 		return unknownFactory("factoryId", r.PathValue("factoryId"))
 	}
 	err = s.Codes.TestSend(r.Context(), sendcode.TestRequest{Tenant: tenant.FromContext(r.Context()), Email: email,
-		FactoryID: f.ID, Config: body.Config, Locale: body.Locale, Preferred: preferredLanguages(r), IP: clientIP(r)})
+		FactoryID: f.ID, Config: body.Config, Locale: body.Locale, Preferred: preferredLanguages(r), IP: clientIP(r), FromAdmin: true})
 	// Whatever the provider answered, config errors included, is the
 	// answer to a test: connector.general.
 	var se *delivery.SendError

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -190,5 +191,113 @@ func TestConcurrentGuesses(t *testing.T) {
 		if counts["ok"] != 1 || counts["verification_code.not_found"] != 19 {
 			t.Errorf("20 concurrent right guesses: %v, want one success", counts)
 		}
+	})
+}
+
+// rateLimited checks that a response is 429 request.message_rate_limited
+// with a Retry-After of 1 to max seconds that the body repeats, and
+// returns the error.
+func rateLimited(t *testing.T, resp *http.Response, b []byte, max int) apptest.Error {
+	t.Helper()
+	var e apptest.Error
+	_ = json.Unmarshal(b, &e)
+	if resp.StatusCode != http.StatusTooManyRequests || e.Code != "request.message_rate_limited" {
+		t.Fatalf("%d %s, want 429 request.message_rate_limited", resp.StatusCode, b)
+	}
+	ra, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+	if err != nil || ra < 1 || ra > max {
+		t.Errorf("Retry-After = %q, want 1 to %d seconds", resp.Header.Get("Retry-After"), max)
+	}
+	var data struct {
+		RetryAfter int `json:"retryAfter"`
+	}
+	if err := json.Unmarshal(e.Data, &data); err != nil || data.RetryAfter != ra {
+		t.Errorf("data = %s, want retryAfter %d", e.Data, ra)
+	}
+	return e
+}
+
+// TestSubAddressBombingIsCapped: 200 sends to victim+N@example.com reach
+// the mailbox 10 times, the per-mailbox cap.
+func TestSubAddressBombingIsCapped(t *testing.T) {
+	auth := http.Header{"Authorization": {"Bearer " + apptest.AdminKey}}
+	apptest.Run(t, func(t *testing.T, a *apptest.App) {
+		sent := 0
+		for i := range 200 {
+			resp, b := a.Request("POST", "/api/verification-codes", auth, map[string]string{"email": fmt.Sprintf("victim+%d@example.com", i)})
+			if resp.StatusCode == http.StatusNoContent {
+				sent++
+				continue
+			}
+			rateLimited(t, resp, b, 600)
+		}
+		if sent != 10 {
+			t.Errorf("%d of 200 sends answered 204, want 10", sent)
+		}
+		if n := len(inbox(t, a, "")); n != 10 {
+			t.Errorf("the dev inbox holds %d messages, want 10", n)
+		}
+		resp, b := a.Request("POST", "/api/verification-codes", auth, map[string]string{"email": "victim@example.com"})
+		rateLimited(t, resp, b, 600)
+	})
+}
+
+// TestDomainCapCountsEverySpellingAsOneDomain: the same domain written in
+// Unicode (NFC and NFD), as punycode and in capitals is one domain to the
+// per-domain cap.
+func TestDomainCapCountsEverySpellingAsOneDomain(t *testing.T) {
+	auth := http.Header{"Authorization": {"Bearer " + apptest.AdminKey}}
+	apptest.Run(t, func(t *testing.T, a *apptest.App) {
+		patchExperience(t, a, map[string]any{"verificationCodePolicy": map[string]any{"domainSendLimit": 3}})
+		for _, to := range []string{"a@b\u00fccher.example", "b@bu\u0308cher.example", "c@xn--bcher-kva.example"} {
+			sendCode(t, a, to)
+		}
+		resp, b := a.Request("POST", "/api/verification-codes", auth, map[string]string{"email": "d@B\u00dcCHER.example"})
+		if e := rateLimited(t, resp, b, 3601); !strings.Contains(e.Message, "domain") {
+			t.Errorf("message %q does not name the domain cap", e.Message)
+		}
+		sendCode(t, a, "d@example.com")
+	})
+}
+
+// TestConnectorTestSendsCount: test sends count toward the caps of the
+// address they go to, and real sends count with them.
+func TestConnectorTestSendsCount(t *testing.T) {
+	auth := http.Header{"Authorization": {"Bearer " + apptest.AdminKey}}
+	apptest.Run(t, func(t *testing.T, a *apptest.App) {
+		const to = "target@example.com"
+		test := map[string]any{"email": to, "config": map[string]any{}}
+		sent := 0
+		for range 30 {
+			resp, b := a.Request("POST", "/api/connectors/dev-inbox/test", auth, test)
+			if resp.StatusCode == http.StatusNoContent {
+				sent++
+				continue
+			}
+			rateLimited(t, resp, b, 600)
+		}
+		if sent != 10 {
+			t.Errorf("%d of 30 test sends to one address answered 204, want 10", sent)
+		}
+		resp, b := a.Request("POST", "/api/verification-codes", auth, map[string]string{"email": "target+real@example.com"})
+		rateLimited(t, resp, b, 600)
+	})
+}
+
+// TestTenantCap: the tenant's hourly cap refuses real and test sends
+// alike; the management API is not capped by its caller's IP.
+func TestTenantCap(t *testing.T) {
+	auth := http.Header{"Authorization": {"Bearer " + apptest.AdminKey}}
+	apptest.Run(t, func(t *testing.T, a *apptest.App) {
+		patchExperience(t, a, map[string]any{"verificationCodePolicy": map[string]any{"tenantSendLimit": 3, "ipSendLimit": 1}})
+		for i := range 3 {
+			sendCode(t, a, fmt.Sprintf("t@d%d.example", i))
+		}
+		resp, b := a.Request("POST", "/api/verification-codes", auth, map[string]string{"email": "t@d3.example"})
+		if e := rateLimited(t, resp, b, 3601); !strings.Contains(e.Message, "service") {
+			t.Errorf("message %q does not name the tenant cap", e.Message)
+		}
+		resp, b = a.Request("POST", "/api/connectors/dev-inbox/test", auth, map[string]any{"email": "t@d4.example", "config": map[string]any{}})
+		rateLimited(t, resp, b, 3601)
 	})
 }

@@ -66,8 +66,23 @@ type Request struct {
 	// Payload holds the placeholder values the caller provides
 	// (application, organization, user...). It is not modified.
 	Payload map[string]any
-	// IP is the client's address, when known.
+	// IP is the client's address, when known. It reaches the connector
+	// and counts toward the per-IP cap, unless FromAdmin is set.
 	IP string
+	// FromAdmin says the request came with the admin key (the management
+	// API). Its IP is then the app's server, which asks for codes on
+	// behalf of all of its users, so it is not capped by IP; every other
+	// cap applies.
+	FromAdmin bool
+}
+
+// cappedIP is the IP the per-IP cap counts for a request: none for one
+// made with the admin key.
+func cappedIP(ip string, fromAdmin bool) string {
+	if fromAdmin {
+		return ""
+	}
+	return ip
 }
 
 // SendCode issues a code, renders its message and enqueues it in one
@@ -86,7 +101,7 @@ func (s *Service) SendCode(ctx context.Context, req Request) error {
 	}
 	var pending delivery.Pending
 	err = s.d.Store.InTx(ctx, func(tx *store.Tx) error {
-		issued, err := s.d.Verification.Issue(ctx, tx, req.Tenant, req.Email, string(req.Usage), exp.VerificationCodePolicy)
+		issued, err := s.d.Verification.Issue(ctx, tx, req.Tenant, req.Email, string(req.Usage), cappedIP(req.IP, req.FromAdmin), exp.VerificationCodePolicy)
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"net/http"
 	"strings"
@@ -182,4 +183,42 @@ func addr(s string) address.Address {
 		panic(err)
 	}
 	return a
+}
+
+// TestTheClientIPIsCappedUnlessTheAdminAsks: sends and test sends asked
+// for by an end user's client count toward its per-IP cap; with the admin
+// key (the app's server, asking for all of its users) they do not.
+func TestTheClientIPIsCappedUnlessTheAdminAsks(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, a *apptest.App) {
+		ctx := context.Background()
+		a.JSON("PATCH", "/api/sign-in-exp", map[string]any{"verificationCodePolicy": map[string]any{"ipSendLimit": 2}}, http.StatusOK, nil)
+		const ip = "198.51.100.4"
+		send := func(to string, fromAdmin bool) error {
+			return a.App.Codes.SendCode(ctx, sendcode.Request{Tenant: tenant.Default, Email: addr(to), Usage: connector.UsageGeneric, IP: ip, FromAdmin: fromAdmin})
+		}
+		test := func(to string, fromAdmin bool) error {
+			return a.App.Codes.TestSend(ctx, sendcode.TestRequest{Tenant: tenant.Default, Email: addr(to), FactoryID: "dev-inbox",
+				Config: json.RawMessage(`{}`), IP: ip, FromAdmin: fromAdmin})
+		}
+		for i := range 3 {
+			if err := send(fmt.Sprintf("admin%d@example.com", i), true); err != nil {
+				t.Fatalf("send %d with the admin key: %v", i+1, err)
+			}
+		}
+		if err := send("user0@example.com", false); err != nil {
+			t.Fatal(err)
+		}
+		if err := test("user1@example.com", false); err != nil {
+			t.Fatal(err)
+		}
+		if err := send("user2@example.com", false); !errors.Is(err, verification.ErrRateLimited) {
+			t.Fatalf("3rd send from the client = %v, want %v", err, verification.ErrRateLimited)
+		}
+		if err := test("user2@example.com", false); !errors.Is(err, verification.ErrRateLimited) {
+			t.Fatalf("test send from the capped client = %v, want %v", err, verification.ErrRateLimited)
+		}
+		if err := test("admin3@example.com", true); err != nil {
+			t.Fatalf("test send with the admin key: %v", err)
+		}
+	})
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/authmail/authmail/connector"
 	"github.com/authmail/authmail/internal/address"
 	"github.com/authmail/authmail/internal/delivery"
+	"github.com/authmail/authmail/internal/store"
 )
 
 // TestCode is the code a test send carries. It is not stored, so it
@@ -36,15 +37,17 @@ type TestRequest struct {
 	Locale string
 	// Preferred are the languages the client prefers, as Request's.
 	Preferred []language.Tag
-	// IP is the client's address, when known.
-	IP string
+	// IP is the client's address, when known; FromAdmin is as in Request.
+	IP        string
+	FromAdmin bool
 }
 
 // TestSend sends a Generic message with code TestCode through an unsaved
 // config, as Logto does, and returns the provider's answer: nil when it
 // accepted, a *delivery.SendError carrying its (masked) refusal otherwise.
-// The message is built as a real send's is; it is not recorded, queued or
-// retried, and no code is issued.
+// The message is built as a real send's is and counts toward the send
+// caps as one does (a *verification.Error when a cap is reached); it is
+// not recorded, queued or retried, and no code is issued.
 func (s *Service) TestSend(ctx context.Context, req TestRequest) error {
 	ctx, cancel := context.WithTimeout(ctx, testSendTimeout)
 	defer cancel()
@@ -63,6 +66,14 @@ func (s *Service) TestSend(ctx context.Context, req TestRequest) error {
 	}
 	out, err := compose(ctx, templateStore{q: s.d.Store.Reader}, exp, Request{Tenant: req.Tenant, Email: req.Email,
 		Usage: connector.UsageGeneric, Locale: req.Locale, Preferred: req.Preferred, IP: req.IP}, TestCode, act)
+	if err != nil {
+		return err
+	}
+	// Counted once it is ready to go, so that a config or template
+	// error costs nothing.
+	err = s.d.Store.InTx(ctx, func(tx *store.Tx) error {
+		return s.d.Verification.CountSend(ctx, tx, req.Tenant, req.Email, cappedIP(req.IP, req.FromAdmin), exp.VerificationCodePolicy)
+	})
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,12 @@ import (
 	"github.com/authmail/authmail/internal/store"
 )
 
+// sendQuery reads the code of a@example.com and the send events of key k
+// after since.
+func sendQuery(since time.Time) store.SendQuery {
+	return store.SendQuery{Tenant: "default", Email: "a@example.com", Usage: "Generic", Bucket: "send", Key: "k", Since: since}
+}
+
 func TestCodesAndRateLimits(t *testing.T) {
 	ctx := context.Background()
 	code := func(hash string, now time.Time) store.Code {
@@ -66,7 +72,7 @@ func TestCodesAndRateLimits(t *testing.T) {
 	run(t, "PutCountedStoresTheCodeAndOneEvent", func(t *testing.T, s *store.Store) {
 		now := testNow()
 		err := s.InTx(ctx, func(tx *store.Tx) error {
-			return tx.CodePutCounted(ctx, code("h1", now), "send", "k")
+			return tx.CodePutCounted(ctx, code("h1", now), store.Count{Bucket: "send", Key: "k", At: now})
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -74,14 +80,14 @@ func TestCodesAndRateLimits(t *testing.T) {
 		if got, err := s.CodeGet(ctx, "default", "a@example.com", "Generic"); err != nil || got.Hash != "h1" {
 			t.Fatalf("code = %+v, %v", got, err)
 		}
-		st, err := s.SendStateGet(ctx, "default", "a@example.com", "Generic", "send", "k", now.Add(-time.Hour))
+		st, err := s.SendStateGet(ctx, sendQuery(now.Add(-time.Hour)))
 		if err != nil || !st.CodeCreatedAt.Equal(now) || st.Events != 1 || !st.Oldest.Equal(now) {
 			t.Fatalf("send state = %+v, %v; want the code's time and one event at it", st, err)
 		}
 	})
 
 	run(t, "SendStateWithoutCodeOrEventsIsZero", func(t *testing.T, s *store.Store) {
-		st, err := s.SendStateGet(ctx, "default", "a@example.com", "Generic", "send", "k", testNow().Add(-time.Hour))
+		st, err := s.SendStateGet(ctx, sendQuery(testNow().Add(-time.Hour)))
 		if err != nil || !st.CodeCreatedAt.IsZero() || st.Events != 0 || !st.Oldest.IsZero() {
 			t.Fatalf("send state = %+v, %v; want zero", st, err)
 		}

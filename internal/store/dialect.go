@@ -20,9 +20,11 @@ type dialectOps interface {
 	// lock holds the lock id until tx ends.
 	lock(ctx context.Context, tx *sql.Tx, id int64) error
 
-	// codePutCounted stores a code and records one rate event of key in
-	// bucket at the code's creation time.
-	codePutCounted(ctx context.Context, w Writer, c Code, bucket, key string) error
+	// codePutCounted stores a code and adds a send's count.
+	codePutCounted(ctx context.Context, w Writer, c Code, n Count) error
+
+	// counted adds a send's count.
+	counted(ctx context.Context, w Writer, tenant string, n Count) error
 
 	// messageRecord inserts an attempt row and updates the message from
 	// it.

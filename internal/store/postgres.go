@@ -38,11 +38,31 @@ func (postgresOps) lock(ctx context.Context, tx *sql.Tx, id int64) error {
 	return interpret(err)
 }
 
-// codePutCounted inserts the rate event in a WITH clause of the code
-// upsert: one statement.
-func (postgresOps) codePutCounted(ctx context.Context, w Writer, c Code, bucket, key string) error {
-	_, err := w.exec(ctx, `WITH event AS (INSERT INTO rate_events (tenant_id, bucket, key_hash, created_at) VALUES ($1, $7, $8, $5)) `+codePutSQL,
-		c.TenantID, c.Email, c.UsageType, c.Hash, Micros(c.CreatedAt), Micros(c.ExpiresAt), bucket, key)
+// codePutCounted inserts the rate event and upserts the counters in WITH
+// clauses of the code upsert: one statement.
+func (postgresOps) codePutCounted(ctx context.Context, w Writer, c Code, n Count) error {
+	q := `WITH event AS (INSERT INTO rate_events (tenant_id, bucket, key_hash, created_at) VALUES ($1, $7, $8, $9))`
+	args := []any{c.TenantID, c.Email, c.UsageType, c.Hash, Micros(c.CreatedAt), Micros(c.ExpiresAt), n.Bucket, n.Key, Micros(n.At)}
+	if len(n.Counters) > 0 {
+		var counters string
+		counters, args = counterUpsert(n, args)
+		q += `, counters AS (` + counters + `)`
+	}
+	_, err := w.exec(ctx, q+" "+codePutSQL, args...)
+	return err
+}
+
+// counted upserts the counters in a WITH clause of the event insert: one
+// statement.
+func (postgresOps) counted(ctx context.Context, w Writer, tenant string, n Count) error {
+	q := `INSERT INTO rate_events (tenant_id, bucket, key_hash, created_at) VALUES ($1, $2, $3, $4)`
+	args := []any{tenant, n.Bucket, n.Key, Micros(n.At)}
+	if len(n.Counters) > 0 {
+		var counters string
+		counters, args = counterUpsert(n, args)
+		q = `WITH counters AS (` + counters + `) ` + q
+	}
+	_, err := w.exec(ctx, q, args...)
 	return err
 }
 

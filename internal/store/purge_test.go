@@ -28,6 +28,13 @@ func TestPurge(t *testing.T) {
 		}
 		must(w.RateAdd(ctx, "default", "send", "k", now.Add(-2*time.Hour)))
 		must(w.RateAdd(ctx, "default", "send", "k", now.Add(-time.Hour)))
+		// Counters go when their whole hour is older than keepEvents.
+		for _, at := range []time.Time{now.Add(-3 * time.Hour), now} {
+			must(s.InTx(ctx, func(tx *store.Tx) error {
+				return tx.Counted(ctx, "default", store.Count{Bucket: "send", Key: "c", At: at,
+					Counters: []store.Counter{{Bucket: "send_tenant", Key: "default"}}, Hour: at.Truncate(time.Hour)})
+			}))
+		}
 		must(w.LockoutSet(ctx, "default", "ended", now.Add(-time.Second)))
 		must(w.LockoutSet(ctx, "default", "active", now.Add(time.Hour)))
 		old, recent := now.Add(-48*time.Hour), now.Add(-time.Hour)
@@ -51,7 +58,7 @@ func TestPurge(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := (store.PurgeResult{Codes: 1, RateEvents: 1, Lockouts: 1, Messages: 2}); r != want {
+		if want := (store.PurgeResult{Codes: 1, RateEvents: 2, RateCounters: 1, Lockouts: 1, Messages: 2}); r != want {
 			t.Fatalf("purge = %+v, want %+v", r, want)
 		}
 

@@ -344,39 +344,6 @@ func (w Writer) CodePut(ctx context.Context, c Code) error {
 	return err
 }
 
-// CodePutCounted stores c as CodePut does and records one event of key in
-// bucket at c.CreatedAt, as RateAdd does: on PostgreSQL in one statement,
-// on SQLite in two (call it in a transaction).
-func (w Writer) CodePutCounted(ctx context.Context, c Code, bucket, key string) error {
-	return w.ops.codePutCounted(ctx, w, c, bucket, key)
-}
-
-// SendState is what issuing a code checks: when the recipient's live code
-// was created, and the send events of its key in the window.
-type SendState struct {
-	// CodeCreatedAt is when the live code of that usage type was created;
-	// zero when there is none.
-	CodeCreatedAt time.Time
-	// Events counts the events since the window's start; Oldest is the
-	// first of them (zero when none).
-	Events int
-	Oldest time.Time
-}
-
-// SendStateGet reads, in one statement, what CodeGet, RateCount and
-// RateOldest would.
-func (r Reader) SendStateGet(ctx context.Context, tenant, email, usage, bucket, key string, since time.Time) (SendState, error) {
-	var created, oldest sql.NullInt64
-	var st SendState
-	err := r.db.QueryRowContext(ctx, `SELECT
-		(SELECT created_at FROM verification_codes WHERE tenant_id = $1 AND email = $2 AND usage_type = $3),
-		COUNT(*), MIN(created_at)
-		FROM rate_events WHERE tenant_id = $1 AND bucket = $4 AND key_hash = $5 AND created_at > $6`,
-		tenant, email, usage, bucket, key, Micros(since)).Scan(&created, &st.Events, &oldest)
-	st.CodeCreatedAt, st.Oldest = FromMicros(created.Int64), FromMicros(oldest.Int64)
-	return st, interpret(err)
-}
-
 // CodeGet returns the live code of a recipient and type.
 func (r Reader) CodeGet(ctx context.Context, tenant, email, usage string) (Code, error) {
 	var c Code
@@ -450,10 +417,11 @@ func (w Writer) LockoutSet(ctx context.Context, tenant, key string, until time.T
 
 // PurgeResult counts what Purge deleted.
 type PurgeResult struct {
-	Codes, Records, RateEvents, Lockouts, Messages int64
+	Codes, Records, RateEvents, RateCounters, Lockouts, Messages int64
 }
 
-// Purge deletes expired codes and verification records, rate events older than keepEvents, ended
+// Purge deletes expired codes and verification records, rate events and
+// counter hours older than keepEvents, ended
 // lockouts and message log rows older than keepMessages.
 func (w Writer) Purge(ctx context.Context, now time.Time, keepEvents, keepMessages time.Duration) (PurgeResult, error) {
 	var r PurgeResult
@@ -465,6 +433,9 @@ func (w Writer) Purge(ctx context.Context, now time.Time, keepEvents, keepMessag
 		return r, err
 	}
 	if r.RateEvents, err = w.exec(ctx, `DELETE FROM rate_events WHERE created_at < $1`, Micros(now.Add(-keepEvents))); err != nil {
+		return r, err
+	}
+	if r.RateCounters, err = w.exec(ctx, `DELETE FROM rate_counters WHERE window_start < $1`, Micros(now.Add(-keepEvents-time.Hour))); err != nil {
 		return r, err
 	}
 	if r.Lockouts, err = w.exec(ctx, `DELETE FROM lockouts WHERE until < $1`, Micros(now)); err != nil {

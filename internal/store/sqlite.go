@@ -50,13 +50,22 @@ func (sqliteOps) dialect() Dialect { return SQLite }
 // database's single write lock (transactions begin IMMEDIATE).
 func (sqliteOps) lock(context.Context, *sql.Tx, int64) error { return nil }
 
-// codePutCounted runs the code upsert and the event insert as two
-// statements; the caller's transaction makes them one change.
-func (sqliteOps) codePutCounted(ctx context.Context, w Writer, c Code, bucket, key string) error {
+// codePutCounted runs the code upsert, the event insert and the counter
+// upsert one after another; the caller's transaction makes them one
+// change.
+func (ops sqliteOps) codePutCounted(ctx context.Context, w Writer, c Code, n Count) error {
 	if err := w.CodePut(ctx, c); err != nil {
 		return err
 	}
-	return w.RateAdd(ctx, c.TenantID, bucket, key, c.CreatedAt)
+	return ops.counted(ctx, w, c.TenantID, n)
+}
+
+// counted runs the event insert and the counter upsert as two statements.
+func (sqliteOps) counted(ctx context.Context, w Writer, tenant string, n Count) error {
+	if err := w.RateAdd(ctx, tenant, n.Bucket, n.Key, n.At); err != nil {
+		return err
+	}
+	return w.counterAdd(ctx, tenant, n)
 }
 
 // messageRecord runs the attempt insert and the message update as two

@@ -30,10 +30,22 @@ type Policy struct {
 	// ResendCooldown is the least time, in seconds, between two codes to one
 	// recipient for one usage type; 0 turns the cooldown off.
 	ResendCooldown int `json:"resendCooldown" policy:"default=60,min=0,max=600"`
-	// SendLimit is how many codes one recipient may be sent per SendWindow.
+	// SendLimit is how many codes one mailbox may be sent per SendWindow; a
+	// sub-address counts toward its base address (alice+1@ and alice+2@
+	// are alice@).
 	SendLimit int `json:"sendLimit" policy:"default=10,min=1,max=1000"`
 	// SendWindow is the window of SendLimit, in seconds.
 	SendWindow int `json:"sendWindow" policy:"default=600,min=60,max=86400"`
+	// DomainSendLimit is how many codes the addresses of one recipient
+	// domain may be sent in an hour; 0 turns the cap off.
+	DomainSendLimit int `json:"domainSendLimit" policy:"default=1000,min=0,max=1000000"`
+	// IPSendLimit is how many codes one end user's client may ask for in an
+	// hour, an IPv6 client counted by its /64; 0 turns the cap off.
+	// Requests made with the admin key are not counted by IP.
+	IPSendLimit int `json:"ipSendLimit" policy:"default=100,min=0,max=1000000"`
+	// TenantSendLimit is how many codes the tenant may send in an hour; 0
+	// turns the cap off.
+	TenantSendLimit int `json:"tenantSendLimit" policy:"default=10000,min=0,max=10000000"`
 	// LockoutFailures failed verifications within an hour lock the
 	// identifier for LockoutMinutes.
 	LockoutFailures int `json:"lockoutFailures" policy:"default=100,min=1,max=10000"`

@@ -20,7 +20,7 @@ func verifiedRecord(t *testing.T, b bundle, email, usage string) verification.Re
 	ctx := context.Background()
 	var code string
 	err := b.st.InTx(ctx, func(tx *store.Tx) error {
-		is, err := b.svc.Issue(ctx, tx, "default", addr(email), usage, verification.DefaultPolicy())
+		is, err := b.svc.Issue(ctx, tx, "default", addr(email), usage, "", verification.DefaultPolicy())
 		code = is.Code
 		return err
 	})
@@ -131,7 +131,7 @@ func TestVerificationRecords(t *testing.T) {
 			b := setup()
 			ctx := context.Background()
 			if err := st.InTx(ctx, func(tx *store.Tx) error {
-				_, err := b.svc.Issue(ctx, tx, "default", addr("wrong-rec@example.com"), "Register", verification.DefaultPolicy())
+				_, err := b.svc.Issue(ctx, tx, "default", addr("wrong-rec@example.com"), "Register", "", verification.DefaultPolicy())
 				return err
 			}); err != nil {
 				t.Fatal(err)

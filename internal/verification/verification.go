@@ -11,7 +11,9 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math/big"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -50,6 +52,14 @@ var (
 	ErrIdentifierLock = &Error{Code: "session.verification_blocked_too_many_attempts", Message: "too many failed verifications for this address: try again later"}
 )
 
+// The other send caps refuse with ErrRateLimited's code, saying which cap
+// was reached.
+var (
+	errDomainRateLimited = &Error{Code: ErrRateLimited.Code, Message: "too many codes sent to addresses at this domain in the last hour: try again later"}
+	errIPRateLimited     = &Error{Code: ErrRateLimited.Code, Message: "too many codes requested from this client in the last hour: try again later"}
+	errTenantRateLimited = &Error{Code: ErrRateLimited.Code, Message: "this service sent too many codes in the last hour: try again later"}
+)
+
 func withRetry(e *Error, d time.Duration) *Error {
 	out := *e
 	out.RetryAfter = d.Round(time.Second)
@@ -72,6 +82,9 @@ func New(keys *keyring.Keyring, now func() time.Time) *Service {
 
 const (
 	bucketSend       = "send"
+	bucketSendDomain = "send_domain"
+	bucketSendIP     = "send_ip"
+	bucketSendTenant = "send_tenant"
 	bucketVerifyFail = "verify_fail"
 	bucketRecord     = "verification_record" // the purpose of a record ID's hash
 )
@@ -83,40 +96,157 @@ type Issued struct {
 }
 
 // Issue checks the send limits for the recipient (in canonical form: the
-// code, its limits and its lockout are keyed by it) and stores a new code
-// that replaces the previous one, inside tx, so that the code, the
+// code, its limits and its lockout are keyed by it) and for the client at
+// ip (empty when it is unknown or not to be counted), and stores a new
+// code that replaces the previous one, inside tx, so that the code, the
 // message and its delivery job commit together.
-func (s *Service) Issue(ctx context.Context, tx *store.Tx, tenant string, to address.Address, usage string, p Policy) (Issued, error) {
+func (s *Service) Issue(ctx context.Context, tx *store.Tx, tenant string, to address.Address, usage, ip string, p Policy) (Issued, error) {
 	if err := p.Validate(); err != nil {
 		return Issued{}, fmt.Errorf("issuing a code: %w", err)
 	}
-	email := to.String()
-	if err := tx.LockKey(ctx, lockKey(tenant, email)); err != nil {
-		return Issued{}, err
-	}
-	now := s.now()
-	key := s.keys.IdentifierHash(tenant, bucketSend, email)
-	window := time.Duration(p.SendWindow) * time.Second
-	st, err := tx.SendStateGet(ctx, tenant, email, usage, bucketSend, key, now.Add(-window))
+	var issued Issued
+	err := s.charge(ctx, tx, tenant, to, usage, ip, p, func(now time.Time, n store.Count) error {
+		code := randomDigits(p.Length)
+		email := to.String()
+		issued = Issued{Code: code, ExpiresAt: now.Add(time.Duration(p.ExpirationDuration) * time.Second)}
+		return tx.CodePutCounted(ctx, store.Code{TenantID: tenant, Email: email, UsageType: usage,
+			Hash: s.keys.CodeHash(tenant, email, usage, code), CreatedAt: now, ExpiresAt: issued.ExpiresAt}, n)
+	})
 	if err != nil {
 		return Issued{}, err
+	}
+	return issued, nil
+}
+
+// CountSend checks the send caps for a message that carries no code (a
+// test send) to the recipient, from the client at ip, and counts it toward
+// them, inside tx. No cooldown applies: there is no code to replace.
+func (s *Service) CountSend(ctx context.Context, tx *store.Tx, tenant string, to address.Address, ip string, p Policy) error {
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("counting a send: %w", err)
+	}
+	return s.charge(ctx, tx, tenant, to, "", ip, p, func(_ time.Time, n store.Count) error {
+		return tx.Counted(ctx, tenant, n)
+	})
+}
+
+// charge takes the mailbox's lock, reads the code's age and every cap in
+// one statement, and refuses when the cooldown runs or a cap is reached
+// (with the longest wait of those reached); otherwise put stores what the
+// send adds. With usage empty no code is looked at.
+func (s *Service) charge(ctx context.Context, tx *store.Tx, tenant string, to address.Address, usage, ip string, p Policy, put func(now time.Time, n store.Count) error) error {
+	mailbox := to.Base()
+	if err := tx.LockKey(ctx, lockKey(tenant, mailbox)); err != nil {
+		return err
+	}
+	now := s.now()
+	window := time.Duration(p.SendWindow) * time.Second
+	q := store.SendQuery{Tenant: tenant, Bucket: bucketSend, Key: s.keys.IdentifierHash(tenant, bucketSend, mailbox),
+		Since: now.Add(-window), Hour: now.Truncate(time.Hour)}
+	if usage != "" {
+		q.Email, q.Usage = to.String(), usage
+	}
+	caps := s.hourlyCaps(tenant, to, ip, p)
+	for _, c := range caps {
+		q.Counters = append(q.Counters, c.counter)
+	}
+	st, err := tx.SendStateGet(ctx, q)
+	if err != nil {
+		return err
 	}
 	if p.ResendCooldown > 0 && !st.CodeCreatedAt.IsZero() {
 		if wait := st.CodeCreatedAt.Add(time.Duration(p.ResendCooldown) * time.Second).Sub(now); wait > 0 {
-			return Issued{}, withRetry(ErrResendTooSoon, wait)
+			return withRetry(ErrResendTooSoon, wait)
 		}
 	}
+	var refused *Error
+	var wait time.Duration
 	if st.Events >= p.SendLimit {
-		return Issued{}, withRetry(ErrRateLimited, st.Oldest.Add(window).Sub(now))
+		refused, wait = ErrRateLimited, st.Oldest.Add(window).Sub(now)
 	}
-	code := randomDigits(p.Length)
-	expires := now.Add(time.Duration(p.ExpirationDuration) * time.Second)
-	err = tx.CodePutCounted(ctx, store.Code{TenantID: tenant, Email: email, UsageType: usage,
-		Hash: s.keys.CodeHash(tenant, email, usage, code), CreatedAt: now, ExpiresAt: expires}, bucketSend, key)
+	for i, c := range caps {
+		if w := hourlyWait(st.Counts[i], c.limit, now, q.Hour); w > 0 && (refused == nil || w > wait) {
+			refused, wait = c.refusal, w
+		}
+	}
+	if refused != nil {
+		return withRetry(refused, wait)
+	}
+	return put(now, store.Count{Bucket: q.Bucket, Key: q.Key, At: now, Counters: q.Counters, Hour: q.Hour, Shard: shardOf(mailbox)})
+}
+
+// hourlyCap is a cap over many recipients, counted per hour.
+type hourlyCap struct {
+	counter store.Counter
+	limit   int
+	refusal *Error
+}
+
+// hourlyCaps are the caps a send to `to` from the client at ip counts
+// toward, always in the same order (PostgreSQL locks the counter rows in
+// it, so that two sends never wait for each other in a cycle).
+func (s *Service) hourlyCaps(tenant string, to address.Address, ip string, p Policy) []hourlyCap {
+	var caps []hourlyCap
+	if p.DomainSendLimit > 0 {
+		caps = append(caps, hourlyCap{store.Counter{Bucket: bucketSendDomain, Key: s.keys.IdentifierHash(tenant, bucketSendDomain, to.Domain())},
+			p.DomainSendLimit, errDomainRateLimited})
+	}
+	if client := clientKey(ip); client != "" && p.IPSendLimit > 0 {
+		caps = append(caps, hourlyCap{store.Counter{Bucket: bucketSendIP, Key: s.keys.IdentifierHash(tenant, bucketSendIP, client)},
+			p.IPSendLimit, errIPRateLimited})
+	}
+	if p.TenantSendLimit > 0 {
+		caps = append(caps, hourlyCap{store.Counter{Bucket: bucketSendTenant, Key: tenant}, p.TenantSendLimit, errTenantRateLimited})
+	}
+	return caps
+}
+
+// hourlyWait is how long until a cap of limit sends an hour allows one
+// more: zero when it does now. The sliding hour is estimated from the
+// fixed hour in progress and the one before it, weighted by the share of
+// it the sliding hour still covers, as many rate limiters do: a few rows
+// to read however many sends are counted, exact for sends spread evenly,
+// and never off by more than the previous hour's count.
+func hourlyWait(c store.HourCounts, limit int, now, hour time.Time) time.Duration {
+	f := float64(now.Sub(hour)) / float64(time.Hour)
+	cur, prev, l := float64(c.Current), float64(c.Previous), float64(limit)
+	if prev*(1-f)+cur < l {
+		return 0
+	}
+	// The share of the current hour at which, with no more sends, the
+	// estimate falls below the limit: within this hour while its own count
+	// is below the limit (prev is then above zero), else in the next,
+	// where this hour's count is the previous one.
+	until := 2 - l/cur
+	if cur < l {
+		until = 1 - (l-cur)/prev
+	}
+	return time.Duration((until-f)*float64(time.Hour)) + time.Second
+}
+
+// shardOf spreads mailboxes over the counter shards.
+func shardOf(mailbox string) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(mailbox))
+	return int(h.Sum32() % store.CounterShards)
+}
+
+// clientKey is what a client's IP is counted under: an IPv4 address as it
+// is, an IPv6 address by its /64 (a subscriber's usual allocation, so that
+// hopping within it gains nothing), and an address that does not parse as
+// it was given. Empty means unknown.
+func clientKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
 	if err != nil {
-		return Issued{}, err
+		return ip
 	}
-	return Issued{Code: code, ExpiresAt: expires}, nil
+	a = a.Unmap().WithZone("")
+	if a.Is6() {
+		if p, err := a.Prefix(64); err == nil {
+			return p.String()
+		}
+	}
+	return a.String()
 }
 
 // Verify checks a code for a recipient and usage type. A right code is
@@ -191,7 +321,7 @@ func (s *Service) verify(ctx context.Context, st *store.Store, tenant string, to
 		// Concurrent checks (and sends) for one recipient, in any process,
 		// run one at a time, so none reads a try count or a send count
 		// that another is about to raise.
-		if err := tx.LockKey(ctx, lockKey(tenant, email)); err != nil {
+		if err := tx.LockKey(ctx, lockKey(tenant, to.Base())); err != nil {
 			return err
 		}
 		now := s.now()
@@ -260,8 +390,9 @@ func (s *Service) verify(ctx context.Context, st *store.Store, tenant string, to
 	return rec, nil
 }
 
-// lockKey names the per-recipient lock.
-func lockKey(tenant, email string) string { return "recipient\x00" + tenant + "\x00" + email }
+// lockKey names the per-mailbox lock: sends and checks for an address and
+// its sub-addresses run one at a time.
+func lockKey(tenant, mailbox string) string { return "recipient\x00" + tenant + "\x00" + mailbox }
 
 // newRecordID returns a fresh verification record ID: 160 random bits.
 func newRecordID() string {

@@ -41,7 +41,7 @@ func issue(t *testing.T, b bundle, email string, p verification.Policy) (string,
 	t.Helper()
 	var code string
 	err := b.st.InTx(context.Background(), func(tx *store.Tx) error {
-		is, err := b.svc.Issue(context.Background(), tx, "default", addr(email), "Generic", p)
+		is, err := b.svc.Issue(context.Background(), tx, "default", addr(email), "Generic", "", p)
 		code = is.Code
 		return err
 	})
@@ -208,7 +208,7 @@ func TestCapHoldsAcrossProcesses(t *testing.T) {
 		go func(st *store.Store) {
 			defer wg.Done()
 			err := st.InTx(ctx, func(tx *store.Tx) error {
-				_, err := svc.Issue(ctx, tx, "default", addr("race@example.com"), "Generic", p)
+				_, err := svc.Issue(ctx, tx, "default", addr("race@example.com"), "Generic", "", p)
 				return err
 			})
 			mu.Lock()
