@@ -39,9 +39,10 @@ func (*testConfig) Build(context.Context, connector.Env) (connector.Connector, e
 func init() {
 	connector.Register(connector.Factory{
 		ID: "test-registry", Aliases: []string{"test-registry-alias"}, Name: "Test",
-		ConfigSchema: json.RawMessage(`{"type":"object","required":["apiKey"],"properties":{"apiKey":{"type":"string","minLength":1,"pattern":"^k"},"nested":{"type":"object","properties":{"port":{"type":"integer","maximum":65535}}}}}`),
-		SecretFields: []string{"apiKey", "nested.token", "list.secret"},
-		NewConfig:    func() connector.Config { return &testConfig{} },
+		ConfigSchema:      json.RawMessage(`{"type":"object","required":["apiKey"],"properties":{"apiKey":{"type":"string","minLength":1,"pattern":"^k"},"nested":{"type":"object","properties":{"port":{"type":"integer","maximum":65535}}}}}`),
+		SecretFields:      []string{"apiKey", "nested.token", "list.secret"},
+		DestinationFields: []string{"nested.port"},
+		NewConfig:         func() connector.Config { return &testConfig{} },
 	})
 }
 
@@ -102,7 +103,7 @@ func TestBuildValidatesAgainstSchema(t *testing.T) {
 	}
 }
 
-func TestRedactSecretsKeepRedacted(t *testing.T) {
+func TestRedactSecretsKeepSecrets(t *testing.T) {
 	f, _ := connector.Lookup("test-registry")
 	raw := json.RawMessage(`{"apiKey":"sk-1","nested":{"token":"tok-2","port":1},"list":[{"secret":"s-3"},{"secret":""}],"plain":"x"}`)
 	red := string(connector.Redact(f, raw))
@@ -117,15 +118,18 @@ func TestRedactSecretsKeepRedacted(t *testing.T) {
 	if got := connector.Secrets(f, raw); len(got) != 3 {
 		t.Errorf("Secrets = %v, want 3 values", got)
 	}
-	next := connector.KeepRedacted(f, connector.Redact(f, raw), raw)
+	next, err := connector.KeepSecrets(f, connector.Redact(f, raw), raw)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var a, b map[string]any
 	_ = json.Unmarshal(next, &a)
 	_ = json.Unmarshal(raw, &b)
 	if fmt.Sprint(a) != fmt.Sprint(b) {
-		t.Errorf("KeepRedacted = %s, want the original %s", next, raw)
+		t.Errorf("KeepSecrets = %s, want the original %s", next, raw)
 	}
-	changed := connector.KeepRedacted(f, json.RawMessage(`{"apiKey":"sk-new"}`), raw)
-	if !strings.Contains(string(changed), "sk-new") {
+	changed, err := connector.KeepSecrets(f, json.RawMessage(`{"apiKey":"sk-new"}`), raw)
+	if err != nil || !strings.Contains(string(changed), "sk-new") {
 		t.Errorf("a new secret was not kept: %s", changed)
 	}
 }

@@ -55,13 +55,9 @@ func ParseRetryAfter(v string, now time.Time) time.Duration {
 }
 
 // Snippet bounds s to SnippetLimit bytes of valid UTF-8 on one line, with
-// every non-empty secret replaced by "[redacted]".
+// every form of every non-empty secret replaced by "[redacted]" (Mask).
 func Snippet(s string, secrets ...string) string {
-	for _, sec := range secrets {
-		if sec != "" {
-			s = strings.ReplaceAll(s, sec, "[redacted]")
-		}
-	}
+	s = Mask(s, secrets...)
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > SnippetLimit {
 		s = s[:SnippetLimit]

@@ -2,6 +2,8 @@ package connector
 
 import (
 	"encoding/json"
+	"fmt"
+	"reflect"
 	"strings"
 )
 
@@ -35,47 +37,112 @@ func Secrets(f Factory, raw json.RawMessage) []string {
 	return out
 }
 
-// KeepRedacted returns next with every secret field that holds
+// KeepSecrets returns next with every secret field that holds
 // "[redacted]" (as a client echoes a redacted config back) replaced by the
-// value the same field has in prev, so editing one field of a saved config
-// does not require retyping its secrets.
-func KeepRedacted(f Factory, next, prev json.RawMessage) json.RawMessage {
+// value the same field has in prev, the stored config, so editing one
+// field of a saved config does not require retyping its secrets.
+//
+// A stored secret stays with the destination it was saved for: when next
+// echoes a stored secret and a destination field of f
+// (Factory.DestinationFields) differs between next and prev, KeepSecrets
+// returns a *SecretReuseError naming the secret fields to enter again, and
+// next is not used. A field is unchanged when it holds the same JSON value
+// in both (an absent field and null are the same). A secret typed anew
+// may go anywhere.
+func KeepSecrets(f Factory, next, prev json.RawMessage) (json.RawMessage, error) {
 	doc, old := decodeObject(next), decodeObject(prev)
+	var echoed []string
 	for _, path := range f.SecretFields {
-		keepWalk(doc, old, strings.Split(path, "."))
+		if keepWalk(doc, old, strings.Split(path, ".")) {
+			echoed = append(echoed, path)
+		}
+	}
+	if len(echoed) > 0 {
+		var changed []string
+		for _, path := range f.DestinationFields {
+			p := strings.Split(path, ".")
+			if !reflect.DeepEqual(valuesAt(decodeObject(next), p), valuesAt(old, p)) {
+				changed = append(changed, path)
+			}
+		}
+		if len(changed) > 0 {
+			return nil, &SecretReuseError{Secrets: echoed, Changed: changed}
+		}
 	}
 	out, _ := json.Marshal(doc)
-	return out
+	return out, nil
+}
+
+// SecretReuseError refuses a config that echoes a stored secret redacted
+// while changing where it goes. It matches ErrInvalidConfig.
+type SecretReuseError struct {
+	// Secrets are the secret fields to enter again, in the factory's order.
+	Secrets []string
+	// Changed are the destination fields that differ from the stored config.
+	Changed []string
+}
+
+// Error names the secrets to enter again and the destination that changed.
+func (e *SecretReuseError) Error() string {
+	return fmt.Sprintf("invalid config: %s: enter the secret again: it is kept only while the destination stays the same, and %s changed",
+		strings.Join(e.Secrets, ", "), strings.Join(e.Changed, ", "))
+}
+
+// Is matches ErrInvalidConfig.
+func (e *SecretReuseError) Is(target error) bool { return target == ErrInvalidConfig }
+
+// valuesAt returns the values at path in node, descending into every
+// element of arrays on the way; an absent field is nil.
+func valuesAt(node any, path []string) []any {
+	switch n := node.(type) {
+	case map[string]any:
+		if len(path) == 1 {
+			return []any{n[path[0]]}
+		}
+		return valuesAt(n[path[0]], path[1:])
+	case []any:
+		out := []any{}
+		for _, el := range n {
+			out = append(out, valuesAt(el, path)...)
+		}
+		return out
+	}
+	return []any{nil}
 }
 
 // keepWalk walks the new and the previous config side by side (arrays by
-// index) and restores redacted values at path from the previous one.
-func keepWalk(node, old any, path []string) {
+// index) and restores redacted values at path from the previous one. It
+// reports whether it restored a stored value.
+func keepWalk(node, old any, path []string) bool {
 	switch n := node.(type) {
 	case map[string]any:
 		o, _ := old.(map[string]any)
 		if len(path) == 1 {
 			if n[path[0]] != Redacted {
-				return
+				return false
 			}
-			if v, ok := o[path[0]]; ok {
+			v, ok := o[path[0]]
+			if ok {
 				n[path[0]] = v
 			} else {
 				delete(n, path[0])
 			}
-			return
+			return ok
 		}
-		keepWalk(n[path[0]], o[path[0]], path[1:])
+		return keepWalk(n[path[0]], o[path[0]], path[1:])
 	case []any:
 		o, _ := old.([]any)
+		restored := false
 		for i, el := range n {
 			var prev any
 			if i < len(o) {
 				prev = o[i]
 			}
-			keepWalk(el, prev, path)
+			restored = keepWalk(el, prev, path) || restored
 		}
+		return restored
 	}
+	return false
 }
 
 func decodeObject(raw json.RawMessage) map[string]any {

@@ -23,14 +23,22 @@ type Config struct {
 	// Keys the connector does not know are ignored, as Logto does.
 	connector.OtherKeys
 
-	// AccessKeyID is the IAM access key ID. When it and AccessKeySecret are
-	// both empty, credentials come from the standard AWS chain
-	// (environment, shared config, SSO, web identity, ECS, EC2 IMDS).
+	// AccessKeyID is the IAM access key ID. Required (with
+	// AccessKeySecret) unless Credentials is CredentialsAmbient.
 	AccessKeyID string `json:"accessKeyId,omitempty"`
 	// AccessKeySecret is the IAM secret access key.
 	AccessKeySecret connector.Secret `json:"accessKeySecret,omitempty"`
 	// SessionToken is the session token of temporary credentials (STS).
 	SessionToken connector.Secret `json:"sessionToken,omitempty"`
+	// Credentials says where the credentials come from: CredentialsKeys
+	// (the default) or CredentialsAmbient, the host's standard AWS chain
+	// (environment, shared config, SSO, web identity, ECS, EC2 IMDS). The
+	// host's credentials are used only when the config asks for them.
+	Credentials string `json:"credentials,omitempty"`
+	// AmbientCredentialsToEndpoint lets ambient credentials sign requests
+	// to Endpoint. Without it that combination is refused, so that an
+	// endpoint override never receives the host's credentials by mistake.
+	AmbientCredentialsToEndpoint bool `json:"ambientCredentialsToEndpoint,omitempty"`
 	// Region is the SES region, such as "us-east-1". Required.
 	Region string `json:"region"`
 	// EmailAddress is the verified sender, a bare address or "Name <addr>".
@@ -60,6 +68,16 @@ type Config struct {
 	// matches. The content is HTML, as in Logto.
 	Templates []connector.Template `json:"templates,omitempty"`
 }
+
+// The values of Config.Credentials.
+const (
+	// CredentialsKeys signs with the config's accessKeyId and
+	// accessKeySecret (and sessionToken).
+	CredentialsKeys = "keys"
+	// CredentialsAmbient signs with the host's standard AWS credential
+	// chain.
+	CredentialsAmbient = "ambient"
+)
 
 // settings is a validated config, resolved once.
 type settings struct {
@@ -94,6 +112,10 @@ func (c *Config) settings(allowInsecure bool) (*settings, error) {
 		if err != nil {
 			return nil, err
 		}
+		if s.ambient() && !cfg.AmbientCredentialsToEndpoint {
+			return nil, connector.InvalidConfig("endpoint", "would receive requests signed with the host's AWS credentials (credentials is %q); "+
+				"give accessKeyId and accessKeySecret, or set ambientCredentialsToEndpoint to true if the endpoint is yours (a VPC endpoint)", CredentialsAmbient)
+		}
 		s.endpoint = u
 	}
 	s.timeout = cfg.Timeout.Or(DefaultTimeout)
@@ -108,6 +130,19 @@ func (c *Config) settings(allowInsecure bool) (*settings, error) {
 
 func (s *settings) validateCredentials() error {
 	id, secret, token := strings.TrimSpace(s.cfg.AccessKeyID), s.cfg.AccessKeySecret.Reveal(), s.cfg.SessionToken.Reveal()
+	switch s.cfg.Credentials {
+	case "", CredentialsKeys:
+		if id == "" && secret == "" && token == "" {
+			return connector.InvalidConfig("accessKeyId", "is required, with accessKeySecret; to use the host's AWS credentials (environment, instance or task role) instead, set credentials to %q", CredentialsAmbient)
+		}
+	case CredentialsAmbient:
+		if id != "" || secret != "" || token != "" {
+			return connector.InvalidConfig("credentials", "is %q, which uses the host's AWS credentials, but the config has keys too; remove the keys or credentials", CredentialsAmbient)
+		}
+		return nil
+	default:
+		return connector.InvalidConfig("credentials", "must be %q or %q", CredentialsKeys, CredentialsAmbient)
+	}
 	switch {
 	case id != "" && secret == "":
 		return connector.InvalidConfig("accessKeySecret", "is required when accessKeyId is set")
@@ -142,6 +177,9 @@ func checkTemplates(ts []connector.Template) error {
 	}
 	return nil
 }
+
+// ambient reports whether the config uses the host's credential chain.
+func (s *settings) ambient() bool { return s.cfg.Credentials == CredentialsAmbient }
 
 // secrets returns the secret values to mask in provider messages.
 func (s *settings) secrets() []string {

@@ -51,11 +51,11 @@ func Factory() connector.Factory {
 		ID:                ID,
 		Aliases:           []string{AliasLogto},
 		Name:              "Amazon SES",
-		Description:       "Send email through Amazon Simple Email Service (SES v2 API), with IAM keys or the standard AWS credential chain.",
+		Description:       "Send email through Amazon Simple Email Service (SES v2 API), with IAM keys or, when asked for, the host's AWS credential chain.",
 		Logo:              logo,
 		ConfigSchema:      schema,
 		SecretFields:      []string{"accessKeySecret", "sessionToken"},
-		DestinationFields: []string{"region", "endpoint"},
+		DestinationFields: []string{"region", "endpoint", "ambientCredentialsToEndpoint"},
 		DNS:               dnsHints(),
 		Form:              form(),
 		DefaultConfig:     json.RawMessage(`{"region":"us-east-1","emailAddress":"","accessKeyId":"","accessKeySecret":""}`),
@@ -66,7 +66,9 @@ func Factory() connector.Factory {
 
 func form() []connector.FormItem {
 	return []connector.FormItem{
-		{Key: "accessKeyId", Label: "Access key ID", Type: "Text", Placeholder: "AKIA...", Description: "Leave both keys empty to use the AWS credential chain (environment, instance role...)."},
+		{Key: "credentials", Label: "Credentials", Type: "Select", SelectItems: []string{CredentialsKeys, CredentialsAmbient}, DefaultValue: CredentialsKeys,
+			Description: "keys: the access key below; ambient: the host's AWS credential chain (environment, instance or task role...)."},
+		{Key: "accessKeyId", Label: "Access key ID", Type: "Text", Placeholder: "AKIA...", Description: "Required unless credentials is ambient."},
 		{Key: "accessKeySecret", Label: "Secret access key", Type: "Text", IsSecret: true},
 		{Key: "region", Label: "Region", Type: "Text", Required: true, Placeholder: "us-east-1", DefaultValue: "us-east-1"},
 		{Key: "emailAddress", Label: "Sender address", Type: "Text", Required: true, Placeholder: "no-reply@example.com", Description: "A verified SES identity (the address or its domain)."},
@@ -78,6 +80,8 @@ func form() []connector.FormItem {
 		{Key: "feedbackForwardingEmailAddressIdentityArn", Label: "Feedback forwarding identity ARN", Type: "Text"},
 		{Key: "sessionToken", Label: "Session token", Type: "Text", IsSecret: true, Description: "Only for temporary (STS) credentials."},
 		{Key: "endpoint", Label: "Endpoint", Type: "Text", Placeholder: "https://email.us-east-1.amazonaws.com", Description: "Replaces the SES API URL (VPC endpoint, proxy)."},
+		{Key: "ambientCredentialsToEndpoint", Label: "Sign endpoint requests with the host's credentials", Type: "Switch", DefaultValue: false,
+			Description: "Needed to use ambient credentials with an endpoint override."},
 		{Key: "timeout", Label: "Timeout (ms)", Type: "Number", DefaultValue: 10000},
 		{Key: "templates", Label: "Templates", Type: "Json", Description: "Logto-style fallback templates: [{usageType, subject, content}]."},
 	}
@@ -103,14 +107,15 @@ func (c *Config) Build(ctx context.Context, env connector.Env) (connector.Connec
 	return &Connector{s: s, client: client, log: env.Logger}, nil
 }
 
-// newClient builds the SES client once: static keys when configured, the
-// default AWS chain otherwise; env's HTTP client for SES calls (the chain's
-// own providers keep the SDK's client, which honours AWS_CA_BUNDLE); no SDK
-// retries, because authmail's delivery queue retries.
+// newClient builds the SES client once: the config's keys, or the default
+// AWS chain when the config asks for ambient credentials; env's HTTP
+// client for SES calls (the chain's own providers keep the SDK's client,
+// which honours AWS_CA_BUNDLE and reaches the instance metadata service);
+// no SDK retries, because authmail's delivery queue retries.
 func newClient(ctx context.Context, s *settings, env connector.Env) (*sesv2.Client, error) {
 	nop := func() aws.Retryer { return aws.NopRetryer{} }
 	var cfg aws.Config
-	if s.cfg.AccessKeyID != "" {
+	if !s.ambient() {
 		cfg = aws.Config{
 			Region: s.cfg.Region,
 			Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(
@@ -122,7 +127,7 @@ func newClient(ctx context.Context, s *settings, env connector.Env) (*sesv2.Clie
 			awsconfig.WithRegion(s.cfg.Region),
 			awsconfig.WithRetryer(nop))
 		if err != nil {
-			return nil, connector.InvalidConfig("accessKeyId", "no keys given and the AWS default configuration cannot be loaded: %v", err)
+			return nil, connector.InvalidConfig("credentials", "is %q, but the AWS default configuration cannot be loaded: %v", CredentialsAmbient, err)
 		}
 	}
 	if cfg.Credentials != nil {

@@ -23,21 +23,28 @@ func build(t *testing.T, raw json.RawMessage, env connector.Env) *Connector {
 	return connectortest.Build(t, ID, raw, env).(*Connector)
 }
 
+// keys is the credentials part of the invalid configs that are wrong elsewhere.
+const keys = `"accessKeyId":"AKID","accessKeySecret":"s",`
+
 var invalidConfigs = []connectortest.InvalidConfig{
-	connectortest.Invalid("NoRegion", `{"emailAddress":"a@example.com"}`, "region"),
-	connectortest.Invalid("EmptyRegion", `{"region":"","emailAddress":"a@example.com"}`, "region"),
-	connectortest.Invalid("BadRegion", `{"region":"US East","emailAddress":"a@example.com"}`, "region"),
-	connectortest.Invalid("NoEmailAddress", `{"region":"us-east-1"}`, "emailAddress"),
-	connectortest.Invalid("BadEmailAddress", `{"region":"us-east-1","emailAddress":"not an address"}`, "emailAddress"),
+	connectortest.Invalid("NoRegion", `{`+keys+`"emailAddress":"a@example.com"}`, "region"),
+	connectortest.Invalid("EmptyRegion", `{`+keys+`"region":"","emailAddress":"a@example.com"}`, "region"),
+	connectortest.Invalid("BadRegion", `{`+keys+`"region":"US East","emailAddress":"a@example.com"}`, "region"),
+	connectortest.Invalid("NoEmailAddress", `{`+keys+`"region":"us-east-1"}`, "emailAddress"),
+	connectortest.Invalid("BadEmailAddress", `{`+keys+`"region":"us-east-1","emailAddress":"not an address"}`, "emailAddress"),
+	connectortest.Invalid("NoKeysAndNoAmbientOptIn", `{"region":"us-east-1","emailAddress":"a@example.com"}`, "accessKeyId"),
 	connectortest.Invalid("KeyIDWithoutSecret", `{"region":"us-east-1","emailAddress":"a@example.com","accessKeyId":"AKID"}`, "accessKeySecret"),
 	connectortest.Invalid("SecretWithoutKeyID", `{"region":"us-east-1","emailAddress":"a@example.com","accessKeySecret":"s"}`, "accessKeyId"),
 	connectortest.Invalid("TokenWithoutKeys", `{"region":"us-east-1","emailAddress":"a@example.com","sessionToken":"t"}`, "sessionToken"),
-	connectortest.Invalid("BadReplyTo", `{"region":"us-east-1","emailAddress":"a@example.com","replyTo":"nope"}`, "replyTo"),
-	connectortest.Invalid("HTTPEndpointNotLoopback", `{"region":"us-east-1","emailAddress":"a@example.com","endpoint":"http://email.example.com"}`, "endpoint"),
-	connectortest.Invalid("EndpointNotURL", `{"region":"us-east-1","emailAddress":"a@example.com","endpoint":"email.example.com"}`, "endpoint"),
-	connectortest.Invalid("TimeoutTooLong", `{"region":"us-east-1","emailAddress":"a@example.com","timeout":"10m"}`, "timeout"),
-	connectortest.Invalid("RegionNotString", `{"region":1,"emailAddress":"a@example.com"}`, "region"),
-	connectortest.Invalid("BadUsageType", `{"region":"us-east-1","emailAddress":"a@example.com","templates":[{"usageType":"Nope","subject":"s","content":"c"}]}`, "templates.0.usageType"),
+	connectortest.Invalid("AmbientWithKeys", `{`+keys+`"credentials":"ambient","region":"us-east-1","emailAddress":"a@example.com"}`, "credentials"),
+	connectortest.Invalid("UnknownCredentials", `{"credentials":"instance","region":"us-east-1","emailAddress":"a@example.com"}`, "credentials"),
+	connectortest.Invalid("AmbientToEndpointWithoutOptIn", `{"credentials":"ambient","region":"us-east-1","emailAddress":"a@example.com","endpoint":"https://vpce.example.com"}`, "endpoint"),
+	connectortest.Invalid("BadReplyTo", `{`+keys+`"region":"us-east-1","emailAddress":"a@example.com","replyTo":"nope"}`, "replyTo"),
+	connectortest.Invalid("HTTPEndpointNotLoopback", `{`+keys+`"region":"us-east-1","emailAddress":"a@example.com","endpoint":"http://email.example.com"}`, "endpoint"),
+	connectortest.Invalid("EndpointNotURL", `{`+keys+`"region":"us-east-1","emailAddress":"a@example.com","endpoint":"email.example.com"}`, "endpoint"),
+	connectortest.Invalid("TimeoutTooLong", `{`+keys+`"region":"us-east-1","emailAddress":"a@example.com","timeout":"10m"}`, "timeout"),
+	connectortest.Invalid("RegionNotString", `{`+keys+`"region":1,"emailAddress":"a@example.com"}`, "region"),
+	connectortest.Invalid("BadUsageType", `{`+keys+`"region":"us-east-1","emailAddress":"a@example.com","templates":[{"usageType":"Nope","subject":"s","content":"c"}]}`, "templates.0.usageType"),
 }
 
 func TestConformance(t *testing.T) {
@@ -251,6 +258,7 @@ func TestDefaultCredentialChain(t *testing.T) {
 	_ = json.Unmarshal(b.Config(), &cfg)
 	delete(cfg, "accessKeyId")
 	delete(cfg, "accessKeySecret")
+	cfg["credentials"], cfg["ambientCredentialsToEndpoint"] = "ambient", true
 	raw, _ := json.Marshal(cfg)
 	if _, err := build(t, raw, testEnv()).Send(context.Background(), connectortest.Message("m")); err != nil {
 		t.Fatalf("Send with credentials from the environment: %v", err)
@@ -265,7 +273,7 @@ func TestNoCredentialsIsAuthError(t *testing.T) {
 	t.Setenv("AWS_ACCESS_KEY_ID", "")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
 	b := newSESBackend(t)
-	raw := json.RawMessage(`{"region":"us-east-1","emailAddress":"a@example.com","endpoint":"` + b.srv.URL + `"}`)
+	raw := json.RawMessage(`{"credentials":"ambient","ambientCredentialsToEndpoint":true,"region":"us-east-1","emailAddress":"a@example.com","endpoint":"` + b.srv.URL + `"}`)
 	_, err := build(t, raw, testEnv()).Send(context.Background(), connectortest.Message("m"))
 	var ce *connector.Error
 	if !errors.Is(err, connector.ErrAuth) || !errors.As(err, &ce) || ce.Code != "NoCredentials" {

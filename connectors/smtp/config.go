@@ -162,6 +162,14 @@ type TLSOptions struct {
 	// Servername is Node's own SNI option, used when the top-level
 	// servername is empty.
 	Servername string `json:"servername,omitempty"`
+	// Key, Cert, PFX and Passphrase are Node's client certificate
+	// options. Client certificates are not supported; a config carrying
+	// them is refused rather than stored with a private key that would
+	// never be used (nor redacted).
+	Key        present `json:"key,omitempty"`
+	Cert       present `json:"cert,omitempty"`
+	PFX        present `json:"pfx,omitempty"`
+	Passphrase present `json:"passphrase,omitempty"`
 }
 
 // settings is a validated config, resolved once.
@@ -313,6 +321,14 @@ func checkTLS(c *Config, s *settings) error {
 	}
 	if serverName == "" {
 		serverName = s.host
+	}
+	for _, o := range []struct {
+		field string
+		given present
+	}{{"tls.key", opts.Key}, {"tls.cert", opts.Cert}, {"tls.pfx", opts.PFX}, {"tls.passphrase", opts.Passphrase}} {
+		if o.given {
+			return connector.InvalidConfig(o.field, "client certificates are not supported; remove tls.key, tls.cert, tls.pfx and tls.passphrase")
+		}
 	}
 	cfg := &tls.Config{ServerName: serverName, MinVersion: tls.VersionTLS12}
 	if opts.MinVersion != "" {

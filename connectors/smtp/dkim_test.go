@@ -335,9 +335,12 @@ func TestDKIMKeyStaysSecret(t *testing.T) {
 		t.Errorf("redacted dkim block = %v, want the key redacted and the rest kept", redacted.DKIM)
 	}
 	// A PATCH that sends the redacted config back keeps the stored key.
-	kept := connector.KeepRedacted(Factory(), connector.Redact(Factory(), raw), raw)
+	kept, err := connector.KeepSecrets(Factory(), connector.Redact(Factory(), raw), raw)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got := connector.Secrets(Factory(), kept); !slices.Contains(got, key) {
-		t.Error("KeepRedacted lost the DKIM key")
+		t.Error("KeepSecrets lost the DKIM key")
 	}
 }
 

@@ -57,13 +57,19 @@ func Factory() connector.Factory {
 		Logo:         logo,
 		ConfigSchema: json.RawMessage(schema),
 		SecretFields: []string{"auth.pass", "auth.accessToken", "auth.clientSecret", "auth.refreshToken", "auth.privateKey", dkimkey.SecretField},
-		// The DKIM domain is the domain the private key signs as.
-		DestinationFields: []string{"host", "port", "servername", "tls.servername", "dkim.domain", "dkim.domainName"},
-		DNS:               dnsHints(),
-		Form:              form,
-		DefaultConfig:     json.RawMessage(defaultConfig),
-		ReadMe:            readme,
-		NewConfig:         func() connector.Config { return &Config{} },
+		// Where the password goes is the server (host, port) and who can
+		// read it on the way: the TLS settings decide whether the
+		// connection is encrypted and whose certificate is trusted, and
+		// authMethod whether the password itself crosses the wire (PLAIN,
+		// LOGIN) or only a digest of it (CRAM-MD5). The DKIM domain is the
+		// domain the private key signs as.
+		DestinationFields: []string{"host", "port", "servername", "secure", "requireTLS", "ignoreTLS", "authMethod",
+			"tls.servername", "tls.rejectUnauthorized", "tls.ca", "dkim.domain", "dkim.domainName"},
+		DNS:           dnsHints(),
+		Form:          form,
+		DefaultConfig: json.RawMessage(defaultConfig),
+		ReadMe:        readme,
+		NewConfig:     func() connector.Config { return &Config{} },
 	}
 }
 

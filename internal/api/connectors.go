@@ -233,8 +233,12 @@ func (s *Server) patchConnector(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	// A client that echoes the redacted config keeps the stored secrets.
-	raw := connector.KeepRedacted(f, body.Config, prev)
+	// A client that echoes the redacted config keeps the stored secrets,
+	// as long as they would go where they went before.
+	raw, err := connector.KeepSecrets(f, body.Config, prev)
+	if err != nil {
+		return err
+	}
 	checked, err := s.checkBeforeSave(r, f.ID, raw)
 	if err != nil {
 		return err

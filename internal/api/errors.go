@@ -105,6 +105,11 @@ func (s *Server) toAPIError(ctx context.Context, err error) *Error {
 	if errors.As(err, &ufe) {
 		return unknownFactory("connectorId", ufe.ID)
 	}
+	var re *connector.SecretReuseError
+	if errors.As(err, &re) {
+		return &Error{Status: http.StatusBadRequest, Code: "connector.invalid_config", Message: re.Error(),
+			Data: map[string]any{"field": re.Secrets[0], "fields": re.Secrets, "changed": re.Changed}}
+	}
 	var ce *connector.ConfigError
 	if errors.As(err, &ce) {
 		return &Error{Status: http.StatusBadRequest, Code: "connector.invalid_config", Message: ce.Error(), Data: map[string]string{"field": ce.Field}}

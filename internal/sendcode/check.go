@@ -36,9 +36,12 @@ func (s *Service) Check(ctx context.Context, req CheckRequest) error {
 // withSavedSecrets returns raw with the secrets it echoes as
 // "[redacted]" taken from the tenant's saved connector of the same
 // factory: a console trying an edit of the saved connector (a test send,
-// a check) sends its secrets back redacted. Without a saved connector of
-// that factory raw is returned as it is; a database that does not answer
-// is an error, so a redacted echo is never tried as a secret.
+// a check) sends its secrets back redacted. A stored secret stays with its
+// destination: when the edit changes a destination field, the echo is
+// refused (connector.KeepSecrets, a *connector.SecretReuseError). Without
+// a saved connector of that factory raw is returned as it is; a database
+// that does not answer is an error, so a redacted echo is never tried as
+// a secret.
 func (s *Service) withSavedSecrets(ctx context.Context, tenant, factoryID string, raw json.RawMessage) (json.RawMessage, error) {
 	row, err := s.d.Store.ConnectorActive(ctx, tenant)
 	if errors.Is(err, store.ErrNotFound) {
@@ -55,5 +58,5 @@ func (s *Service) withSavedSecrets(ctx context.Context, tenant, factoryID string
 	if err != nil {
 		return nil, err
 	}
-	return connector.KeepRedacted(f, raw, prev), nil
+	return connector.KeepSecrets(f, raw, prev)
 }
