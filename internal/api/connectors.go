@@ -134,7 +134,7 @@ func (s *Server) getConnector(w http.ResponseWriter, r *http.Request) error {
 
 type createConnectorBody struct {
 	ConnectorID string          `json:"connectorId"`
-	Config      json.RawMessage `json:"config"`
+	Config      json.RawMessage `json:"config,omitempty"` // {} when left out
 	ID          string          `json:"id,omitempty"`
 }
 

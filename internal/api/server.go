@@ -17,6 +17,7 @@ import (
 
 	"github.com/authmail/authmail/internal/address"
 	"github.com/authmail/authmail/internal/delivery"
+	"github.com/authmail/authmail/internal/dnscheck"
 	"github.com/authmail/authmail/internal/sendcode"
 	"github.com/authmail/authmail/internal/store"
 	"github.com/authmail/authmail/internal/tenant"
@@ -52,8 +53,11 @@ type route struct {
 	summary      string
 	public       bool // no admin key needed
 	handler      func(w http.ResponseWriter, r *http.Request) error
-	request      any // example body type for the document, or nil
-	status       int // success status
+	request      any     // the body's type, or nil
+	mergePatch   bool    // the body is a JSON merge patch of request's type
+	query        []param // query parameters
+	response     any     // the success body's type, or nil for no body
+	status       int     // success status
 }
 
 // New builds the server.
@@ -65,33 +69,33 @@ func New(d Deps) *Server {
 
 func (s *Server) routeTable() []route {
 	return []route{
-		{method: "GET", path: "/healthz", summary: "Process is up", public: true, handler: s.healthz, status: 200},
-		{method: "GET", path: "/readyz", summary: "Database is reachable", public: true, handler: s.readyz, status: 200},
-		{method: "GET", path: "/api/openapi.json", summary: "This document", public: true, handler: s.openapi, status: 200},
-		{method: "GET", path: "/api/connector-factories", summary: "List connector factories (the catalog)", handler: s.listFactories, status: 200},
-		{method: "GET", path: "/api/connector-factories/{id}", summary: "Get one connector factory", handler: s.getFactory, status: 200},
-		{method: "GET", path: "/api/connectors", summary: "List installed connectors (secrets redacted)", handler: s.listConnectors, status: 200},
-		{method: "POST", path: "/api/connectors", summary: "Create a connector; an email connector replaces the old one; with check=true the connector's check runs first and a permanent failure saves nothing", handler: s.createConnector, request: createConnectorBody{}, status: 200},
-		{method: "GET", path: "/api/connectors/{id}", summary: "Get one connector (secrets redacted)", handler: s.getConnector, status: 200},
-		{method: "PATCH", path: "/api/connectors/{id}", summary: "Replace a connector's config; check=true as for POST /api/connectors", handler: s.patchConnector, request: patchConnectorBody{}, status: 200},
-		{method: "DELETE", path: "/api/connectors/{id}", summary: "Delete a connector (refused while sign-in relies on email codes unless force=true)", handler: s.deleteConnector, status: 204},
+		{method: "GET", path: "/healthz", summary: "Process is up", public: true, handler: s.healthz, response: statusJSON{}, status: 200},
+		{method: "GET", path: "/readyz", summary: "Database is reachable", public: true, handler: s.readyz, response: statusJSON{}, status: 200},
+		{method: "GET", path: "/api/openapi.json", summary: "This document", public: true, handler: s.openapi, response: map[string]any{}, status: 200},
+		{method: "GET", path: "/api/connector-factories", summary: "List connector factories (the catalog)", handler: s.listFactories, response: []factoryJSON{}, status: 200},
+		{method: "GET", path: "/api/connector-factories/{id}", summary: "Get one connector factory", handler: s.getFactory, response: factoryJSON{}, status: 200},
+		{method: "GET", path: "/api/connectors", summary: "List installed connectors (secrets redacted)", handler: s.listConnectors, response: []connectorJSON{}, status: 200},
+		{method: "POST", path: "/api/connectors", summary: "Create a connector; an email connector replaces the old one; with check=true the connector's check runs first and a permanent failure saves nothing", handler: s.createConnector, request: createConnectorBody{}, query: []param{checkParam()}, response: connectorJSON{}, status: 200},
+		{method: "GET", path: "/api/connectors/{id}", summary: "Get one connector (secrets redacted)", handler: s.getConnector, response: connectorJSON{}, status: 200},
+		{method: "PATCH", path: "/api/connectors/{id}", summary: "Replace a connector's config; check=true as for POST /api/connectors", handler: s.patchConnector, request: patchConnectorBody{}, query: []param{checkParam()}, response: connectorJSON{}, status: 200},
+		{method: "DELETE", path: "/api/connectors/{id}", summary: "Delete a connector (refused while sign-in relies on email codes unless force=true)", handler: s.deleteConnector, query: []param{forceParam()}, status: 204},
 		{method: "POST", path: "/api/connectors/{factoryId}/test", summary: "Send a Generic test email (code 000000) with an unsaved config", handler: s.testConnector, request: testConnectorBody{}, status: 204},
 		{method: "POST", path: "/api/connectors/{factoryId}/check", summary: "Check an unsaved config's connection and credentials without sending mail", handler: s.checkConnector, request: checkConnectorBody{}, status: 204},
-		{method: "PUT", path: "/api/email-templates", summary: "Create or replace templates by language and usage type", handler: s.putTemplates, request: putTemplatesBody{}, status: 200},
-		{method: "GET", path: "/api/email-templates", summary: "List templates, filtered by languageTag and templateType", handler: s.listTemplates, status: 200},
-		{method: "DELETE", path: "/api/email-templates", summary: "Delete templates matching languageTag and/or templateType", handler: s.deleteTemplates, status: 200},
-		{method: "POST", path: "/api/email-templates/preview", summary: "Render a saved or unsaved template with sample or given values", handler: s.previewTemplate, request: previewBody{}, status: 200},
-		{method: "GET", path: "/api/email-templates/{id}", summary: "Get one template", handler: s.getTemplate, status: 200},
+		{method: "PUT", path: "/api/email-templates", summary: "Create or replace templates by language and usage type", handler: s.putTemplates, request: putTemplatesBody{}, response: []templateJSON{}, status: 200},
+		{method: "GET", path: "/api/email-templates", summary: "List templates, filtered by languageTag and templateType", handler: s.listTemplates, query: templateFilters(), response: []templateJSON{}, status: 200},
+		{method: "DELETE", path: "/api/email-templates", summary: "Delete templates matching languageTag and/or templateType", handler: s.deleteTemplates, query: templateFilters(), response: rowCountJSON{}, status: 200},
+		{method: "POST", path: "/api/email-templates/preview", summary: "Render a saved or unsaved template with sample or given values", handler: s.previewTemplate, request: previewBody{}, response: previewJSON{}, status: 200},
+		{method: "GET", path: "/api/email-templates/{id}", summary: "Get one template", handler: s.getTemplate, response: templateJSON{}, status: 200},
 		{method: "DELETE", path: "/api/email-templates/{id}", summary: "Delete one template", handler: s.deleteTemplate, status: 204},
-		{method: "PATCH", path: "/api/email-templates/{id}/details", summary: "Merge fields into a template's details", handler: s.patchTemplateDetails, request: detailsPatch{}, status: 200},
-		{method: "GET", path: "/api/sign-in-exp", summary: "Email settings: code policy, fallback language, branding, email sign-in methods", handler: s.getExperience, status: 200},
-		{method: "PATCH", path: "/api/sign-in-exp", summary: "Change email settings", handler: s.patchExperience, request: tenant.Experience{}, status: 200},
+		{method: "PATCH", path: "/api/email-templates/{id}/details", summary: "Merge fields into a template's details", handler: s.patchTemplateDetails, request: detailsPatch{}, response: templateJSON{}, status: 200},
+		{method: "GET", path: "/api/sign-in-exp", summary: "Email settings: code policy, fallback language, branding, email sign-in methods", handler: s.getExperience, response: tenant.Experience{}, status: 200},
+		{method: "PATCH", path: "/api/sign-in-exp", summary: "Change email settings", handler: s.patchExperience, request: tenant.Experience{}, mergePatch: true, response: tenant.Experience{}, status: 200},
 		{method: "POST", path: "/api/verification-codes", summary: "Send a Generic code to an email address", handler: s.sendCode, request: sendCodeBody{}, status: 204},
 		{method: "POST", path: "/api/verification-codes/verify", summary: "Check a code", handler: s.verifyCode, request: verifyCodeBody{}, status: 204},
-		{method: "GET", path: "/api/messages", summary: "Message log, newest first, filtered by to and status", handler: s.listMessages, status: 200},
-		{method: "GET", path: "/api/messages/{id}", summary: "One message with every attempt", handler: s.getMessage, status: 200},
-		{method: "GET", path: "/api/dev-inbox/messages", summary: "Messages kept by the dev inbox connector, newest first", handler: s.devInbox, status: 200},
-		{method: "GET", path: "/api/deliverability/check", summary: "Check the sending domain's SPF, DKIM, DMARC, alignment and MX (domain, selector, from, provider, smtpHost default to the active connector's)", handler: s.deliverabilityCheck, status: 200},
+		{method: "GET", path: "/api/messages", summary: "Message log, newest first, filtered by to and status", handler: s.listMessages, query: messageQuery(), response: []messageJSON{}, status: 200},
+		{method: "GET", path: "/api/messages/{id}", summary: "One message with every attempt", handler: s.getMessage, response: messageJSON{}, status: 200},
+		{method: "GET", path: "/api/dev-inbox/messages", summary: "Messages kept by the dev inbox connector, newest first", handler: s.devInbox, query: []param{toParam()}, response: []inboxJSON{}, status: 200},
+		{method: "GET", path: "/api/deliverability/check", summary: "Check the sending domain's SPF, DKIM, DMARC, alignment and MX (domain, selector, from, provider, smtpHost default to the active connector's)", handler: s.deliverabilityCheck, query: deliverabilityQuery(), response: dnscheck.Report{}, status: 200},
 	}
 }
 
@@ -163,8 +167,13 @@ func (s *Server) authorized(r *http.Request) error {
 	return nil
 }
 
+// statusJSON is the body of /healthz and /readyz.
+type statusJSON struct {
+	Status string `json:"status"`
+}
+
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	writeJSON(w, http.StatusOK, statusJSON{Status: "ok"})
 	return nil
 }
 
@@ -177,7 +186,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	writeJSON(w, http.StatusOK, statusJSON{Status: "ready"})
 	return nil
 }
 

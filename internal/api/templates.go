@@ -148,6 +148,11 @@ func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// rowCountJSON is Logto's answer to a bulk delete.
+type rowCountJSON struct {
+	RowCount int64 `json:"rowCount"`
+}
+
 func (s *Server) deleteTemplates(w http.ResponseWriter, r *http.Request) error {
 	lang, typ, err := s.templateFilters(r)
 	if err != nil {
@@ -161,7 +166,7 @@ func (s *Server) deleteTemplates(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]int64{"rowCount": n})
+	writeJSON(w, http.StatusOK, rowCountJSON{RowCount: n})
 	return nil
 }
 

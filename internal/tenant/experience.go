@@ -61,6 +61,9 @@ func DefaultExperience() Experience {
 		VerificationCodePolicy: verification.DefaultPolicy(),
 		LanguageInfo:           LanguageInfo{FallbackLanguage: "en"},
 		EmailBranding:          emailtemplate.Branding{PrimaryColor: emailtemplate.DefaultPrimaryColor},
+		// Empty lists, not nil: GET answers [] rather than null.
+		SignUp: SignUp{Identifiers: []string{}},
+		SignIn: SignIn{Methods: []SignInMethod{}},
 	}
 }
 

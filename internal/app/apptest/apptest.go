@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -50,6 +49,10 @@ type App struct {
 
 	t    testing.TB
 	logs *Buffer
+
+	contractOnce sync.Once
+	contractC    *Contract
+	contractErr  error
 }
 
 // options collects what New may be told.
@@ -142,22 +145,27 @@ func (a *App) Request(method, path string, header http.Header, body any) (*http.
 }
 
 // TryRequest is Request returning transport errors instead of failing
-// the test, for use from other goroutines.
+// the test, for use from other goroutines. Like every request of the
+// test client, the exchange is held to the OpenAPI document (Contract)
+// and error texts to RepeatedPhrase; a breach fails the test.
 func (a *App) TryRequest(method, path string, header http.Header, body any) (*http.Response, []byte, error) {
-	var r io.Reader
+	var raw []byte
 	switch b := body.(type) {
 	case nil:
 	case string:
-		r = strings.NewReader(b)
+		raw = []byte(b)
 	case []byte:
-		r = bytes.NewReader(b)
+		raw = b
 	case json.RawMessage:
-		r = bytes.NewReader(b)
+		raw = b
 	default:
-		raw, err := json.Marshal(b)
-		if err != nil {
+		var err error
+		if raw, err = json.Marshal(b); err != nil {
 			return nil, nil, fmt.Errorf("encoding request body: %w", err)
 		}
+	}
+	var r io.Reader
+	if body != nil {
 		r = bytes.NewReader(raw)
 	}
 	req, err := http.NewRequest(method, a.BaseURL+path, r)
@@ -184,6 +192,13 @@ func (a *App) TryRequest(method, path string, header http.Header, body any) (*ht
 		if p := RepeatedPhrase(e.Message); p != "" {
 			a.t.Errorf("%s %s: the error message says %q twice: %s", method, path, p, e.Message)
 		}
+	}
+	c, err := a.contract()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := c.Check(req, raw, resp, b); err != nil {
+		a.t.Errorf("%s %s: %v\nrequest body: %.500s\nresponse body: %.1000s", method, path, err, raw, b)
 	}
 	return resp, b, nil
 }
