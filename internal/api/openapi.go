@@ -241,6 +241,7 @@ func fieldHints() map[reflect.Type]map[string]map[string]any {
 		reflect.TypeFor[messageJSON]():           {"status": {"enum": messageStatuses()}, "type": usage},
 		reflect.TypeFor[inboxJSON]():             {"type": usage},
 		reflect.TypeFor[attemptJSON]():           {"outcome": {"enum": []string{"sent", "error"}}},
+		reflect.TypeFor[checkJSON]():             {"result": {"enum": []string{"passed", "temporary_failure", "not_supported"}}},
 		reflect.TypeFor[verification.Policy]():   policy,
 	}
 }
