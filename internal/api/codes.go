@@ -90,7 +90,7 @@ func (s *Server) verifyCode(w http.ResponseWriter, r *http.Request) error {
 	if len(body.VerificationCode) > 32 {
 		return invalidInput("verificationCode", "is over 32 characters; send the code from the email")
 	}
-	if err := s.Codes.Verify(r.Context(), tenant.FromContext(r.Context()), email, connector.UsageGeneric, body.VerificationCode); err != nil {
+	if err := s.Codes.Verify(r.Context(), tenant.FromContext(r.Context()), email, connector.UsageGeneric, body.VerificationCode, clientIP(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -242,6 +242,7 @@ func fieldHints() map[reflect.Type]map[string]map[string]any {
 		reflect.TypeFor[inboxJSON]():             {"type": usage},
 		reflect.TypeFor[attemptJSON]():           {"outcome": {"enum": []string{"sent", "error"}}},
 		reflect.TypeFor[checkJSON]():             {"result": {"enum": []string{"passed", "temporary_failure", "not_supported"}}},
+		reflect.TypeFor[lockoutJSON]():           {"scope": {"enum": []string{verification.ScopeAddress, verification.ScopeClient}}},
 		reflect.TypeFor[verification.Policy]():   policy,
 	}
 }

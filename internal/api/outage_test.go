@@ -60,6 +60,8 @@ func outageCalls(fx outageFixtures) map[string]outageCall {
 		"PATCH /api/sign-in-exp":                  {path: "/api/sign-in-exp", body: map[string]any{"emailBranding": map[string]any{"senderName": "Acme"}}},
 		"POST /api/verification-codes":            {path: "/api/verification-codes", body: map[string]any{"email": "outage@example.com"}},
 		"POST /api/verification-codes/verify":     {path: "/api/verification-codes/verify", body: map[string]any{"email": "outage@example.com", "verificationCode": "123456"}},
+		"GET /api/sentinel/lockouts":              {path: "/api/sentinel/lockouts"},
+		"DELETE /api/sentinel/lockouts/{id}":      {path: "/api/sentinel/lockouts/0123456789abcdef"},
 		"GET /api/messages":                       {path: "/api/messages"},
 		"GET /api/messages/{id}":                  {path: "/api/messages/" + fx.message},
 		"GET /api/dev-inbox/messages":             {path: "/api/dev-inbox/messages"},

@@ -21,6 +21,7 @@ import (
 	"github.com/authmail/authmail/internal/sendcode"
 	"github.com/authmail/authmail/internal/store"
 	"github.com/authmail/authmail/internal/tenant"
+	"github.com/authmail/authmail/internal/verification"
 )
 
 // Deps are the services the API uses.
@@ -37,6 +38,8 @@ type Deps struct {
 	// DNSResolver is the nameserver ("HOST:PORT") deliverability checks
 	// query; empty means the first one in /etc/resolv.conf.
 	DNSResolver string
+	// Verification holds the lockouts the sentinel routes list and lift.
+	Verification *verification.Service
 }
 
 // Server serves the API.
@@ -92,6 +95,8 @@ func (s *Server) routeTable() []route {
 		{method: "PATCH", path: "/api/sign-in-exp", summary: "Change email settings", handler: s.patchExperience, request: tenant.Experience{}, mergePatch: true, response: tenant.Experience{}, status: 200},
 		{method: "POST", path: "/api/verification-codes", summary: "Send a Generic code to an email address", handler: s.sendCode, request: sendCodeBody{}, status: 204},
 		{method: "POST", path: "/api/verification-codes/verify", summary: "Check a code", handler: s.verifyCode, request: verifyCodeBody{}, status: 204},
+		{method: "GET", path: "/api/sentinel/lockouts", summary: "Lockouts in force after repeated wrong codes (of one address with email), the latest to end first", handler: s.listLockouts, query: lockoutQuery(), response: []lockoutJSON{}, status: 200},
+		{method: "DELETE", path: "/api/sentinel/lockouts/{id}", summary: "Lift a lockout and forget the failures it counted", handler: s.liftLockout, status: 204},
 		{method: "GET", path: "/api/messages", summary: "Message log, newest first, filtered by to and status", handler: s.listMessages, query: messageQuery(), response: []messageJSON{}, status: 200},
 		{method: "GET", path: "/api/messages/{id}", summary: "One message with every attempt", handler: s.getMessage, response: messageJSON{}, status: 200},
 		{method: "GET", path: "/api/dev-inbox/messages", summary: "Messages kept by the dev inbox connector, newest first", handler: s.devInbox, query: []param{toParam()}, response: []inboxJSON{}, status: 200},

@@ -125,9 +125,10 @@ func (a *App) build(ctx context.Context, s config.Settings, opts Options, now fu
 	if err != nil {
 		return err
 	}
+	codes := verification.New(a.Keys, now)
 	a.Codes = sendcode.New(sendcode.Deps{Store: a.Store, Tenants: a.Tenants, Connectors: a.conns, Delivery: a.Delivery,
-		Verification: verification.New(a.Keys, now)})
-	a.API = api.New(api.Deps{Store: a.Store, Connectors: a.conns, Tenants: a.Tenants, Codes: a.Codes,
+		Verification: codes})
+	a.API = api.New(api.Deps{Store: a.Store, Connectors: a.conns, Tenants: a.Tenants, Codes: a.Codes, Verification: codes,
 		Registry: reg, Logger: a.logger, Now: now, DNSResolver: opts.DNSResolver})
 	return nil
 }

@@ -127,15 +127,18 @@ func (s *Service) SendCode(ctx context.Context, req Request) error {
 	return s.d.Delivery.Deliver(ctx, pending)
 }
 
-// Verify checks a code sent for a recipient and usage type, under the
-// tenant's code policy. It returns nil for a right code (which is then
-// used up) and a *verification.Error otherwise.
-func (s *Service) Verify(ctx context.Context, tenantID string, email address.Address, usage connector.UsageType, code string) error {
+// Verify checks a code sent for a recipient and usage type, presented by
+// the client at ip (empty when unknown), under the tenant's code policy.
+// It returns nil for a right code (which is then used up) and a
+// *verification.Error otherwise. Wrong codes count toward the lockout of
+// that client for the address and, with a far higher threshold, of the
+// address.
+func (s *Service) Verify(ctx context.Context, tenantID string, email address.Address, usage connector.UsageType, code, ip string) error {
 	exp, err := s.d.Tenants.Experience(ctx, tenantID)
 	if err != nil {
 		return err
 	}
-	return s.d.Verification.Verify(ctx, s.d.Store, tenantID, email, string(usage), code, exp.VerificationCodePolicy)
+	return s.d.Verification.Verify(ctx, s.d.Store, tenantID, email, string(usage), code, ip, exp.VerificationCodePolicy)
 }
 
 // compose builds the message of a send: the caller's payload with the

@@ -117,7 +117,7 @@ func TestTestSendIssuesNoCode(t *testing.T) {
 		if err != nil || len(msgs) != 0 {
 			t.Fatalf("message log after a test send: %v, %v; want nothing", msgs, err)
 		}
-		if err := a.App.Codes.Verify(ctx, tenant.Default, addr(to), connector.UsageGeneric, sendcode.TestCode); !errors.Is(err, verification.ErrNotFound) {
+		if err := a.App.Codes.Verify(ctx, tenant.Default, addr(to), connector.UsageGeneric, sendcode.TestCode, ""); !errors.Is(err, verification.ErrNotFound) {
 			t.Fatalf("verifying the test code: %v, want %v", err, verification.ErrNotFound)
 		}
 	})
@@ -167,10 +167,10 @@ func TestVerifyUsesTheTenantPolicy(t *testing.T) {
 		if code == wrong {
 			wrong = "111111"
 		}
-		if err := a.App.Codes.Verify(ctx, tenant.Default, addr(to), connector.UsageGeneric, wrong); !errors.Is(err, verification.ErrMismatch) {
+		if err := a.App.Codes.Verify(ctx, tenant.Default, addr(to), connector.UsageGeneric, wrong, ""); !errors.Is(err, verification.ErrMismatch) {
 			t.Fatalf("wrong code: %v, want %v", err, verification.ErrMismatch)
 		}
-		if err := a.App.Codes.Verify(ctx, tenant.Default, addr(to), connector.UsageGeneric, code); !errors.Is(err, verification.ErrExceedMaxTry) {
+		if err := a.App.Codes.Verify(ctx, tenant.Default, addr(to), connector.UsageGeneric, code, ""); !errors.Is(err, verification.ErrExceedMaxTry) {
 			t.Fatalf("right code after the one allowed try: %v, want %v", err, verification.ErrExceedMaxTry)
 		}
 	})

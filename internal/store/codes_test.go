@@ -118,19 +118,4 @@ func TestCodesAndRateLimits(t *testing.T) {
 			t.Fatalf("oldest of a key without events = %v, %v; want zero", o, err)
 		}
 	})
-
-	run(t, "LockoutSetOverwritesUntil", func(t *testing.T, s *store.Store) {
-		now := testNow()
-		if until, err := s.LockoutUntil(ctx, "default", "k"); err != nil || !until.IsZero() {
-			t.Fatalf("lockout before any = %v, %v; want zero", until, err)
-		}
-		for _, until := range []time.Time{now.Add(time.Minute), now.Add(time.Hour)} {
-			if err := s.WriteQ().LockoutSet(ctx, "default", "k", until); err != nil {
-				t.Fatal(err)
-			}
-			if got, err := s.LockoutUntil(ctx, "default", "k"); err != nil || !got.Equal(until) {
-				t.Fatalf("lockout = %v, %v; want %v", got, err, until)
-			}
-		}
-	})
 }

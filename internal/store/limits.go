@@ -147,3 +147,135 @@ func (w Writer) counterAdd(ctx context.Context, tenant string, n Count) error {
 	_, err := w.exec(ctx, q, args...)
 	return err
 }
+
+// --- failed verifications and lockouts ---
+
+// RateAddEach records one event at a time for each of the keys, in one
+// statement.
+func (w Writer) RateAddEach(ctx context.Context, tenant string, at time.Time, keys ...Counter) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	args := []any{tenant, Micros(at)}
+	rows := make([]string, len(keys))
+	for i, k := range keys {
+		args = append(args, k.Bucket, k.Key)
+		rows[i] = fmt.Sprintf("($1, $%d, $%d, $2)", len(args)-1, len(args))
+	}
+	_, err := w.exec(ctx, `INSERT INTO rate_events (tenant_id, bucket, key_hash, created_at) VALUES `+strings.Join(rows, ", "), args...)
+	return err
+}
+
+// RateCountEach counts the events of each of the keys after since, in one
+// statement, in the keys' order.
+func (r Reader) RateCountEach(ctx context.Context, tenant string, since time.Time, keys ...Counter) ([]int, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	args := []any{tenant, Micros(since)}
+	cols := make([]string, len(keys))
+	for i, k := range keys {
+		args = append(args, k.Bucket, k.Key)
+		cols[i] = fmt.Sprintf("(SELECT COUNT(*) FROM rate_events WHERE tenant_id = $1 AND bucket = $%d AND key_hash = $%d AND created_at > $2)", len(args)-1, len(args))
+	}
+	out := make([]int, len(keys))
+	dest := make([]any, len(keys))
+	for i := range out {
+		dest[i] = &out[i]
+	}
+	err := r.db.QueryRowContext(ctx, `SELECT `+strings.Join(cols, ", "), args...).Scan(dest...)
+	return out, interpret(err)
+}
+
+// Lockout is a key locked out of verifying codes.
+type Lockout struct {
+	TenantID string
+	// KeyHash is the locked key, a keyed hash: the lockout's ID.
+	KeyHash string
+	// Scope says what is locked: "address" (the address, for every client)
+	// or "client" (one client of the address).
+	Scope string
+	// AddressHash is the keyed hash of the address the lockout is for, by
+	// which an address's lockouts are found.
+	AddressHash string
+	// Subject says whom the lockout is for, sealed by the caller (empty for
+	// a lockout made before subjects were kept).
+	Subject string
+	// LockedAt is when the lockout began (zero when not known); Until when
+	// it ends.
+	LockedAt, Until time.Time
+}
+
+// LockoutPut locks l.KeyHash until l.Until, replacing an earlier lockout
+// of the key.
+func (w Writer) LockoutPut(ctx context.Context, l Lockout) error {
+	_, err := w.exec(ctx, `INSERT INTO lockouts (tenant_id, key_hash, until, scope, address_hash, subject, locked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (tenant_id, key_hash) DO UPDATE SET until = excluded.until, scope = excluded.scope,
+			address_hash = excluded.address_hash, subject = excluded.subject, locked_at = excluded.locked_at`,
+		l.TenantID, l.KeyHash, Micros(l.Until), l.Scope, l.AddressHash, l.Subject, Micros(l.LockedAt))
+	return err
+}
+
+// LockoutFilter selects lockouts in force.
+type LockoutFilter struct {
+	Tenant string
+	// Now is the time lockouts must last beyond.
+	Now time.Time
+	// AddressHash, when set, keeps only the lockouts of that address.
+	AddressHash string
+	// Limit caps the rows (default 100).
+	Limit int
+}
+
+// LockoutList returns the lockouts in force, the latest to end first.
+func (r Reader) LockoutList(ctx context.Context, f LockoutFilter) ([]Lockout, error) {
+	q := `SELECT tenant_id, key_hash, until, scope, address_hash, subject, locked_at FROM lockouts WHERE tenant_id = $1 AND until > $2`
+	args := []any{f.Tenant, Micros(f.Now)}
+	if f.AddressHash != "" {
+		args = append(args, f.AddressHash)
+		q += ` AND address_hash = $3`
+	}
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	args = append(args, f.Limit)
+	rows, err := r.db.QueryContext(ctx, q+fmt.Sprintf(` ORDER BY until DESC, key_hash LIMIT $%d`, len(args)), args...)
+	if err != nil {
+		return nil, interpret(err)
+	}
+	defer rows.Close()
+	var out []Lockout
+	for rows.Next() {
+		var l Lockout
+		var until, locked int64
+		if err := rows.Scan(&l.TenantID, &l.KeyHash, &until, &l.Scope, &l.AddressHash, &l.Subject, &locked); err != nil {
+			return nil, interpret(err)
+		}
+		l.Until, l.LockedAt = FromMicros(until), FromMicros(locked)
+		out = append(out, l)
+	}
+	return out, interpret(rows.Err())
+}
+
+// LockoutGet returns the lockout of a key if it lasts beyond now, or
+// ErrNotFound.
+func (r Reader) LockoutGet(ctx context.Context, tenant, key string, now time.Time) (Lockout, error) {
+	l := Lockout{TenantID: tenant, KeyHash: key}
+	var until, locked int64
+	err := r.db.QueryRowContext(ctx, `SELECT until, scope, address_hash, subject, locked_at FROM lockouts WHERE tenant_id = $1 AND key_hash = $2 AND until > $3`,
+		tenant, key, Micros(now)).Scan(&until, &l.Scope, &l.AddressHash, &l.Subject, &locked)
+	l.Until, l.LockedAt = FromMicros(until), FromMicros(locked)
+	return l, interpret(err)
+}
+
+// LockoutLift ends the lockout of a key and forgets the key's events in
+// bucket, so that the next failure starts a new count; it reports whether
+// a lockout in force was lifted. Call it in a transaction.
+func (w Writer) LockoutLift(ctx context.Context, tenant, key, bucket string, now time.Time) (bool, error) {
+	n, err := w.exec(ctx, `DELETE FROM lockouts WHERE tenant_id = $1 AND key_hash = $2 AND until > $3`, tenant, key, Micros(now))
+	if err != nil || n == 0 {
+		return false, err
+	}
+	_, err = w.exec(ctx, `DELETE FROM rate_events WHERE tenant_id = $1 AND bucket = $2 AND key_hash = $3`, tenant, bucket, key)
+	return err == nil, err
+}

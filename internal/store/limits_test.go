@@ -80,3 +80,104 @@ func TestSendCounters(t *testing.T) {
 		}
 	})
 }
+
+func TestLockouts(t *testing.T) {
+	ctx := context.Background()
+
+	run(t, "PutReplacesTheLockoutAndUntilTakesTheLatestOfItsKeys", func(t *testing.T, s *store.Store) {
+		now := testNow()
+		w := s.WriteQ()
+		if until, err := s.LockoutUntil(ctx, "default", "a", "c"); err != nil || !until.IsZero() {
+			t.Fatalf("lockout before any = %v, %v; want zero", until, err)
+		}
+		for _, until := range []time.Time{now.Add(time.Hour), now.Add(time.Minute)} {
+			if err := w.LockoutPut(ctx, store.Lockout{TenantID: "default", KeyHash: "a", Scope: "address", AddressHash: "a", Until: until}); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := s.LockoutUntil(ctx, "default", "a"); err != nil || !got.Equal(until) {
+				t.Fatalf("lockout = %v, %v; want %v", got, err, until)
+			}
+		}
+		if err := w.LockoutPut(ctx, store.Lockout{TenantID: "default", KeyHash: "c", Scope: "client", AddressHash: "a", Until: now.Add(2 * time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.LockoutUntil(ctx, "default", "a", "c", "none"); err != nil || !got.Equal(now.Add(2*time.Minute)) {
+			t.Fatalf("lockout of a or c = %v, %v; want the later, c's", got, err)
+		}
+		if got, err := s.LockoutUntil(ctx, "acme", "a", "c"); err != nil || !got.IsZero() {
+			t.Fatalf("another tenant's lockout = %v, %v; want none", got, err)
+		}
+	})
+
+	run(t, "ListShowsLockoutsInForceByAddressAndLiftForgetsTheFailures", func(t *testing.T, s *store.Store) {
+		now := testNow()
+		w := s.WriteQ()
+		for _, l := range []store.Lockout{
+			{TenantID: "default", KeyHash: "addr1", Scope: "address", AddressHash: "addr1", Subject: "sealed1", LockedAt: now, Until: now.Add(time.Hour)},
+			{TenantID: "default", KeyHash: "client1", Scope: "client", AddressHash: "addr1", Subject: "sealed2", LockedAt: now, Until: now.Add(2 * time.Hour)},
+			{TenantID: "default", KeyHash: "client2", Scope: "client", AddressHash: "addr2", LockedAt: now, Until: now.Add(30 * time.Minute)},
+			{TenantID: "default", KeyHash: "ended", Scope: "client", AddressHash: "addr1", Until: now.Add(-time.Second)},
+			{TenantID: "acme", KeyHash: "other", Scope: "address", AddressHash: "addr1", Until: now.Add(time.Hour)},
+		} {
+			if err := w.LockoutPut(ctx, l); err != nil {
+				t.Fatal(err)
+			}
+		}
+		keys := func(ls []store.Lockout) []string {
+			var out []string
+			for _, l := range ls {
+				out = append(out, l.KeyHash)
+			}
+			return out
+		}
+		all, err := s.LockoutList(ctx, store.LockoutFilter{Tenant: "default", Now: now})
+		if got := keys(all); err != nil || len(got) != 3 || got[0] != "client1" || got[1] != "addr1" || got[2] != "client2" {
+			t.Fatalf("lockouts in force = %v, %v; want client1, addr1, client2 (latest to end first)", got, err)
+		}
+		if l := all[0]; l.Scope != "client" || l.AddressHash != "addr1" || l.Subject != "sealed2" || !l.LockedAt.Equal(now) || !l.Until.Equal(now.Add(2*time.Hour)) {
+			t.Errorf("lockout = %+v, want every field as put", l)
+		}
+		one, err := s.LockoutList(ctx, store.LockoutFilter{Tenant: "default", Now: now, AddressHash: "addr1", Limit: 1})
+		if got := keys(one); err != nil || len(got) != 1 || got[0] != "client1" {
+			t.Fatalf("addr1's first lockout = %v, %v; want client1", got, err)
+		}
+
+		for range 3 {
+			if err := w.RateAddEach(ctx, "default", now, store.Counter{Bucket: "verify_fail_client", Key: "client1"}, store.Counter{Bucket: "verify_fail", Key: "addr1"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n, err := s.RateCountEach(ctx, "default", now.Add(-time.Minute), store.Counter{Bucket: "verify_fail_client", Key: "client1"}, store.Counter{Bucket: "verify_fail", Key: "addr1"})
+		if err != nil || len(n) != 2 || n[0] != 3 || n[1] != 3 {
+			t.Fatalf("failures = %v, %v; want 3 of each", n, err)
+		}
+		lift := func(key, bucket string) bool {
+			t.Helper()
+			var ok bool
+			if err := s.InTx(ctx, func(tx *store.Tx) error {
+				var err error
+				ok, err = tx.LockoutLift(ctx, "default", key, bucket, now)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return ok
+		}
+		if !lift("client1", "verify_fail_client") {
+			t.Fatal("lifting client1 lifted nothing")
+		}
+		if _, err := s.LockoutGet(ctx, "default", "client1", now); err == nil {
+			t.Error("client1 is still locked after the lift")
+		}
+		n, _ = s.RateCountEach(ctx, "default", now.Add(-time.Minute), store.Counter{Bucket: "verify_fail_client", Key: "client1"}, store.Counter{Bucket: "verify_fail", Key: "addr1"})
+		if n[0] != 0 || n[1] != 3 {
+			t.Errorf("failures after the lift = %v, want client1's forgotten and addr1's kept", n)
+		}
+		if lift("client1", "verify_fail_client") || lift("ended", "verify_fail_client") {
+			t.Error("lifting a lockout not in force reported a lift")
+		}
+		if l, err := s.LockoutGet(ctx, "default", "addr1", now); err != nil || l.Subject != "sealed1" || l.Scope != "address" {
+			t.Errorf("addr1 = %+v, %v; want it still in force", l, err)
+		}
+	})
+}

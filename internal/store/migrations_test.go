@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/authmail/authmail/internal/store"
 	"github.com/authmail/authmail/internal/store/storetest"
@@ -97,8 +98,18 @@ func TestMigrations(t *testing.T) {
 					if err := s.WriteQ().SettingPut(ctx, "default", "kept", "1", testNow()); err != nil {
 						t.Fatal(err)
 					}
+					until := testNow().Add(time.Hour)
+					if _, err := s.WriteDB().ExecContext(ctx, `INSERT INTO lockouts (tenant_id, key_hash, until) VALUES ('default', 'old', $1)`, store.Micros(until)); err != nil {
+						t.Fatal(err)
+					}
 					if err := s.Migrate(ctx); err != nil {
 						t.Fatalf("migrating a database of the earlier migrator: %v", err)
+					}
+					// A lockout from before lockouts kept their subject
+					// locks its address, whose hash was its key.
+					if ls, err := s.LockoutList(ctx, store.LockoutFilter{Tenant: "default", Now: testNow(), AddressHash: "old"}); err != nil ||
+						len(ls) != 1 || ls[0].Scope != "address" || ls[0].Subject != "" || !ls[0].Until.Equal(until) {
+						t.Fatalf("the lockout from before = %+v, %v; want it found by its key as the address's", ls, err)
 					}
 					if v, err := s.SettingGet(ctx, "default", "kept"); err != nil || v != "1" {
 						t.Fatalf("a row from before = %q, %v", v, err)

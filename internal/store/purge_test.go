@@ -35,8 +35,8 @@ func TestPurge(t *testing.T) {
 					Counters: []store.Counter{{Bucket: "send_tenant", Key: "default"}}, Hour: at.Truncate(time.Hour)})
 			}))
 		}
-		must(w.LockoutSet(ctx, "default", "ended", now.Add(-time.Second)))
-		must(w.LockoutSet(ctx, "default", "active", now.Add(time.Hour)))
+		must(w.LockoutPut(ctx, store.Lockout{TenantID: "default", KeyHash: "ended", Until: now.Add(-time.Second)}))
+		must(w.LockoutPut(ctx, store.Lockout{TenantID: "default", KeyHash: "active", Until: now.Add(time.Hour)}))
 		old, recent := now.Add(-48*time.Hour), now.Add(-time.Hour)
 		for _, m := range []struct {
 			id, status string

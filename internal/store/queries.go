@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"strings"
@@ -398,21 +397,21 @@ func (w Writer) RateAdd(ctx context.Context, tenant, bucket, key string, at time
 	return err
 }
 
-// LockoutUntil returns when a key's lockout ends (zero when not locked).
-func (r Reader) LockoutUntil(ctx context.Context, tenant, key string) (time.Time, error) {
-	var until int64
-	err := r.db.QueryRowContext(ctx, `SELECT until FROM lockouts WHERE tenant_id = $1 AND key_hash = $2`, tenant, key).Scan(&until)
-	if errors.Is(err, sql.ErrNoRows) {
+// LockoutUntil returns when the last of the keys' lockouts ends (zero when
+// none is locked).
+func (r Reader) LockoutUntil(ctx context.Context, tenant string, keys ...string) (time.Time, error) {
+	if len(keys) == 0 {
 		return time.Time{}, nil
 	}
-	return FromMicros(until), interpret(err)
-}
-
-// LockoutSet locks a key until a time.
-func (w Writer) LockoutSet(ctx context.Context, tenant, key string, until time.Time) error {
-	_, err := w.exec(ctx, `INSERT INTO lockouts (tenant_id, key_hash, until) VALUES ($1, $2, $3)
-		ON CONFLICT (tenant_id, key_hash) DO UPDATE SET until = excluded.until`, tenant, key, Micros(until))
-	return err
+	args := []any{tenant}
+	marks := make([]string, len(keys))
+	for i, k := range keys {
+		args = append(args, k)
+		marks[i] = fmt.Sprintf("$%d", i+2)
+	}
+	var until sql.NullInt64
+	err := r.db.QueryRowContext(ctx, `SELECT MAX(until) FROM lockouts WHERE tenant_id = $1 AND key_hash IN (`+strings.Join(marks, ", ")+`)`, args...).Scan(&until)
+	return FromMicros(until.Int64), interpret(err)
 }
 
 // PurgeResult counts what Purge deleted.

@@ -43,7 +43,7 @@ func BenchmarkIssueVerify(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if err := svc.Verify(ctx, st, "default", addr(email), "Generic", code, p); err != nil {
+				if err := svc.Verify(ctx, st, "default", addr(email), "Generic", code, "", p); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -46,10 +46,13 @@ type Policy struct {
 	// TenantSendLimit is how many codes the tenant may send in an hour; 0
 	// turns the cap off.
 	TenantSendLimit int `json:"tenantSendLimit" policy:"default=10000,min=0,max=10000000"`
-	// LockoutFailures failed verifications within an hour lock the
-	// identifier for LockoutMinutes.
+	// LockoutFailures wrong codes for an address from one client within an
+	// hour lock that client out of the address for LockoutMinutes.
 	LockoutFailures int `json:"lockoutFailures" policy:"default=100,min=1,max=10000"`
-	// LockoutMinutes is how long a locked identifier stays locked, in minutes.
+	// AddressLockoutFailures wrong codes for an address from all clients
+	// within an hour lock the address for every client for LockoutMinutes.
+	AddressLockoutFailures int `json:"addressLockoutFailures" policy:"default=1000,min=1,max=100000"`
+	// LockoutMinutes is how long a lockout lasts, in minutes.
 	LockoutMinutes int `json:"lockoutMinutes" policy:"default=60,min=1,max=1440"`
 }
 

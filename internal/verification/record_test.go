@@ -27,7 +27,7 @@ func verifiedRecord(t *testing.T, b bundle, email, usage string) verification.Re
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, err := b.svc.VerifyRecord(ctx, b.st, "default", addr(email), usage, code, verification.DefaultPolicy())
+	rec, err := b.svc.VerifyRecord(ctx, b.st, "default", addr(email), usage, code, "", verification.DefaultPolicy())
 	if err != nil {
 		t.Fatalf("verifying the right code: %v", err)
 	}
@@ -136,7 +136,7 @@ func TestVerificationRecords(t *testing.T) {
 			}); err != nil {
 				t.Fatal(err)
 			}
-			rec, err := b.svc.VerifyRecord(ctx, st, "default", addr("wrong-rec@example.com"), "Register", "not-the-code", verification.DefaultPolicy())
+			rec, err := b.svc.VerifyRecord(ctx, st, "default", addr("wrong-rec@example.com"), "Register", "not-the-code", "", verification.DefaultPolicy())
 			if !errors.Is(err, verification.ErrMismatch) || rec.ID != "" {
 				t.Fatalf("wrong code gave record %+v, err %v; want no record and code_mismatch", rec, err)
 			}

@@ -1,8 +1,9 @@
 // Package verification issues and checks one-time email codes: six digits
 // by default, stored only as keyed hashes, compared in constant time, with
-// a try limit per code, a resend cooldown, a per-recipient send cap and an
-// identifier lockout after many failures. Every counter lives in the
-// database so several processes enforce one limit.
+// a try limit per code, a resend cooldown, send caps per mailbox, domain,
+// client and tenant, and lockouts of a guessing client and, far later, of
+// the address (lockout.go). Every counter lives in the database so several
+// processes enforce one limit.
 package verification
 
 import (
@@ -86,7 +87,10 @@ const (
 	bucketSendIP     = "send_ip"
 	bucketSendTenant = "send_tenant"
 	bucketVerifyFail = "verify_fail"
-	bucketRecord     = "verification_record" // the purpose of a record ID's hash
+	// bucketVerifyFailClient counts the failures of one client for one
+	// address.
+	bucketVerifyFailClient = "verify_fail_client"
+	bucketRecord           = "verification_record" // the purpose of a record ID's hash
 )
 
 // Issued is a new code.
@@ -249,11 +253,13 @@ func clientKey(ip string) string {
 	return a.String()
 }
 
-// Verify checks a code for a recipient and usage type. A right code is
-// consumed, so it verifies once. A wrong one counts a try on the code and
-// a failure on the identifier.
-func (s *Service) Verify(ctx context.Context, st *store.Store, tenant string, to address.Address, usage, code string, p Policy) error {
-	_, err := s.verify(ctx, st, tenant, to, usage, code, p, false)
+// Verify checks a code for a recipient and usage type, presented by the
+// client at ip (empty when unknown). A right code is consumed, so it
+// verifies once. A wrong one counts a try on the code and a failure
+// toward the lockouts of the address and of the client for the address
+// (lockout.go).
+func (s *Service) Verify(ctx context.Context, st *store.Store, tenant string, to address.Address, usage, code, ip string, p Policy) error {
+	_, err := s.verify(ctx, st, tenant, to, usage, code, ip, p, false)
 	return err
 }
 
@@ -282,8 +288,8 @@ var ErrRecordNotFound = &Error{Code: "verification_record.not_found", Message: "
 
 // VerifyRecord is Verify that, when the code is right, also stores a
 // verification record in the same transaction and returns it.
-func (s *Service) VerifyRecord(ctx context.Context, st *store.Store, tenant string, to address.Address, usage, code string, p Policy) (Record, error) {
-	return s.verify(ctx, st, tenant, to, usage, code, p, true)
+func (s *Service) VerifyRecord(ctx context.Context, st *store.Store, tenant string, to address.Address, usage, code, ip string, p Policy) (Record, error) {
+	return s.verify(ctx, st, tenant, to, usage, code, ip, p, true)
 }
 
 // Consume takes a verification record of the usage type, inside the
@@ -309,7 +315,7 @@ func (s *Service) recordHash(tenant, id string) string {
 
 // verify checks the code in one transaction and, with keep, stores the
 // verification record it yields.
-func (s *Service) verify(ctx context.Context, st *store.Store, tenant string, to address.Address, usage, code string, p Policy, keep bool) (Record, error) {
+func (s *Service) verify(ctx context.Context, st *store.Store, tenant string, to address.Address, usage, code, ip string, p Policy, keep bool) (Record, error) {
 	if err := p.Validate(); err != nil {
 		return Record{}, fmt.Errorf("verifying a code: %w", err)
 	}
@@ -325,8 +331,8 @@ func (s *Service) verify(ctx context.Context, st *store.Store, tenant string, to
 			return err
 		}
 		now := s.now()
-		idKey := s.keys.IdentifierHash(tenant, bucketVerifyFail, email)
-		until, err := tx.LockoutUntil(ctx, tenant, idKey)
+		g := s.guardFor(tenant, to, ip)
+		until, err := tx.LockoutUntil(ctx, tenant, g.addressKey, g.clientKey)
 		if err != nil {
 			return err
 		}
@@ -334,32 +340,30 @@ func (s *Service) verify(ctx context.Context, st *store.Store, tenant string, to
 			outcome = withRetry(ErrIdentifierLock, until.Sub(now))
 			return nil
 		}
+		// A wrong code for a live code counts toward the lockouts; a check
+		// of an address with no live code does not, since no guess can
+		// succeed there, so that nobody can lock out an address by
+		// sending junk for it.
 		fail := func(e error) error {
 			outcome = e
-			if err := tx.RateAdd(ctx, tenant, bucketVerifyFail, idKey, now); err != nil {
-				return err
-			}
-			n, err := tx.RateCount(ctx, tenant, bucketVerifyFail, idKey, now.Add(-time.Hour))
-			if err != nil {
-				return err
-			}
-			if n >= p.LockoutFailures {
-				return tx.LockoutSet(ctx, tenant, idKey, now.Add(time.Duration(p.LockoutMinutes)*time.Minute))
-			}
+			return s.countFailure(ctx, tx, g, p, now)
+		}
+		refuse := func(e error) error {
+			outcome = e
 			return nil
 		}
 		c, err := tx.CodeGet(ctx, tenant, email, usage)
 		if errors.Is(err, store.ErrNotFound) {
-			return fail(ErrNotFound)
+			return refuse(ErrNotFound)
 		}
 		if err != nil {
 			return err
 		}
 		if !now.Before(c.ExpiresAt) {
-			return fail(ErrExpired)
+			return refuse(ErrExpired)
 		}
 		if c.Tries >= p.MaxRetryAttempts {
-			return fail(ErrExceedMaxTry)
+			return refuse(ErrExceedMaxTry)
 		}
 		if !s.keys.CodeEqual(c.Hash, tenant, email, usage, code) {
 			if _, err := tx.CodeAddTry(ctx, tenant, email, usage, c.Hash); err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -372,7 +376,7 @@ func (s *Service) verify(ctx context.Context, st *store.Store, tenant string, to
 			return err
 		}
 		if !ok {
-			return fail(ErrNotFound)
+			return refuse(ErrNotFound)
 		}
 		if !keep {
 			return nil

@@ -64,10 +64,10 @@ func TestVerification(t *testing.T) {
 			if err != nil || len(code) != 6 {
 				t.Fatalf("issue = %q, %v", code, err)
 			}
-			if err := b.svc.Verify(ctx, st, "default", addr("once@example.com"), "Generic", code, p); err != nil {
+			if err := b.svc.Verify(ctx, st, "default", addr("once@example.com"), "Generic", code, "", p); err != nil {
 				t.Fatalf("verify: %v", err)
 			}
-			if err := b.svc.Verify(ctx, st, "default", addr("once@example.com"), "Generic", code, p); !errors.Is(err, verification.ErrNotFound) {
+			if err := b.svc.Verify(ctx, st, "default", addr("once@example.com"), "Generic", code, "", p); !errors.Is(err, verification.ErrNotFound) {
 				t.Fatalf("second verify = %v, want not_found", err)
 			}
 		})
@@ -92,11 +92,11 @@ func TestVerification(t *testing.T) {
 				wrong = "111111"
 			}
 			for i := 0; i < 10; i++ {
-				if err := b.svc.Verify(ctx, st, "default", addr("tries@example.com"), "Generic", wrong, p); !errors.Is(err, verification.ErrMismatch) {
+				if err := b.svc.Verify(ctx, st, "default", addr("tries@example.com"), "Generic", wrong, "", p); !errors.Is(err, verification.ErrMismatch) {
 					t.Fatalf("try %d = %v, want code_mismatch", i+1, err)
 				}
 			}
-			if err := b.svc.Verify(ctx, st, "default", addr("tries@example.com"), "Generic", code, p); !errors.Is(err, verification.ErrExceedMaxTry) {
+			if err := b.svc.Verify(ctx, st, "default", addr("tries@example.com"), "Generic", code, "", p); !errors.Is(err, verification.ErrExceedMaxTry) {
 				t.Fatalf("11th try = %v, want exceed_max_try", err)
 			}
 		})
@@ -105,7 +105,7 @@ func TestVerification(t *testing.T) {
 			b := setup()
 			code, _ := issue(t, b, "late@example.com", p)
 			b.clock.Add(600 * time.Second)
-			if err := b.svc.Verify(ctx, st, "default", addr("late@example.com"), "Generic", code, p); !errors.Is(err, verification.ErrExpired) {
+			if err := b.svc.Verify(ctx, st, "default", addr("late@example.com"), "Generic", code, "", p); !errors.Is(err, verification.ErrExpired) {
 				t.Fatalf("verify = %v, want expired", err)
 			}
 		})
@@ -126,11 +126,11 @@ func TestVerification(t *testing.T) {
 				t.Fatal(err)
 			}
 			if first != second {
-				if err := b.svc.Verify(ctx, st, "default", addr("again@example.com"), "Generic", first, p); !errors.Is(err, verification.ErrMismatch) {
+				if err := b.svc.Verify(ctx, st, "default", addr("again@example.com"), "Generic", first, "", p); !errors.Is(err, verification.ErrMismatch) {
 					t.Fatalf("old code = %v, want code_mismatch", err)
 				}
 			}
-			if err := b.svc.Verify(ctx, st, "default", addr("again@example.com"), "Generic", second, p); err != nil {
+			if err := b.svc.Verify(ctx, st, "default", addr("again@example.com"), "Generic", second, "", p); err != nil {
 				t.Fatalf("new code: %v", err)
 			}
 		})
@@ -166,13 +166,13 @@ func TestVerification(t *testing.T) {
 			lp := lockoutAfter(3)
 			code, _ := issue(t, b, "lock@example.com", lp)
 			for i := 0; i < 3; i++ {
-				_ = b.svc.Verify(ctx, st, "default", addr("lock@example.com"), "Generic", "x", lp)
+				_ = b.svc.Verify(ctx, st, "default", addr("lock@example.com"), "Generic", "x", "", lp)
 			}
-			if err := b.svc.Verify(ctx, st, "default", addr("lock@example.com"), "Generic", code, lp); !errors.Is(err, verification.ErrIdentifierLock) {
+			if err := b.svc.Verify(ctx, st, "default", addr("lock@example.com"), "Generic", code, "", lp); !errors.Is(err, verification.ErrIdentifierLock) {
 				t.Fatalf("verify while locked = %v, want lockout", err)
 			}
 			b.clock.Add(61 * time.Minute)
-			if err := b.svc.Verify(ctx, st, "default", addr("lock@example.com"), "Generic", code, lp); !errors.Is(err, verification.ErrExpired) {
+			if err := b.svc.Verify(ctx, st, "default", addr("lock@example.com"), "Generic", code, "", lp); !errors.Is(err, verification.ErrExpired) {
 				t.Fatalf("after lockout = %v, want expired (the code outlived by the lock)", err)
 			}
 		})
