@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -70,8 +71,9 @@ func outageCalls(fx outageFixtures) map[string]outageCall {
 }
 
 // TestDatabaseOutageAnswers503OnEveryRoute kills the database under a
-// running app (SQLite: the store is closed; PostgreSQL: the connection
-// to the server is cut and new ones are refused) and calls every route of
+// running app (SQLite: the store is closed, after the queue's workers
+// stopped; PostgreSQL: every connection to the server is cut and new ones
+// are refused, under the running workers) and calls every route of
 // the OpenAPI document. While the admin key is still cached, each route
 // that needs the database answers 503 request.unavailable with
 // Retry-After and the others answer as usual; once the cached key is
@@ -87,6 +89,13 @@ func TestDatabaseOutageAnswers503OnEveryRoute(t *testing.T) {
 		a := apptest.New(t, dbURL, apptest.WithNow(clock.Now))
 		if kill == nil {
 			kill = func() {
+				// The queue stops first: a closed SQLite database cannot come
+				// back, and a queue stopping against it retries for seconds.
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				if err := a.App.Delivery.Stop(ctx); err != nil {
+					t.Fatal(err)
+				}
 				if err := a.App.Store.Close(); err != nil {
 					t.Fatal(err)
 				}
