@@ -38,6 +38,9 @@ func serveCommand() command {
 			logger.Error("stopped", "err", err)
 			return exitFailed
 		}
+		// The address bound (a port of 0 is now a number): the outbound
+		// policy keeps connectors off it.
+		s.Addr = ln.Addr().String()
 		if err := runApp(ctx, s, env, logger, ln); err != nil {
 			logger.Error("stopped", "err", err)
 			return exitFailed

@@ -42,6 +42,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 )
@@ -113,14 +114,22 @@ type Template struct {
 }
 
 // Env is what the host gives a connector when it builds one. Build fills
-// in a discarding Logger, a default HTTPClient and time.Now where the host
-// left them nil.
+// in a discarding Logger, a default HTTPClient and Dialer and time.Now
+// where the host left them nil.
 type Env struct {
 	// Logger is scoped to the connector; never nil.
 	Logger *slog.Logger
-	// HTTPClient is the client HTTP connectors must use; never nil. It has
-	// no overall timeout: connectors bound each request with their own.
+	// HTTPClient is the client HTTP connectors (and the provider SDKs
+	// they wrap) must use for every request; never nil. It has no overall
+	// timeout: connectors bound each request with their own. authmail's
+	// client applies its outbound policy: a connection to an address the
+	// operator has not allowed fails with an error that matches
+	// ErrInvalidConfig.
 	HTTPClient *http.Client
+	// Dialer opens the connections of connectors that speak a protocol
+	// of their own (SMTP); never nil. authmail's applies the same
+	// outbound policy as HTTPClient.
+	Dialer Dialer
 	// Inbox stores messages for the dev inbox connector.
 	Inbox Inbox
 	// Now returns the current time; never nil.
@@ -128,6 +137,12 @@ type Env struct {
 	// AllowInsecureEndpoint lets a connector use an http:// endpoint on any
 	// host, not only loopback. Meant for tests of the host itself.
 	AllowInsecureEndpoint bool
+}
+
+// Dialer opens network connections; *net.Dialer is one.
+type Dialer interface {
+	// DialContext connects to address on network, honouring ctx.
+	DialContext(ctx context.Context, network, address string) (net.Conn, error)
 }
 
 // Inbox keeps messages in authmail's own database (the dev inbox).

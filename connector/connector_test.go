@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -370,5 +372,29 @@ func TestBuildLogsTheKeysItIgnores(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "hots") {
 		t.Errorf("logs = %q, want a warning naming hots", logs.String())
+	}
+}
+
+// refusal is an error of a host's outbound policy: it matches
+// ErrInvalidConfig.
+type refusal struct{}
+
+func (refusal) Error() string        { return "outbound policy refuses 10.0.0.1:25: it is a private address" }
+func (refusal) Is(target error) bool { return target == connector.ErrInvalidConfig }
+
+// TestNetworkErrorKeepsRefusalsPermanent: a transport error that carries
+// a refused destination is an invalid config, not retried, and says the
+// refusal once; other transport errors stay temporary.
+func TestNetworkErrorKeepsRefusalsPermanent(t *testing.T) {
+	dial := &net.OpError{Op: "dial", Net: "tcp", Err: refusal{}}
+	err := connector.NetworkError(fmt.Errorf("posting to https://10.0.0.1/hook: %w", &url.Error{Op: "Post", URL: "https://10.0.0.1/hook", Err: dial}))
+	if !errors.Is(err, connector.ErrInvalidConfig) || connector.Temporary(err) {
+		t.Fatalf("NetworkError(refused) = %v: want an invalid config, not temporary", err)
+	}
+	if got, want := err.Error(), "invalid config: "+(refusal{}).Error(); got != want {
+		t.Errorf("error text %q, want the refusal alone", got)
+	}
+	if err := connector.NetworkError(&net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}); !connector.Temporary(err) {
+		t.Errorf("a refused connection is not temporary: %v", err)
 	}
 }

@@ -124,8 +124,9 @@ func RetryAfter(err error) time.Duration {
 }
 
 // NetworkError classifies a transport error: context cancellation is
-// returned as is, everything else (timeouts, refused connections, resets)
-// is temporary.
+// returned as is, a connection the host's outbound policy refused (an
+// error matching ErrInvalidConfig) is an invalid config, and everything
+// else (timeouts, refused connections, resets) is temporary.
 func NetworkError(err error) error {
 	if err == nil {
 		return nil
@@ -137,5 +138,22 @@ func NetworkError(err error) error {
 	if errors.As(err, &e) {
 		return err
 	}
+	if errors.Is(err, ErrInvalidConfig) {
+		// The refusal says what and why; the layers around it (the URL,
+		// the dial) would only repeat the address.
+		return &Error{Kind: ErrInvalidConfig, Message: innermost(err, ErrInvalidConfig).Error(), Err: err}
+	}
 	return &Error{Kind: ErrTemporary, Err: err}
+}
+
+// innermost returns the deepest error of err's Unwrap chain that matches
+// target.
+func innermost(err, target error) error {
+	found := err
+	for e := errors.Unwrap(err); e != nil; e = errors.Unwrap(e) {
+		if errors.Is(e, target) {
+			found = e
+		}
+	}
+	return found
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"reflect"
 	"slices"
@@ -170,6 +171,9 @@ func (env Env) withDefaults() Env {
 	}
 	if env.HTTPClient == nil {
 		env.HTTPClient = &http.Client{}
+	}
+	if env.Dialer == nil {
+		env.Dialer = &net.Dialer{}
 	}
 	if env.Now == nil {
 		env.Now = time.Now

@@ -79,6 +79,10 @@ func prepareDatabase(ctx context.Context, o options) (string, func(), error) {
 	return u.String(), drop, nil
 }
 
+// loopback is what the tool lets authmail's connectors reach
+// (--allow-endpoints): the SMTP sink and receivers it runs on loopback.
+const loopback = "127.0.0.0/8,::1"
+
 // freeAddr returns a free loopback address.
 func freeAddr() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -141,7 +145,10 @@ func startBinary(ctx context.Context, o options, dir, dbURL, addr, adminKey, sec
 	}
 	cmd := exec.Command(bin, "serve", "--data-dir", dir, "--database", dbURL, "--addr", addr,
 		"--log-level", "warn", "--workers", strconv.Itoa(o.workers))
-	cmd.Env = append(os.Environ(), "AUTHMAIL_ADMIN_KEY="+adminKey, "AUTHMAIL_SECRET_KEY="+secret)
+	// The variable rather than the flag, so that a build older than the
+	// setting (-server) still starts.
+	cmd.Env = append(os.Environ(), "AUTHMAIL_ADMIN_KEY="+adminKey, "AUTHMAIL_SECRET_KEY="+secret,
+		config.EnvName(config.AllowEndpoints)+"="+loopback)
 	if o.cpuProfile != "" {
 		abs, err := filepath.Abs(o.cpuProfile)
 		if err != nil {
@@ -188,7 +195,12 @@ func startInproc(ctx context.Context, o options, dir, dbURL, addr, adminKey, sec
 	if err != nil {
 		return nil, err
 	}
-	s := config.Settings{Addr: addr, DataDir: dir, Database: dbURL, Workers: o.workers, FirstAttemptWait: 8 * time.Second}
+	allow, err := config.ParsePrefixes(loopback)
+	if err != nil {
+		return nil, err
+	}
+	s := config.Settings{Addr: addr, DataDir: dir, Database: dbURL, Workers: o.workers, FirstAttemptWait: 8 * time.Second,
+		AllowEndpoints: allow}
 	a, err := app.New(ctx, s, app.Options{SecretKey: key, AdminKey: adminKey}, logger)
 	if err != nil {
 		return nil, err

@@ -177,7 +177,9 @@ func command(t *testing.T, env []string, args ...string) (int, string, string) {
 // start runs authmail serve for inst and waits until it is ready.
 func (inst instance) start(t *testing.T) *proc {
 	t.Helper()
-	args := []string{"serve", "--data-dir", inst.dataDir, "--addr", "127.0.0.1:0", "--log-format", "json"}
+	// The tests' SMTP sinks and receivers listen on loopback, which the
+	// outbound policy refuses unless allowed.
+	args := []string{"serve", "--data-dir", inst.dataDir, "--addr", "127.0.0.1:0", "--log-format", "json", "--allow-endpoints", "127.0.0.0/8,::1"}
 	dir := filepath.Dir(inst.dataDir)
 	if inst.bare {
 		args, dir = []string{"--addr", "127.0.0.1:0"}, inst.workDir

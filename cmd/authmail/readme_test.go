@@ -39,8 +39,13 @@ func TestReadmeTour(t *testing.T) {
 		}
 	}
 
+	// The tour's SMTP server here is a sink on loopback, which takes
+	// --allow-private-endpoints, as the README says for a local relay.
+	if !strings.Contains(readme, "--allow-private-endpoints") {
+		t.Error("the tour does not say that a relay on this machine needs --allow-private-endpoints")
+	}
 	work := t.TempDir()
-	p := instance{bare: true, workDir: work}.start(t)
+	p := instance{bare: true, workDir: work, args: []string{"--allow-private-endpoints"}}.start(t)
 	if !strings.Contains(p.out.String(), "generated the admin key") || !strings.Contains(p.out.String(), keyFile[1]) {
 		t.Errorf("the log does not give the admin key's path %s:\n%s", keyFile[1], p.out.String())
 	}

@@ -176,8 +176,9 @@ func at(s stage, err error) error {
 
 // dial opens, secures and authenticates a new connection, honouring ctx.
 func (s *sender) dial(ctx context.Context) (*conn, error) {
-	d := net.Dialer{Timeout: s.cfg.connectTimeout}
-	nc, err := d.DialContext(ctx, "tcp", s.cfg.addr)
+	dctx, cancel := context.WithTimeout(ctx, s.cfg.connectTimeout)
+	nc, err := s.dialer.DialContext(dctx, "tcp", s.cfg.addr)
+	cancel()
 	if err != nil {
 		return nil, at(stageConnect, err)
 	}

@@ -28,10 +28,11 @@ type sender struct {
 	now     func() time.Time
 	pool    *pool
 	secrets []string
+	dialer  connector.Dialer // the host's guarded dialer
 }
 
 func newSender(cfg *settings, env connector.Env) *sender {
-	s := &sender{cfg: cfg, helo: cfg.helo, log: env.Logger, now: env.Now}
+	s := &sender{cfg: cfg, helo: cfg.helo, log: env.Logger, now: env.Now, dialer: env.Dialer}
 	if s.helo == "" {
 		s.helo = defaultHELO()
 	}

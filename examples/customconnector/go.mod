@@ -6,6 +6,7 @@ require github.com/authmail/authmail v0.0.0-00010101000000-000000000000
 
 require (
 	blitiri.com.ar/go/spf v1.6.0 // indirect
+	code.dny.dev/ssrf v0.3.0 // indirect
 	github.com/aws/aws-sdk-go-v2 v1.48.0 // indirect
 	github.com/aws/aws-sdk-go-v2/config v1.33.18 // indirect
 	github.com/aws/aws-sdk-go-v2/credentials v1.21.0 // indirect

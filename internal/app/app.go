@@ -23,6 +23,7 @@ import (
 	"github.com/authmail/authmail/internal/config"
 	"github.com/authmail/authmail/internal/delivery"
 	"github.com/authmail/authmail/internal/keyring"
+	"github.com/authmail/authmail/internal/outbound"
 	"github.com/authmail/authmail/internal/sendcode"
 	"github.com/authmail/authmail/internal/store"
 	"github.com/authmail/authmail/internal/tenant"
@@ -107,7 +108,18 @@ func (a *App) build(ctx context.Context, s config.Settings, opts Options, now fu
 	if err != nil {
 		return err
 	}
-	a.conns = delivery.NewConnectors(a.Store, a.Keys, a.logger, now)
+	// Connectors reach the outside only through the outbound policy, and
+	// never this process's own listen address.
+	policy := outbound.Policy{AllowPrivate: s.AllowPrivateEndpoints, Allow: s.AllowEndpoints}
+	if s.Addr != "" {
+		policy.Listen = []string{s.Addr}
+	}
+	guard, err := outbound.New(ctx, policy)
+	if err != nil {
+		return err
+	}
+	a.conns = delivery.NewConnectors(a.Store, a.Keys, a.logger, now,
+		delivery.Network{HTTPClient: guard.HTTPClient(), Dialer: guard.Dialer()})
 	a.Tenants = tenant.New(a.Store, now)
 	if err := a.bootstrap(ctx, s, opts.AdminKey, now); err != nil {
 		return err

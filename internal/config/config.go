@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -36,7 +37,23 @@ type Settings struct {
 	FirstAttemptWait time.Duration
 	// ShutdownTimeout bounds how long in-flight sends may take at SIGTERM.
 	ShutdownTimeout time.Duration
+	// AllowPrivateEndpoints lets connectors connect to loopback and
+	// private addresses (internal/outbound).
+	AllowPrivateEndpoints bool
+	// AllowEndpoints are further prefixes connectors may connect to.
+	AllowEndpoints []netip.Prefix
 }
+
+// The flag names of the settings other packages name in their messages.
+const (
+	// Addr is the listen address's flag.
+	Addr = "addr"
+	// AllowPrivateEndpoints is the flag that lets connectors reach
+	// loopback and private addresses.
+	AllowPrivateEndpoints = "allow-private-endpoints"
+	// AllowEndpoints is the flag that lists prefixes connectors may reach.
+	AllowEndpoints = "allow-endpoints"
+)
 
 // DatabaseURL returns the database URL, defaulting to SQLite in DataDir.
 func (s Settings) DatabaseURL() string {
@@ -51,6 +68,8 @@ const (
 	kindString   = "string"
 	kindInt      = "int"
 	kindDuration = "duration"
+	kindBool     = "bool"
+	kindCIDRs    = "CIDRs"
 )
 
 // option is one setting: its flag name (also its key in the YAML file),
@@ -64,7 +83,7 @@ type option struct {
 func options() []option {
 	serve, servers, all := []string{"serve"}, []string{"serve", "worker"}, []string{"serve", "worker", "migrate"}
 	return []option{
-		{name: "addr", kind: kindString, def: "127.0.0.1:8080", help: "HTTP listen address", commands: serve},
+		{name: Addr, kind: kindString, def: "127.0.0.1:8080", help: "HTTP listen address", commands: serve},
 		{name: "data-dir", kind: kindString, def: "./authmail-data", help: "folder for the SQLite database and generated keys", commands: all},
 		{name: "database", kind: kindString, help: "sqlite://PATH or postgres://USER@HOST/DB (default SQLite in the data dir)", secret: true, commands: all},
 		{name: "log-format", kind: kindString, def: "text", help: "log format: text or json", commands: all},
@@ -72,6 +91,10 @@ func options() []option {
 		{name: "workers", kind: kindInt, def: "32", help: "deliveries run at once (serve --workers 0 serves HTTP only)", commands: servers},
 		{name: "first-attempt-wait", kind: kindDuration, def: "8s", help: "how long a request waits for the first delivery attempt", commands: serve},
 		{name: "shutdown-timeout", kind: kindDuration, def: "20s", help: "how long in-flight sends may finish at shutdown", commands: servers},
+		{name: AllowPrivateEndpoints, kind: kindBool, def: "false", commands: servers,
+			help: "let connectors connect to loopback and private addresses (127.0.0.0/8, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, ::1, fc00::/7)"},
+		{name: AllowEndpoints, kind: kindCIDRs, commands: servers,
+			help: "comma-separated CIDRs (or IPs) connectors may connect to although they are loopback, private or special-purpose; link-local and cloud metadata addresses stay refused"},
 	}
 }
 
@@ -130,7 +153,9 @@ func Parse(cmd string, args []string, getenv func(string) string, output io.Writ
 		if o.secret {
 			def = "" // the usage text prints defaults; a database URL may hold a password
 		}
-		flags[o.name] = fs.String(o.name, def, o.help+" ("+EnvName(o.name)+")")
+		v := &textFlag{text: def, isBool: o.kind == kindBool}
+		fs.Var(v, o.name, o.help+" ("+EnvName(o.name)+")")
+		flags[o.name] = &v.text
 		kinds[o.name] = o.kind
 	}
 	fs.Usage = func() {
@@ -178,8 +203,55 @@ func Parse(cmd string, args []string, getenv func(string) string, output io.Writ
 	if s.ShutdownTimeout, err = time.ParseDuration(val["shutdown-timeout"]); err != nil {
 		return s, fmt.Errorf("%s must be a duration such as 20s, not %q", src["shutdown-timeout"], val["shutdown-timeout"])
 	}
+	if s.AllowPrivateEndpoints, err = strconv.ParseBool(val[AllowPrivateEndpoints]); err != nil {
+		return s, fmt.Errorf("%s must be true or false, not %q", src[AllowPrivateEndpoints], val[AllowPrivateEndpoints])
+	}
+	if s.AllowEndpoints, err = ParsePrefixes(val[AllowEndpoints]); err != nil {
+		return s, fmt.Errorf("%s: %w", src[AllowEndpoints], err)
+	}
 	return s, s.validate(src)
 }
+
+// ParsePrefixes reads a comma-separated list of CIDRs, the form of
+// --allow-endpoints; a bare IP is a prefix of its full length.
+func ParsePrefixes(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, item := range strings.Split(list, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if ip, err := netip.ParseAddr(item); err == nil {
+			out = append(out, netip.PrefixFrom(ip, ip.BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(item)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR such as 10.0.0.0/8 or an IP address", item)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// textFlag is a flag read as text, converted after the layers merge; a
+// bool setting's flag may stand alone (--allow-private-endpoints).
+type textFlag struct {
+	text   string
+	isBool bool
+}
+
+// String returns the text.
+func (f *textFlag) String() string { return f.text }
+
+// Set records the text.
+func (f *textFlag) Set(v string) error {
+	f.text = v
+	return nil
+}
+
+// IsBoolFlag lets a bool setting's flag stand without a value.
+func (f *textFlag) IsBoolFlag() bool { return f.isBool }
 
 // printFlags prints fs's flags as flag.PrintDefaults does, naming each
 // flag's kind from kinds (PrintDefaults would call them all strings).

@@ -2,6 +2,7 @@ package config
 
 import (
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -188,6 +189,62 @@ func TestUsageShowsEachFlagsKind(t *testing.T) {
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("usage lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestOutboundPolicySettings: --allow-private-endpoints is a bool that may
+// stand alone, from the flag, the variable or the file; --allow-endpoints
+// is a list of CIDRs or IPs; bad values are refused naming their source;
+// both are serve's and worker's settings, not migrate's.
+func TestOutboundPolicySettings(t *testing.T) {
+	s, err := Parse("serve", nil, env(nil), io.Discard)
+	if err != nil || s.AllowPrivateEndpoints || len(s.AllowEndpoints) != 0 {
+		t.Fatalf("defaults: %+v, %v; want nothing allowed", s, err)
+	}
+	s, err = Parse("worker", []string{"--allow-private-endpoints", "--allow-endpoints", " 10.20.0.0/16, 192.0.2.25,fd00::/8 "}, env(nil), io.Discard)
+	if err != nil || !s.AllowPrivateEndpoints || fmt.Sprint(s.AllowEndpoints) != "[10.20.0.0/16 192.0.2.25/32 fd00::/8]" {
+		t.Fatalf("flags: %+v, %v", s, err)
+	}
+	s, err = Parse("serve", nil, env(map[string]string{"AUTHMAIL_ALLOW_PRIVATE_ENDPOINTS": "true", "AUTHMAIL_ALLOW_ENDPOINTS": "10.1.2.3/8"}), io.Discard)
+	if err != nil || !s.AllowPrivateEndpoints || fmt.Sprint(s.AllowEndpoints) != "[10.0.0.0/8]" {
+		t.Fatalf("environment: %+v, %v", s, err)
+	}
+	p := writeConfig(t, "allow-private-endpoints: true\nallow-endpoints: 127.0.0.0/8,::1\n")
+	s, err = Parse("serve", []string{"--config", p, "--allow-private-endpoints=false"}, env(nil), io.Discard)
+	if err != nil || s.AllowPrivateEndpoints || fmt.Sprint(s.AllowEndpoints) != "[127.0.0.0/8 ::1/128]" {
+		t.Fatalf("file and flag: %+v, %v; want the flag's false and the file's list", s, err)
+	}
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--allow-private-endpoints=maybe"}, nil, "--allow-private-endpoints must be true or false"},
+		{nil, map[string]string{"AUTHMAIL_ALLOW_PRIVATE_ENDPOINTS": "yes please"}, "AUTHMAIL_ALLOW_PRIVATE_ENDPOINTS must be true or false"},
+		{[]string{"--allow-endpoints", "10.0.0.0/8,intranet"}, nil, `--allow-endpoints: "intranet" is not a CIDR`},
+		{nil, map[string]string{"AUTHMAIL_ALLOW_ENDPOINTS": "10.0.0.0/33"}, `AUTHMAIL_ALLOW_ENDPOINTS: "10.0.0.0/33" is not a CIDR`},
+	} {
+		if _, err := Parse("serve", tc.args, env(tc.env), io.Discard); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Parse(%v, %v) = %v, want %q", tc.args, tc.env, err, tc.want)
+		}
+	}
+	if _, err := Parse("migrate", []string{"--allow-private-endpoints"}, env(nil), io.Discard); err == nil {
+		t.Error("migrate accepted --allow-private-endpoints")
+	}
+}
+
+// TestReadmeListsEverySetting: the README's settings table has a row for
+// every setting, with its flag and its variable.
+func TestReadmeListsEverySetting(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range options() {
+		row := "| `--" + o.name + "` | `" + EnvName(o.name) + "` |"
+		if !strings.Contains(string(b), row) {
+			t.Errorf("the README's settings table has no row %q", row)
 		}
 	}
 }

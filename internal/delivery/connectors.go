@@ -50,7 +50,7 @@ type Connectors struct {
 	keys   *keyring.Keyring
 	logger *slog.Logger
 	now    func() time.Time
-	client *http.Client
+	net    Network
 	builds singleflight.Group
 
 	mu    sync.Mutex
@@ -64,11 +64,20 @@ type cachedConnector struct {
 	active  *Active
 }
 
-// NewConnectors returns an empty cache.
-func NewConnectors(st *store.Store, keys *keyring.Keyring, logger *slog.Logger, now func() time.Time) *Connectors {
-	return &Connectors{st: st, keys: keys, logger: logger, now: now,
-		client: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
-		cache:  map[string]*cachedConnector{}, live: map[*Active]struct{}{}}
+// Network is how the connectors reach the outside: the HTTP client and
+// the dialer every connector is given (connector.Env), which apply the
+// host's outbound policy (internal/outbound). A nil member is the
+// connector package's unguarded default.
+type Network struct {
+	HTTPClient *http.Client
+	Dialer     connector.Dialer
+}
+
+// NewConnectors returns an empty cache whose connectors reach the
+// outside through nw.
+func NewConnectors(st *store.Store, keys *keyring.Keyring, logger *slog.Logger, now func() time.Time, nw Network) *Connectors {
+	return &Connectors{st: st, keys: keys, logger: logger, now: now, net: nw,
+		cache: map[string]*cachedConnector{}, live: map[*Active]struct{}{}}
 }
 
 // SealConfig seals a connector config for its row.
@@ -89,7 +98,8 @@ func (c *Connectors) OpenConfig(row store.Connector) (json.RawMessage, error) {
 func (c *Connectors) Env(tenant, factoryID string) connector.Env {
 	return connector.Env{
 		Logger:     c.logger.With("connector", factoryID, "tenant", tenant),
-		HTTPClient: c.client,
+		HTTPClient: c.net.HTTPClient,
+		Dialer:     c.net.Dialer,
 		Inbox:      &storeInbox{st: c.st, tenant: tenant, now: c.now},
 		Now:        c.now,
 	}

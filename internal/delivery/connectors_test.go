@@ -19,7 +19,7 @@ import (
 // the error reaches the API response, the message log and the logs.
 func TestBuildErrorHidesSecrets(t *testing.T) {
 	const secret = "TopSecretSigningKey-HalfMoonBay-42"
-	c := NewConnectors(nil, nil, slog.New(slog.DiscardHandler), time.Now)
+	c := NewConnectors(nil, nil, slog.New(slog.DiscardHandler), time.Now, Network{})
 	raw, _ := json.Marshal(map[string]any{"endpoint": "https://hooks.example.com/email", "signingSecret": secret})
 	_, err := c.Build(context.Background(), "default", "http-email", raw)
 	if err == nil {

@@ -103,7 +103,7 @@ func newTestService(t *testing.T, st *store.Store, h slog.Handler, cfg json.RawM
 		t.Fatal(err)
 	}
 	logger := slog.New(h)
-	conns := NewConnectors(st, keys, logger, time.Now)
+	conns := NewConnectors(st, keys, logger, time.Now, Network{})
 	t.Cleanup(conns.Close)
 	svc, err := New(st, keys, conns, nil, logger, time.Now, Config{FirstAttemptWait: 5 * time.Second})
 	if err != nil {

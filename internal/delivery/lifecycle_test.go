@@ -54,7 +54,7 @@ func newTestConnectors(t *testing.T) *Connectors {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return NewConnectors(nil, keys, slog.New(slog.DiscardHandler), time.Now)
+	return NewConnectors(nil, keys, slog.New(slog.DiscardHandler), time.Now, Network{})
 }
 
 func countingRow(c *Connectors, updated time.Time) store.Connector {

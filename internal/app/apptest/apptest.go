@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"sync"
 	"testing"
@@ -57,7 +58,8 @@ type App struct {
 
 // options collects what New may be told.
 type options struct {
-	now func() time.Time
+	now      func() time.Time
+	settings []func(*config.Settings)
 }
 
 // Option changes how New builds the app.
@@ -66,8 +68,20 @@ type Option func(*options)
 // WithNow sets the app's clock (app.Options.Now).
 func WithNow(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
+// WithSettings changes the app's settings before it starts, such as its
+// outbound policy (by default, loopback is allowed: see New).
+func WithSettings(fn func(*config.Settings)) Option {
+	return func(o *options) { o.settings = append(o.settings, fn) }
+}
+
+// Loopback are the prefixes New allows connectors to reach, where the
+// tests run their receivers and SMTP servers.
+var Loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+
 // New starts an app on dbURL (storetest.SQLiteURL or storetest.PostgresURL)
 // with 4 workers, a 2 s first-attempt wait and a 50 ms poll interval,
+// connectors allowed to reach loopback (--allow-endpoints with Loopback:
+// the tests' receivers listen there) but not the app's own address,
 // logging at debug level into the App's buffer; serves it with httptest;
 // and stops both at cleanup.
 func New(t testing.TB, dbURL string, opts ...Option) *App {
@@ -79,16 +93,24 @@ func New(t testing.TB, dbURL string, opts ...Option) *App {
 	logs := &Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	dc := delivery.Config{Workers: 4, FirstAttemptWait: 2 * time.Second, PollInterval: 50 * time.Millisecond}
-	settings := config.Settings{DataDir: t.TempDir(), Database: dbURL, Workers: dc.Workers, FirstAttemptWait: dc.FirstAttemptWait}
+	// Listen first, so that the app knows its own address.
+	srv := httptest.NewUnstartedServer(nil)
+	settings := config.Settings{Addr: srv.Listener.Addr().String(), DataDir: t.TempDir(), Database: dbURL,
+		Workers: dc.Workers, FirstAttemptWait: dc.FirstAttemptWait, AllowEndpoints: Loopback}
+	for _, fn := range o.settings {
+		fn(&settings)
+	}
 	ctx := context.Background()
 	// The app reads no environment; like the command, the harness passes
 	// the resolver a test set with t.Setenv(dnscheck.ResolverEnv, ...).
 	a, err := app.New(ctx, settings, app.Options{SecretKey: SecretKey, AdminKey: AdminKey, Now: o.now, Delivery: dc,
 		DNSResolver: os.Getenv(dnscheck.ResolverEnv)}, logger)
 	if err != nil {
+		srv.Close()
 		t.Fatalf("starting app: %v", err)
 	}
-	srv := httptest.NewServer(a.Handler())
+	srv.Config.Handler = a.Handler()
+	srv.Start()
 	if err := a.Start(ctx); err != nil {
 		srv.Close()
 		_ = a.Stop(ctx)
