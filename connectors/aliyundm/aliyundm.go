@@ -123,21 +123,11 @@ type sendResult struct {
 func (c *Connector) Send(ctx context.Context, msg connector.Message) (connector.Receipt, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.s.timeout)
 	defer cancel()
-	body := signedBody(c.s.cfg.AccessKeySecret.Reveal(), c.params(msg))
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.s.endpoint, strings.NewReader(body))
+	resp, data, err := c.call(ctx, c.params(msg))
 	if err != nil {
-		return connector.Receipt{}, connector.InvalidConfig("endpoint", "cannot build a request: %v", err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		err = connector.NetworkError(err)
 		c.log.DebugContext(ctx, "directmail send failed", "message_id", msg.ID, "err", err)
 		return connector.Receipt{}, err
 	}
-	defer resp.Body.Close()
-	data := connector.ReadBody(resp.Body)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		err := responseError(resp, data, c.s.cfg.AccessKeySecret.Reveal())
 		c.log.DebugContext(ctx, "directmail send failed", "message_id", msg.ID, "err", err)
@@ -156,26 +146,54 @@ func (c *Connector) Send(ctx context.Context, msg connector.Message) (connector.
 	return connector.Receipt{ProviderMessageID: id}, nil
 }
 
-// params returns the SingleSendMail parameters for msg, unsigned.
-func (c *Connector) params(msg connector.Message) map[string]string {
-	cfg := c.s.cfg
-	from := connector.ResolveFrom(msg.From, c.s.from)
-	p := map[string]string{
-		"Action":           "SingleSendMail",
+// call signs params and posts them to the endpoint, returning the
+// response (its body already read and closed) or a classified error.
+func (c *Connector) call(ctx context.Context, params map[string]string) (*http.Response, []byte, error) {
+	body := signedBody(c.s.cfg.AccessKeySecret.Reveal(), params)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.s.endpoint, strings.NewReader(body))
+	if err != nil {
+		return nil, nil, connector.InvalidConfig("endpoint", "cannot build a request: %v", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, nil, connector.NetworkError(err)
+	}
+	defer resp.Body.Close()
+	return resp, connector.ReadBody(resp.Body), nil
+}
+
+// rpcParams returns the common parameters of an RPC call of action,
+// unsigned: a fresh nonce and the current time each time.
+func (c *Connector) rpcParams(action string) map[string]string {
+	return map[string]string{
+		"Action":           action,
 		"Format":           "JSON",
 		"Version":          apiVersion,
 		"SignatureMethod":  "HMAC-SHA1",
 		"SignatureVersion": "1.0",
 		"SignatureNonce":   rand.Text(),
 		"Timestamp":        c.now().UTC().Format("2006-01-02T15:04:05Z"),
-		"AccessKeyId":      cfg.AccessKeyID,
-		"RegionId":         cfg.RegionID,
-		"AccountName":      from.Email,
-		"AddressType":      "1",
-		"ReplyToAddress":   "false",
-		"ToAddress":        msg.To,
-		"Subject":          connector.StripControl(msg.Subject),
-		"TextBody":         msg.Text,
+		"AccessKeyId":      c.s.cfg.AccessKeyID,
+		"RegionId":         c.s.cfg.RegionID,
+	}
+}
+
+// params returns the SingleSendMail parameters for msg, unsigned.
+func (c *Connector) params(msg connector.Message) map[string]string {
+	cfg := c.s.cfg
+	from := connector.ResolveFrom(msg.From, c.s.from)
+	p := c.rpcParams("SingleSendMail")
+	for k, v := range map[string]string{
+		"AccountName":    from.Email,
+		"AddressType":    "1",
+		"ReplyToAddress": "false",
+		"ToAddress":      msg.To,
+		"Subject":        connector.StripControl(msg.Subject),
+		"TextBody":       msg.Text,
+	} {
+		p[k] = v
 	}
 	if from.Name != "" {
 		p["FromAlias"] = connector.StripControl(from.Name)
@@ -265,4 +283,5 @@ var (
 	_ connector.Connector      = (*Connector)(nil)
 	_ connector.TemplateSource = (*Connector)(nil)
 	_ connector.SenderIdentity = (*Connector)(nil)
+	_ connector.Checker        = (*Connector)(nil)
 )

@@ -50,10 +50,15 @@ type dmBackend struct {
 	nonces   map[string]bool
 	received []connectortest.Received
 	params   []url.Values
+	// domains are the account's DirectMail domains in region, which
+	// QueryDomainByParam lists; ramDenied answers it Forbidden.RAM, as
+	// for a RAM user allowed only to send.
+	domains   []string
+	ramDenied bool
 }
 
 func newDMBackend(t *testing.T) *dmBackend {
-	b := &dmBackend{t: t, nonces: map[string]bool{}, region: "cn-hangzhou"}
+	b := &dmBackend{t: t, nonces: map[string]bool{}, region: "cn-hangzhou", domains: []string{"mail.example.com"}}
 	b.srv = httptest.NewServer(http.HandlerFunc(b.serve))
 	t.Cleanup(b.srv.Close)
 	return b
@@ -127,6 +132,10 @@ func (b *dmBackend) serve(w http.ResponseWriter, r *http.Request) {
 	b.mu.Unlock()
 	if fail == connectortest.FailAuth {
 		dmError(w, http.StatusNotFound, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
+		return
+	}
+	if form.Get("Action") == "QueryDomainByParam" {
+		b.serveQueryDomain(w, r, form, fail)
 		return
 	}
 	if code, msg := b.check(form); code != "" {
@@ -219,6 +228,83 @@ func (b *dmBackend) check(form url.Values) (string, string) {
 		return "SignatureDoesNotMatch", "Specified signature is not matched with our calculation. got " + got + " want " + want
 	}
 	return "", ""
+}
+
+// queryDomainParams are QueryDomainByParam's documented request
+// parameters besides the RPC common ones
+// (https://www.alibabacloud.com/help/en/direct-mail/api-dm-2015-11-23-querydomainbyparam).
+var queryDomainParams = map[string]bool{"KeyWord": true, "PageNo": true, "PageSize": true, "Status": true}
+
+// commonParams are the RPC common parameters every action takes.
+var commonParams = []string{"Action", "Format", "Version", "AccessKeyId", "Signature", "SignatureMethod",
+	"SignatureVersion", "SignatureNonce", "Timestamp", "RegionId"}
+
+// serveQueryDomain answers QueryDomainByParam as DirectMail does: it
+// checks the common parameters and the signature, whose failures are
+// answered with DirectMail's codes (a wrong key ID or secret is the
+// caller's to find out), then lists the region's domains matching KeyWord.
+func (b *dmBackend) serveQueryDomain(w http.ResponseWriter, r *http.Request, form url.Values, fail connectortest.Failure) {
+	known := map[string]bool{}
+	for _, k := range commonParams {
+		known[k] = true
+	}
+	for k, v := range form {
+		if !known[k] && !queryDomainParams[k] {
+			b.t.Errorf("QueryDomainByParam: undocumented parameter %s", k)
+		}
+		if len(v) != 1 {
+			b.t.Errorf("QueryDomainByParam: repeated parameter %s", k)
+		}
+	}
+	for k, v := range map[string]string{"Format": "JSON", "Version": "2015-11-23", "SignatureMethod": "HMAC-SHA1", "SignatureVersion": "1.0", "RegionId": b.region} {
+		if form.Get(k) != v {
+			b.t.Errorf("QueryDomainByParam: %s = %q, want %q", k, form.Get(k), v)
+		}
+	}
+	if ts, err := time.Parse("2006-01-02T15:04:05Z", form.Get("Timestamp")); err != nil || time.Since(ts).Abs() > 15*time.Minute {
+		dmError(w, http.StatusBadRequest, "InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted.")
+		return
+	}
+	b.mu.Lock()
+	used := b.nonces[form.Get("SignatureNonce")] || form.Get("SignatureNonce") == ""
+	b.nonces[form.Get("SignatureNonce")] = true
+	domains, denied := b.domains, b.ramDenied
+	b.mu.Unlock()
+	switch {
+	case used:
+		dmError(w, http.StatusBadRequest, "SignatureNonceUsed", "Specified signature nonce was used already.")
+		return
+	case form.Get("AccessKeyId") != testKeyID:
+		dmError(w, http.StatusNotFound, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
+		return
+	case form.Get("Signature") != serverSignature(r.Method, testSecret, form):
+		dmError(w, http.StatusBadRequest, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation.")
+		return
+	case denied:
+		dmError(w, http.StatusForbidden, "Forbidden.RAM", "User not authorized to operate on the specified resource, or this API doesn't support RAM.")
+		return
+	}
+	switch fail {
+	case connectortest.FailRateLimit:
+		dmError(w, http.StatusBadRequest, "Throttling.User", "Request was denied due to user flow control.")
+		return
+	case connectortest.FailTemporary:
+		dmError(w, http.StatusServiceUnavailable, "ServiceUnavailable", "The request has failed due to a temporary failure of the server.")
+		return
+	case connectortest.FailSlow:
+		<-r.Context().Done()
+		return
+	}
+	var list []map[string]string
+	for _, d := range domains {
+		if strings.Contains(d, form.Get("KeyWord")) {
+			list = append(list, map[string]string{"DomainName": d, "DomainId": "158923", "DomainStatus": "0",
+				"ConfirmStatus": "0", "CnameAuthStatus": "0", "IcpStatus": "1", "CreateTime": "2026-09-29T13:28Z", "UtcCreateTime": "1790688480"})
+		}
+	}
+	w.Header().Set("Content-Type", "application/json;charset=utf-8")
+	_ = json.NewEncoder(w).Encode(map[string]any{"RequestId": "8C90CCD3-627C-4F87-AD8C-2F03146071EB", "TotalCount": len(list),
+		"PageNumber": 1, "PageSize": 50, "data": map[string]any{"domain": list}})
 }
 
 // serverSignature recomputes the RPC signature independently of the

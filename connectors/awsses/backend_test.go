@@ -75,6 +75,10 @@ type sesBackend struct {
 	received []connectortest.Received
 	requests []sendEmailRequest
 	scopes   []string
+	// account shapes GET /v2/email/account: denied answers
+	// AccessDeniedException (a send-only policy), paused reports sending
+	// disabled.
+	accountDenied, sendingPaused bool
 }
 
 func newSESBackend(t *testing.T) *sesBackend {
@@ -123,6 +127,10 @@ func (b *sesBackend) lastRequest() sendEmailRequest {
 
 func (b *sesBackend) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
+	if r.Method == http.MethodGet && r.URL.Path == "/v2/email/account" {
+		b.serveAccount(w, r, body)
+		return
+	}
 	if r.Method != http.MethodPost || r.URL.Path != "/v2/email/outbound-emails" {
 		b.t.Errorf("request %s %s, want POST /v2/email/outbound-emails", r.Method, r.URL.Path)
 		sesError(w, http.StatusNotFound, "NotFoundException", "no such route")
@@ -182,6 +190,44 @@ func (b *sesBackend) serve(w http.ResponseWriter, r *http.Request) {
 	b.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	fmt.Fprintf(w, `{"MessageId":"0100018f-ses-%d"}`, n)
+}
+
+// serveAccount answers GetAccount (GET /v2/email/account) as SES
+// documents it: the signature is verified (a wrong secret is
+// InvalidSignatureException), then the account's sending settings.
+func (b *sesBackend) serveAccount(w http.ResponseWriter, r *http.Request, body []byte) {
+	b.mu.Lock()
+	fail, denied, paused := b.fail, b.accountDenied, b.sendingPaused
+	b.mu.Unlock()
+	if fail == connectortest.FailAuth {
+		sesError(w, http.StatusForbidden, "UnrecognizedClientException", "The security token included in the request is invalid.")
+		return
+	}
+	if _, err := b.verifySignature(r, body); err != nil {
+		sesError(w, http.StatusForbidden, "InvalidSignatureException", "The request signature we calculated does not match the signature you provided.")
+		return
+	}
+	switch {
+	case denied:
+		sesError(w, http.StatusForbidden, "AccessDeniedException", "User: arn:aws:iam::123456789012:user/mailer is not authorized to perform: ses:GetAccount")
+		return
+	case fail == connectortest.FailRateLimit:
+		w.Header().Set("Retry-After", "7")
+		sesError(w, http.StatusTooManyRequests, "TooManyRequestsException", "Too Many Requests")
+		return
+	case fail == connectortest.FailTemporary:
+		sesError(w, http.StatusInternalServerError, "InternalServiceErrorException", "internal error")
+		return
+	case fail == connectortest.FailSlow:
+		<-r.Context().Done()
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"DedicatedIpAutoWarmupEnabled": false, "EnforcementStatus": "HEALTHY", "ProductionAccessEnabled": true,
+		"SendingEnabled": !paused,
+		"SendQuota":      map[string]float64{"Max24HourSend": 50000, "MaxSendRate": 14, "SentLast24Hours": 12},
+	})
 }
 
 // sesError writes SES v2's error shape: the code in x-amzn-ErrorType, the

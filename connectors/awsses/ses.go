@@ -325,5 +325,6 @@ var (
 	_ connector.Connector      = (*Connector)(nil)
 	_ connector.TemplateSource = (*Connector)(nil)
 	_ connector.SenderIdentity = (*Connector)(nil)
+	_ connector.Checker        = (*Connector)(nil)
 	_ error                    = (*credentialsError)(nil)
 )

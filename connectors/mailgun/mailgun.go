@@ -149,4 +149,5 @@ var (
 	_ connector.Connector      = (*Connector)(nil)
 	_ connector.TemplateSource = (*Connector)(nil)
 	_ connector.SenderIdentity = (*Connector)(nil)
+	_ connector.Checker        = (*Connector)(nil)
 )

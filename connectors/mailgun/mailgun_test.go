@@ -23,6 +23,9 @@ import (
 const (
 	testKey    = "key-test-0123456789abcdef"
 	testDomain = "mg.example.com"
+	// testSendingKey is a domain sending key: Mailgun lets it post
+	// messages for testDomain and nothing else.
+	testSendingKey = "sending-key-test-fedcba9876543210"
 )
 
 // knownFields are the documented parameters of POST /v3/{domain}/messages
@@ -84,6 +87,10 @@ func (b *backend) serve(w http.ResponseWriter, r *http.Request) {
 	b.mu.Lock()
 	fail := b.Failure()
 	b.mu.Unlock()
+	if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, b.prefix+"/v4/domains/") {
+		b.serveDomain(w, r, fail, strings.TrimPrefix(r.URL.Path, b.prefix+"/v4/domains/"))
+		return
+	}
 	want := b.prefix + "/v3/" + testDomain + "/messages"
 	if r.Method != http.MethodPost || r.URL.Path != want {
 		b.t.Errorf("request %s %s, want POST %s", r.Method, r.URL.Path, want)
@@ -91,8 +98,9 @@ func (b *backend) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	user, pass, ok := r.BasicAuth()
-	if fail == connectortest.FailAuth || !ok || user != "api" || pass != testKey {
-		if fail != connectortest.FailAuth {
+	if fail == connectortest.FailAuth || !ok || user != "api" || (pass != testKey && pass != testSendingKey) {
+		// A check's empty probe may carry a wrong key; a send may not.
+		if fail != connectortest.FailAuth && r.ContentLength != 0 {
 			b.t.Errorf("basic auth = %q/%q, want api/<key>", user, pass)
 		}
 		w.WriteHeader(http.StatusUnauthorized)
@@ -125,6 +133,11 @@ func (b *backend) serve(w http.ResponseWriter, r *http.Request) {
 		writeMessage(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	if len(form) == 0 {
+		// A check's probe: authenticated, then refused for what it lacks.
+		writeMessage(w, http.StatusBadRequest, "'from' parameter is missing")
+		return
+	}
 	if msg := validate(form); msg != "" {
 		b.t.Errorf("invalid message: %s (form %v)", msg, form)
 		writeMessage(w, http.StatusBadRequest, msg)
@@ -144,6 +157,45 @@ func (b *backend) serve(w http.ResponseWriter, r *http.Request) {
 	b.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]string{"id": id, "message": "Queued. Thank you."})
+}
+
+// serveDomain answers GET /v4/domains/{name} as Mailgun documents it: the
+// domain for an account key, 404 for a domain the account does not have,
+// 401 for a key it does not know and for a domain sending key, which may
+// only post messages.
+func (b *backend) serveDomain(w http.ResponseWriter, r *http.Request, fail connectortest.Failure, name string) {
+	user, pass, ok := r.BasicAuth()
+	if fail == connectortest.FailAuth || !ok || user != "api" || pass != testKey {
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = io.WriteString(w, "Forbidden")
+		return
+	}
+	switch fail {
+	case connectortest.FailRateLimit:
+		w.Header().Set("Retry-After", "7")
+		writeMessage(w, http.StatusTooManyRequests, "Too many requests")
+		return
+	case connectortest.FailTemporary:
+		writeMessage(w, http.StatusInternalServerError, "Internal error")
+		return
+	case connectortest.FailSlow:
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+		writeMessage(w, http.StatusServiceUnavailable, "too slow")
+		return
+	}
+	if name != testDomain {
+		writeMessage(w, http.StatusNotFound, "Domain not found")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"domain": map[string]any{"name": testDomain, "state": "active", "type": "custom", "spam_action": "disabled",
+			"created_at": "Wed, 25 Nov 2026 12:00:00 GMT", "smtp_login": "postmaster@" + testDomain, "wildcard": false},
+		"receiving_dns_records": []any{}, "sending_dns_records": []any{},
+	})
 }
 
 // parseForm reads a multipart/form-data or urlencoded body, as the API accepts.

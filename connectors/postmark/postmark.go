@@ -115,4 +115,5 @@ var (
 	_ connector.Config         = (*Config)(nil)
 	_ connector.Connector      = (*Connector)(nil)
 	_ connector.SenderIdentity = (*Connector)(nil)
+	_ connector.Checker        = (*Connector)(nil)
 )

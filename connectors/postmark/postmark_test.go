@@ -128,6 +128,10 @@ func (b *backend) serve(w http.ResponseWriter, r *http.Request) {
 	b.mu.Lock()
 	fail, authCode := b.Failure(), b.authCode
 	b.mu.Unlock()
+	if r.Method == http.MethodGet && r.URL.Path == pathServer {
+		b.serveServer(w, r, fail, authCode)
+		return
+	}
 	if r.Method != http.MethodPost || (r.URL.Path != "/email" && r.URL.Path != "/email/withTemplate") {
 		b.t.Errorf("request %s %s, want POST /email or /email/withTemplate", r.Method, r.URL.Path)
 		writeAnswer(w, http.StatusNotFound, 0, "not found")
@@ -192,6 +196,41 @@ func (b *backend) serve(w http.ResponseWriter, r *http.Request) {
 	b.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{"To": got.To, "SubmittedAt": "2026-11-25T12:00:00.0000000Z", "MessageID": id, "ErrorCode": 0, "Message": "OK"})
+}
+
+// serveServer answers GET /server as Postmark documents it: the server
+// the X-Postmark-Server-Token belongs to, 401 with ErrorCode 10 for a
+// token it does not know.
+func (b *backend) serveServer(w http.ResponseWriter, r *http.Request, fail connectortest.Failure, authCode int) {
+	if r.Header.Get("Accept") != "application/json" {
+		b.t.Errorf("Accept %q, want application/json", r.Header.Get("Accept"))
+	}
+	switch {
+	case r.Header.Get("X-Postmark-Server-Token") != testToken:
+		writeAnswer(w, http.StatusUnauthorized, 10, "Request does not contain a valid Server token.")
+		return
+	case fail == connectortest.FailAuth:
+		writeAnswer(w, authCode, 10, "The Server API token "+testToken+" is not valid.")
+		return
+	case fail == connectortest.FailRateLimit:
+		w.Header().Set("Retry-After", "7")
+		writeAnswer(w, http.StatusTooManyRequests, 429, "Rate limit exceeded.")
+		return
+	case fail == connectortest.FailTemporary:
+		writeAnswer(w, http.StatusInternalServerError, 0, "Internal Server Error")
+		return
+	case fail == connectortest.FailSlow:
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+		writeAnswer(w, http.StatusServiceUnavailable, 100, "Maintenance")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"ID": 1234, "Name": "Example production", "ApiTokens": []string{testToken},
+		"Color": "blue", "SmtpApiActivated": true, "RawEmailEnabled": false, "DeliveryType": "Live",
+		"ServerLink": "https://account.postmarkapp.com/servers/1234/streams", "InboundAddress": "", "TrackOpens": false, "TrackLinks": "None"})
 }
 
 // check applies the documented rules and normalises the request.
