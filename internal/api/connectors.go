@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/authmail/authmail/connector"
 	"github.com/authmail/authmail/internal/delivery"
@@ -72,9 +73,36 @@ type connectorJSON struct {
 	Config      json.RawMessage `json:"config"`
 	CreatedAt   int64           `json:"createdAt"`
 	UpdatedAt   int64           `json:"updatedAt"`
+	// Health is the connector's recent delivery record.
+	Health healthJSON `json:"health"`
 	// Check is what the check asked for with ?check=true found, on the
 	// answer to a save only.
 	Check *checkJSON `json:"check,omitempty"`
+}
+
+// healthJSON is a connector's recent delivery health, read from the
+// attempts it made: times in Unix milliseconds, null when there was none.
+type healthJSON struct {
+	LastSuccessAt *int64 `json:"lastSuccessAt"`
+	LastFailureAt *int64 `json:"lastFailureAt"`
+	// LastError is the last failed attempt's error, masked as the message
+	// log keeps it.
+	LastError string `json:"lastError"`
+	// ConsecutiveFailures counts the failed attempts since the last
+	// success, up to store.MaxCountedFailures.
+	ConsecutiveFailures int `json:"consecutiveFailures"`
+}
+
+func healthView(h store.ConnectorHealth) healthJSON {
+	millis := func(t time.Time) *int64 {
+		if t.IsZero() {
+			return nil
+		}
+		ms := t.UnixMilli()
+		return &ms
+	}
+	return healthJSON{LastSuccessAt: millis(h.LastSuccessAt), LastFailureAt: millis(h.LastFailureAt),
+		LastError: h.LastError, ConsecutiveFailures: h.ConsecutiveFailures}
 }
 
 // checkJSON is the outcome of a check made before a save that still
@@ -86,7 +114,7 @@ type checkJSON struct {
 	Message string `json:"message,omitempty"`
 }
 
-func (s *Server) connectorView(row store.Connector) (connectorJSON, error) {
+func (s *Server) connectorView(ctx context.Context, row store.Connector) (connectorJSON, error) {
 	f, ok := connector.Lookup(row.ConnectorID)
 	if !ok {
 		return connectorJSON{}, errors.New("stored connector has unknown factory " + row.ConnectorID)
@@ -95,8 +123,12 @@ func (s *Server) connectorView(row store.Connector) (connectorJSON, error) {
 	if err != nil {
 		return connectorJSON{}, err
 	}
+	health, err := s.Store.ConnectorHealth(ctx, row.TenantID, row.ID)
+	if err != nil {
+		return connectorJSON{}, err
+	}
 	return connectorJSON{factoryJSON: factoryView(f), ID: row.ID, ConnectorID: f.ID, Config: connector.Redact(f, raw),
-		CreatedAt: row.CreatedAt.UnixMilli(), UpdatedAt: row.UpdatedAt.UnixMilli()}, nil
+		CreatedAt: row.CreatedAt.UnixMilli(), UpdatedAt: row.UpdatedAt.UnixMilli(), Health: healthView(health)}, nil
 }
 
 func (s *Server) listConnectors(w http.ResponseWriter, r *http.Request) error {
@@ -106,7 +138,7 @@ func (s *Server) listConnectors(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := []connectorJSON{}
 	for _, row := range rows {
-		v, err := s.connectorView(row)
+		v, err := s.connectorView(r.Context(), row)
 		if err != nil {
 			return err
 		}
@@ -124,7 +156,7 @@ func (s *Server) getConnector(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v, err := s.connectorView(row)
+	v, err := s.connectorView(r.Context(), row)
 	if err != nil {
 		return err
 	}
@@ -185,7 +217,7 @@ func (s *Server) createConnector(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.logger.InfoContext(r.Context(), "email connector set", "connector", f.ID, "id", id)
-	v, err := s.connectorView(row)
+	v, err := s.connectorView(r.Context(), row)
 	if err != nil {
 		return err
 	}
@@ -248,7 +280,7 @@ func (s *Server) patchConnector(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Store.WriteQ().ConnectorUpdateConfig(r.Context(), tenantID, row.ID, row.Config, now); err != nil {
 		return err
 	}
-	v, err := s.connectorView(row)
+	v, err := s.connectorView(r.Context(), row)
 	if err != nil {
 		return err
 	}

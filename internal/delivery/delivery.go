@@ -311,7 +311,7 @@ func (s *Service) attempt(ctx context.Context, m store.Message, content *Content
 		}
 		// A connector that cannot be built (bad stored config) fails the
 		// attempt but may be fixed before the message expires.
-		s.record(ctx, m, start, "", store.StatusQueued, err.Error(), "")
+		s.record(ctx, s.outcome(m, start, nil, store.StatusQueued, err.Error(), ""))
 		s.logFailure(ctx, m, "", err.Error(), true)
 		return attemptResult{err: err}
 	}
@@ -321,16 +321,16 @@ func (s *Service) attempt(ctx context.Context, m store.Message, content *Content
 	s.metrics.observe(act.Factory.ID, m.UsageType, sendErr, elapsed)
 	switch {
 	case sendErr == nil:
-		s.settle(ctx, m, start, act.Factory.ID, store.StatusSent, "", rec.ProviderMessageID, dropJob)
+		s.settle(ctx, m, s.outcome(m, start, act, store.StatusSent, "", rec.ProviderMessageID), dropJob)
 		return attemptResult{final: true, connector: act.Factory.ID}
 	case connector.Temporary(sendErr) || errors.Is(sendErr, context.Canceled):
 		text := errorText(sendErr, act.Secrets)
-		s.record(ctx, m, start, act.Factory.ID, store.StatusQueued, text, "")
+		s.record(ctx, s.outcome(m, start, act, store.StatusQueued, text, ""))
 		s.logFailure(ctx, m, act.Factory.ID, text, true)
 		return attemptResult{err: maskError(sendErr, act.Secrets), connector: act.Factory.ID}
 	default:
 		text := errorText(sendErr, act.Secrets)
-		s.settle(ctx, m, start, act.Factory.ID, store.StatusFailed, text, "", dropJob)
+		s.settle(ctx, m, s.outcome(m, start, act, store.StatusFailed, text, ""), dropJob)
 		s.logFailure(ctx, m, act.Factory.ID, text, false)
 		return attemptResult{final: true, err: maskError(sendErr, act.Secrets), connector: act.Factory.ID}
 	}
@@ -357,36 +357,43 @@ func errorText(err error, secrets []string) string {
 	return connector.Snippet(err.Error(), secrets...)
 }
 
-func (s *Service) record(ctx context.Context, m store.Message, start time.Time, connID, status, errText, providerID string) {
+// outcome is the record of an attempt on m that began at start, made
+// through act (nil when no connector could be built, so the attempt
+// counts toward no connector's health).
+func (s *Service) outcome(m store.Message, start time.Time, act *Active, status, errText, providerID string) store.Outcome {
 	now := s.now()
-	err := s.st.MessageSettle(context.WithoutCancel(ctx), store.Outcome{TenantID: m.TenantID, MessageID: m.ID,
-		Attempt: m.Attempts + 1, StartedAt: start, Duration: now.Sub(start), ConnectorID: connID, Status: status,
-		Error: errText, ProviderMessageID: providerID, At: now}, 0)
-	if err != nil {
-		s.logger.ErrorContext(ctx, "recording delivery attempt", "message", m.ID, "err", err)
+	o := store.Outcome{TenantID: m.TenantID, MessageID: m.ID, Attempt: m.Attempts + 1, StartedAt: start,
+		Duration: now.Sub(start), Status: status, Error: errText, ProviderMessageID: providerID, At: now}
+	if act != nil {
+		o.ConnectorID, o.ConnectorRowID = act.Factory.ID, act.ID
 	}
-	s.logger.DebugContext(ctx, "delivery attempt", "message", m.ID, "status", status, "connector", connID, "attempt", m.Attempts+1)
+	return o
+}
+
+func (s *Service) record(ctx context.Context, o store.Outcome) {
+	if err := s.st.MessageSettle(context.WithoutCancel(ctx), o, 0); err != nil {
+		s.logger.ErrorContext(ctx, "recording delivery attempt", "message", o.MessageID, "err", err)
+	}
+	s.logger.DebugContext(ctx, "delivery attempt", "message", o.MessageID, "status", o.Status, "connector", o.ConnectorID, "attempt", o.Attempt)
 }
 
 // settle records a final outcome and, with dropJob, deletes the message's
 // job at the same time (store.MessageSettle): on PostgreSQL one statement
 // instead of a transaction of four.
-func (s *Service) settle(ctx context.Context, m store.Message, start time.Time, connID, status, errText, providerID string, dropJob bool) {
+func (s *Service) settle(ctx context.Context, m store.Message, o store.Outcome, dropJob bool) {
 	if !dropJob {
-		s.record(ctx, m, start, connID, status, errText, providerID)
+		s.record(ctx, o)
 		return
 	}
-	now := s.now()
-	o := store.Outcome{TenantID: m.TenantID, MessageID: m.ID, Attempt: m.Attempts + 1, StartedAt: start,
-		Duration: now.Sub(start), ConnectorID: connID, Status: status, Error: errText, ProviderMessageID: providerID, At: now}
 	ctx = context.WithoutCancel(ctx)
 	if err := s.st.MessageSettle(ctx, o, m.JobID); err != nil {
 		// Record the outcome alone; the job, if left, finds the message
 		// settled and does nothing.
 		s.logger.WarnContext(ctx, "settling delivery", "message", m.ID, "err", err)
-		s.record(ctx, m, start, connID, status, errText, providerID)
+		s.record(ctx, o)
+		return
 	}
-	s.logger.DebugContext(ctx, "delivery attempt", "message", m.ID, "status", status, "connector", connID, "attempt", m.Attempts+1)
+	s.logger.DebugContext(ctx, "delivery attempt", "message", m.ID, "status", o.Status, "connector", o.ConnectorID, "attempt", o.Attempt)
 }
 
 // dropJob deletes m's job when asked to.

@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -48,8 +49,59 @@ func NewMetrics(reg prometheus.Registerer, st *store.Store) *Metrics {
 		}
 		return float64(counts[store.StatusQueued] + counts[store.StatusSending])
 	})
-	reg.MustRegister(m.messages, m.latency, m.enqueue, depth)
+	reg.MustRegister(m.messages, m.latency, m.enqueue, depth, newHealthCollector(st))
 	return m
+}
+
+// healthCollector exports every tenant's connector health, read from
+// the message log at scrape time, so every process reports what all of
+// them did.
+type healthCollector struct {
+	st                                  *store.Store
+	consecutiveFailures, lastOK, lastKO *prometheus.Desc
+}
+
+func newHealthCollector(st *store.Store) *healthCollector {
+	labels := []string{"tenant", "connector"}
+	return &healthCollector{st: st,
+		consecutiveFailures: prometheus.NewDesc("authmail_connector_consecutive_failures",
+			"Failed delivery attempts through the tenant's connector since its last success (counted up to "+strconv.Itoa(store.MaxCountedFailures)+").", labels, nil),
+		lastOK: prometheus.NewDesc("authmail_connector_last_success_timestamp_seconds",
+			"When the connector's last successful delivery attempt ended, as a Unix time; 0 if it has had none.", labels, nil),
+		lastKO: prometheus.NewDesc("authmail_connector_last_failure_timestamp_seconds",
+			"When the connector's last failed delivery attempt ended, as a Unix time; 0 if it has had none.", labels, nil),
+	}
+}
+
+// Describe sends the health descriptors.
+func (c *healthCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.consecutiveFailures
+	ch <- c.lastOK
+	ch <- c.lastKO
+}
+
+// Collect reads the health of every connector. A database that does not
+// answer leaves the series out rather than fail the whole scrape.
+func (c *healthCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	all, err := c.st.ConnectorHealthAll(ctx)
+	if err != nil {
+		return
+	}
+	for _, h := range all {
+		ch <- prometheus.MustNewConstMetric(c.consecutiveFailures, prometheus.GaugeValue, float64(h.ConsecutiveFailures), h.TenantID, h.ConnectorID)
+		ch <- prometheus.MustNewConstMetric(c.lastOK, prometheus.GaugeValue, unixSeconds(h.LastSuccessAt), h.TenantID, h.ConnectorID)
+		ch <- prometheus.MustNewConstMetric(c.lastKO, prometheus.GaugeValue, unixSeconds(h.LastFailureAt), h.TenantID, h.ConnectorID)
+	}
+}
+
+// unixSeconds is t as a Unix time in seconds, 0 for the zero time.
+func unixSeconds(t time.Time) float64 {
+	if t.IsZero() {
+		return 0
+	}
+	return float64(t.UnixMicro()) / 1e6
 }
 
 func (m *Metrics) enqueued() {

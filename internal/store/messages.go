@@ -128,12 +128,15 @@ func (w Writer) MessageClaim(ctx context.Context, tenant, id string, now, leaseU
 
 // Outcome is the result of one delivery attempt.
 type Outcome struct {
-	TenantID          string
-	MessageID         string
-	Attempt           int
-	StartedAt         time.Time
-	Duration          time.Duration
-	ConnectorID       string
+	TenantID    string
+	MessageID   string
+	Attempt     int
+	StartedAt   time.Time
+	Duration    time.Duration
+	ConnectorID string
+	// ConnectorRowID is the connector row (Connector.ID) the attempt went
+	// through, whose health it counts toward; empty when none was built.
+	ConnectorRowID    string
 	Status            string // the message's status after the attempt
 	Error             string
 	ProviderMessageID string

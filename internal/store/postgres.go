@@ -80,11 +80,11 @@ func (ops postgresOps) messageSettle(ctx context.Context, s *Store, o Outcome, j
 
 // record is messageRecord, deleting the job jobID too when it is not 0.
 func (postgresOps) record(ctx context.Context, w Writer, o Outcome, jobID int64) error {
-	attempt := `WITH attempt AS (INSERT INTO message_attempts (tenant_id, message_id, attempt, started_at, duration_us, outcome, error)
-			VALUES ($1, $2, $4, $10, $11, $12, $5))`
-	args := append(messageUpdateArgs(o), Micros(o.StartedAt), o.Duration.Microseconds(), attemptOutcome(o))
+	attempt := `WITH attempt AS (INSERT INTO message_attempts (tenant_id, message_id, attempt, started_at, duration_us, outcome, error, connector_row_id)
+			VALUES ($1, $2, $4, $10, $11, $12, $5, $13))`
+	args := append(messageUpdateArgs(o), Micros(o.StartedAt), o.Duration.Microseconds(), attemptOutcome(o), o.ConnectorRowID)
 	if jobID != 0 {
-		attempt += `, job AS (DELETE FROM river_job WHERE id = $13 AND state <> 'running')`
+		attempt += `, job AS (DELETE FROM river_job WHERE id = $14 AND state <> 'running')`
 		args = append(args, jobID)
 	}
 	n, err := w.exec(ctx, attempt+" "+messageUpdate, args...)

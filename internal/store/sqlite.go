@@ -72,9 +72,9 @@ func (sqliteOps) counted(ctx context.Context, w Writer, tenant string, n Count) 
 // statements; MessageSettle (or the caller's transaction) makes them one
 // change.
 func (sqliteOps) messageRecord(ctx context.Context, w Writer, o Outcome) error {
-	if _, err := w.exec(ctx, `INSERT INTO message_attempts (tenant_id, message_id, attempt, started_at, duration_us, outcome, error)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		o.TenantID, o.MessageID, o.Attempt, Micros(o.StartedAt), o.Duration.Microseconds(), attemptOutcome(o), o.Error); err != nil {
+	if _, err := w.exec(ctx, `INSERT INTO message_attempts (tenant_id, message_id, attempt, started_at, duration_us, outcome, error, connector_row_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		o.TenantID, o.MessageID, o.Attempt, Micros(o.StartedAt), o.Duration.Microseconds(), attemptOutcome(o), o.Error, o.ConnectorRowID); err != nil {
 		return err
 	}
 	n, err := w.exec(ctx, messageUpdate, messageUpdateArgs(o)...)
