@@ -138,7 +138,7 @@ func TestCheckRouteUsesTheSavedSecretForARedactedEcho(t *testing.T) {
 
 // TestCheckRouteOfAConnectorThatCannotCheck answers 501
 // connector.not_implemented pointing at the test route, and an unknown
-// factory 404.
+// factory the 422 every route gives it.
 func TestCheckRouteOfAConnectorThatCannotCheck(t *testing.T) {
 	apptest.Run(t, func(t *testing.T, a *apptest.App) {
 		e := a.WantError("POST", "/api/connectors/http-email/check", map[string]any{"config": map[string]any{"endpoint": "https://hooks.example.com/mail"}},
@@ -146,7 +146,7 @@ func TestCheckRouteOfAConnectorThatCannotCheck(t *testing.T) {
 		if !strings.Contains(e.Message, "/api/connectors/http-email/test") {
 			t.Errorf("error %q does not point at the test route", e.Message)
 		}
-		a.WantError("POST", "/api/connectors/no-such-factory/check", map[string]any{"config": map[string]any{}}, http.StatusNotFound, "connector.not_found_with_connector_id")
+		a.WantError("POST", "/api/connectors/no-such-factory/check", map[string]any{"config": map[string]any{}}, http.StatusUnprocessableEntity, "connector.not_found_with_connector_id")
 		a.WantError("POST", "/api/connectors/smtp/check", map[string]any{}, http.StatusBadRequest, "guard.invalid_input")
 	})
 }

@@ -2,13 +2,13 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
 
 	"github.com/authmail/authmail/connector"
+	"github.com/authmail/authmail/internal/connconfig"
 	"github.com/authmail/authmail/internal/delivery"
 	"github.com/authmail/authmail/internal/emailtemplate"
 	"github.com/authmail/authmail/internal/sendcode"
@@ -114,53 +114,37 @@ type checkJSON struct {
 	Message string `json:"message,omitempty"`
 }
 
-func (s *Server) connectorView(ctx context.Context, row store.Connector) (connectorJSON, error) {
-	f, ok := connector.Lookup(row.ConnectorID)
-	if !ok {
-		return connectorJSON{}, errors.New("stored connector has unknown factory " + row.ConnectorID)
+func connectorView(c connconfig.Installed) connectorJSON {
+	v := connectorJSON{factoryJSON: factoryView(c.Factory), ID: c.ID, ConnectorID: c.Factory.ID, Config: c.Config,
+		CreatedAt: c.CreatedAt.UnixMilli(), UpdatedAt: c.UpdatedAt.UnixMilli(), Health: healthView(c.Health)}
+	if c.Check != nil {
+		v.Check = &checkJSON{Result: c.Check.Result, Message: c.Check.Message}
 	}
-	raw, err := s.Connectors.OpenConfig(row)
-	if err != nil {
-		return connectorJSON{}, err
-	}
-	health, err := s.Store.ConnectorHealth(ctx, row.TenantID, row.ID)
-	if err != nil {
-		return connectorJSON{}, err
-	}
-	return connectorJSON{factoryJSON: factoryView(f), ID: row.ID, ConnectorID: f.ID, Config: connector.Redact(f, raw),
-		CreatedAt: row.CreatedAt.UnixMilli(), UpdatedAt: row.UpdatedAt.UnixMilli(), Health: healthView(health)}, nil
+	return v
 }
 
 func (s *Server) listConnectors(w http.ResponseWriter, r *http.Request) error {
-	rows, err := s.Store.ConnectorList(r.Context(), tenant.FromContext(r.Context()))
+	list, err := s.Configs.List(r.Context(), tenant.FromContext(r.Context()))
 	if err != nil {
 		return err
 	}
-	out := []connectorJSON{}
-	for _, row := range rows {
-		v, err := s.connectorView(r.Context(), row)
-		if err != nil {
-			return err
-		}
-		out = append(out, v)
+	out := make([]connectorJSON, 0, len(list))
+	for _, c := range list {
+		out = append(out, connectorView(c))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
 func (s *Server) getConnector(w http.ResponseWriter, r *http.Request) error {
-	row, err := s.Store.ConnectorGet(r.Context(), tenant.FromContext(r.Context()), r.PathValue("id"))
+	c, err := s.Configs.Get(r.Context(), tenant.FromContext(r.Context()), r.PathValue("id"))
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("connector")
 	}
 	if err != nil {
 		return err
 	}
-	v, err := s.connectorView(r.Context(), row)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, v)
+	writeJSON(w, http.StatusOK, connectorView(c))
 	return nil
 }
 
@@ -168,17 +152,6 @@ type createConnectorBody struct {
 	ConnectorID string          `json:"connectorId"`
 	Config      json.RawMessage `json:"config,omitempty"` // {} when left out
 	ID          string          `json:"id,omitempty"`
-}
-
-// validateConfig builds the connector from raw to prove the config works
-// on paper (schema, fields, endpoints), then closes it.
-func (s *Server) validateConfig(ctx context.Context, factoryID string, raw json.RawMessage) error {
-	a, err := s.Connectors.Build(ctx, tenant.FromContext(ctx), factoryID, raw)
-	if err != nil {
-		return err
-	}
-	a.Close()
-	return nil
 }
 
 func configOrEmpty(raw json.RawMessage) json.RawMessage {
@@ -200,29 +173,17 @@ func (s *Server) createConnector(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return unknownFactory("connectorId", body.ConnectorID)
 	}
-	id := body.ID
-	if id == "" {
-		id = delivery.NewID("conn")
-	} else if err := checkConnectorID(id); err != nil {
-		return err
+	if body.ID != "" {
+		if err := checkConnectorID(body.ID); err != nil {
+			return err
+		}
 	}
-	raw := configOrEmpty(body.Config)
-	checked, err := s.checkBeforeSave(r, f.ID, raw)
+	c, err := s.Configs.Create(r.Context(), connconfig.Save{Tenant: tenant.FromContext(r.Context()), FactoryID: f.ID, ID: body.ID,
+		Config: configOrEmpty(body.Config), Check: r.URL.Query().Get("check") == "true"})
 	if err != nil {
 		return err
 	}
-	now, tenantID := s.Now(), tenant.FromContext(r.Context())
-	row := store.Connector{TenantID: tenantID, ID: id, ConnectorID: f.ID, Config: s.Connectors.SealConfig(tenantID, id, raw), CreatedAt: now, UpdatedAt: now}
-	if err := s.Store.InTx(r.Context(), func(tx *store.Tx) error { return tx.ConnectorReplace(r.Context(), row) }); err != nil {
-		return err
-	}
-	s.logger.InfoContext(r.Context(), "email connector set", "connector", f.ID, "id", id)
-	v, err := s.connectorView(r.Context(), row)
-	if err != nil {
-		return err
-	}
-	v.Check = checked
-	writeJSON(w, http.StatusOK, v)
+	writeJSON(w, http.StatusOK, connectorView(c))
 	return nil
 }
 
@@ -252,71 +213,16 @@ func (s *Server) patchConnector(w http.ResponseWriter, r *http.Request) error {
 	if len(body.Config) == 0 {
 		return invalidInput("config", "is required")
 	}
-	tenantID := tenant.FromContext(r.Context())
-	row, err := s.Store.ConnectorGet(r.Context(), tenantID, r.PathValue("id"))
+	c, err := s.Configs.Update(r.Context(), connconfig.Save{Tenant: tenant.FromContext(r.Context()), ID: r.PathValue("id"),
+		Config: body.Config, Check: r.URL.Query().Get("check") == "true"})
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("connector")
 	}
 	if err != nil {
 		return err
 	}
-	f, _ := connector.Lookup(row.ConnectorID)
-	prev, err := s.Connectors.OpenConfig(row)
-	if err != nil {
-		return err
-	}
-	// A client that echoes the redacted config keeps the stored secrets,
-	// as long as they would go where they went before.
-	raw, err := connector.KeepSecrets(f, body.Config, prev)
-	if err != nil {
-		return err
-	}
-	checked, err := s.checkBeforeSave(r, f.ID, raw)
-	if err != nil {
-		return err
-	}
-	now := s.Now()
-	row.Config, row.UpdatedAt = s.Connectors.SealConfig(tenantID, row.ID, raw), now
-	if err := s.Store.WriteQ().ConnectorUpdateConfig(r.Context(), tenantID, row.ID, row.Config, now); err != nil {
-		return err
-	}
-	v, err := s.connectorView(r.Context(), row)
-	if err != nil {
-		return err
-	}
-	v.Check = checked
-	writeJSON(w, http.StatusOK, v)
+	writeJSON(w, http.StatusOK, connectorView(c))
 	return nil
-}
-
-// checkBeforeSave proves raw works before a save: on paper (it builds)
-// always, and with ?check=true by the connector's own check too, which
-// connects and authenticates without sending mail. A permanent failure
-// is returned, so nothing is saved; a temporary one (the server did not
-// answer, a 5xx, a rate limit) or a connector that cannot check lets the
-// save go ahead and is reported in the answer's check member, since the
-// provider may only be down for now.
-func (s *Server) checkBeforeSave(r *http.Request, factoryID string, raw json.RawMessage) (*checkJSON, error) {
-	ctx := r.Context()
-	if r.URL.Query().Get("check") != "true" {
-		return nil, s.validateConfig(ctx, factoryID, raw)
-	}
-	err := s.Connectors.Check(ctx, tenant.FromContext(ctx), factoryID, raw)
-	var se *delivery.SendError
-	switch {
-	case err == nil:
-		return &checkJSON{Result: "passed"}, nil
-	case errors.Is(err, delivery.ErrNoCheck):
-		return &checkJSON{Result: "not_supported", Message: noCheckMessage(factoryID)}, nil
-	case errors.As(err, &se) && connector.Temporary(se.Err):
-		s.logger.WarnContext(ctx, "connector check failed temporarily; saving anyway", "connector", factoryID, "err", se.Err.Error())
-		return &checkJSON{Result: "temporary_failure", Message: se.Err.Error()}, nil
-	}
-	return nil, err
-}
-
-func noCheckMessage(factoryID string) string {
-	return factoryID + " cannot check a config without sending mail; try it with POST /api/connectors/" + factoryID + "/test"
 }
 
 type checkConnectorBody struct {
@@ -336,11 +242,11 @@ func (s *Server) checkConnector(w http.ResponseWriter, r *http.Request) error {
 	}
 	f, ok := connector.Lookup(r.PathValue("factoryId"))
 	if !ok {
-		return &Error{Status: http.StatusNotFound, Code: "connector.not_found_with_connector_id", Message: "no connector factory " + r.PathValue("factoryId")}
+		return unknownFactory("factoryId", r.PathValue("factoryId"))
 	}
 	err := s.Codes.Check(r.Context(), sendcode.CheckRequest{Tenant: tenant.FromContext(r.Context()), FactoryID: f.ID, Config: body.Config})
 	if errors.Is(err, delivery.ErrNoCheck) {
-		return &Error{Status: http.StatusNotImplemented, Code: "connector.not_implemented", Message: noCheckMessage(f.ID)}
+		return &Error{Status: http.StatusNotImplemented, Code: "connector.not_implemented", Message: connconfig.NoCheckMessage(f.ID)}
 	}
 	var se *delivery.SendError
 	if errors.As(err, &se) {

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/authmail/authmail/internal/address"
+	"github.com/authmail/authmail/internal/connconfig"
 	"github.com/authmail/authmail/internal/delivery"
 	"github.com/authmail/authmail/internal/dnscheck"
 	"github.com/authmail/authmail/internal/sendcode"
@@ -31,7 +32,9 @@ type Deps struct {
 	// Tenants holds the tenants' settings and admin keys.
 	Tenants *tenant.Settings
 	// Codes is the send pipeline.
-	Codes    *sendcode.Service
+	Codes *sendcode.Service
+	// Configs holds the tenants' saved connector configs.
+	Configs  *connconfig.Service
 	Registry *prometheus.Registry
 	Logger   *slog.Logger
 	Now      func() time.Time
