@@ -21,8 +21,8 @@ else
 	go build -o "$tmp/authmail-new" ./cmd/authmail
 fi
 go build -o "$tmp/load" ./bench/load
-for db in sqlite postgres; do
-	for c in 8 32; do
+for db in ${DBS:-sqlite postgres}; do
+	for c in ${CS:-8 32}; do
 		case $db-$c in
 		sqlite-8) n=5000 ;; sqlite-32) n=6000 ;;
 		postgres-8) n=4500 ;; postgres-32) n=4500 ;;

@@ -1,6 +1,8 @@
 package emailtemplate
 
 import (
+	"unicode"
+
 	"errors"
 	"fmt"
 	"net"
@@ -8,6 +10,9 @@ import (
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/mtibben/confusables"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Content types of a template's content.
@@ -131,11 +136,26 @@ func checkBrandText(field, s string, maxLen int, multiline bool) error {
 		if (r < 32 && !(multiline && r == '\n')) || r == 127 {
 			return invalid(field, "must not contain control characters")
 		}
+		if invisible(r) {
+			return invalid(field, "must not contain invisible or direction-changing characters (U+%04X)", r)
+		}
 	}
-	if linkRE.MatchString(s) {
+	// A link spelled with look-alikes ("exаmple.com" with a Cyrillic а,
+	// "example․com" with a one-dot leader) is a link: the check also
+	// runs on the text's compatibility form and its confusable skeleton
+	// (Unicode TS 39).
+	if linkRE.MatchString(s) || linkRE.MatchString(confusables.Skeleton(norm.NFKC.String(s))) {
 		return invalid(field, "must not contain a link or domain name")
 	}
 	return nil
+}
+
+// invisible reports characters that show nothing or reorder what
+// follows: format characters (zero-width, bidi controls), line and
+// paragraph separators, private-use, surrogate and unassigned code points.
+func invisible(r rune) bool {
+	return unicode.In(r, unicode.Cf, unicode.Co, unicode.Cs, unicode.Zl, unicode.Zp) ||
+		!unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z, unicode.Cc)
 }
 
 func checkLogoURL(s string) error {
