@@ -322,6 +322,37 @@ func StripControl(s string) string {
 
 func isControl(r rune) bool { return r < 32 || r == 127 }
 
+// HeaderName reports whether k can name a mail header (RFC 5322 field
+// name: printable ASCII without a colon), in at most max bytes.
+func HeaderName(k string, max int) bool {
+	if k == "" || len(k) > max {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 33 || k[i] > 126 || k[i] == ':' {
+			return false
+		}
+	}
+	return true
+}
+
+// HeaderValue keeps the printable ASCII of s, trimmed, in at most max
+// bytes: a value a provider taking headers as data (not as raw MIME) accepts
+// and that cannot start another header.
+func HeaderValue(s string, max int) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 32 && s[i] < 127 {
+			b.WriteByte(s[i])
+		}
+	}
+	v := strings.TrimSpace(b.String())
+	if len(v) > max {
+		v = strings.TrimSpace(v[:max])
+	}
+	return v
+}
+
 // Duration is a config duration given as milliseconds (Logto's style, a
 // JSON number) or as a Go duration string such as "10s".
 type Duration time.Duration

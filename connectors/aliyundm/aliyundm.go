@@ -30,6 +30,13 @@ const MessageIDHeader = "X-User-Authmail-Message-Id"
 // maxHeaders is DirectMail's limit on headers passed in one API call.
 const maxHeaders = 10
 
+// Header limits: a value DirectMail takes in its Headers parameter, and a
+// name within a mail line.
+const (
+	maxHeaderValue = 900
+	maxHeaderName  = 998
+)
+
 // apiVersion is DirectMail's API version, the same in every region.
 const apiVersion = "2015-11-23"
 
@@ -227,7 +234,7 @@ func (c *Connector) params(msg connector.Message) map[string]string {
 // extra X-User- headers, at most ten, values in printable ASCII.
 func headers(msg connector.Message) string {
 	h := map[string]string{}
-	if v := headerValue(msg.ID); v != "" {
+	if v := connector.HeaderValue(msg.ID, maxHeaderValue); v != "" {
 		h[MessageIDHeader] = v
 	}
 	names := make([]string, 0, len(msg.Headers))
@@ -236,8 +243,8 @@ func headers(msg connector.Message) string {
 	}
 	sort.Strings(names)
 	for _, k := range names {
-		v := headerValue(msg.Headers[k])
-		if len(h) >= maxHeaders || v == "" || !strings.HasPrefix(strings.ToLower(k), "x-user-") || !validHeaderName(k) {
+		v := connector.HeaderValue(msg.Headers[k], maxHeaderValue)
+		if len(h) >= maxHeaders || v == "" || !strings.HasPrefix(strings.ToLower(k), "x-user-") || !connector.HeaderName(k, maxHeaderName) {
 			continue
 		}
 		if _, dup := h[k]; !dup {
@@ -249,29 +256,6 @@ func headers(msg connector.Message) string {
 	}
 	out, _ := json.Marshal(h)
 	return string(out)
-}
-
-func validHeaderName(k string) bool {
-	for i := 0; i < len(k); i++ {
-		if k[i] < 33 || k[i] > 126 || k[i] == ':' {
-			return false
-		}
-	}
-	return k != ""
-}
-
-func headerValue(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 32 && s[i] < 127 {
-			b.WriteByte(s[i])
-		}
-	}
-	v := strings.TrimSpace(b.String())
-	if len(v) > 900 {
-		v = v[:900]
-	}
-	return v
 }
 
 // Sender is the configured sender.

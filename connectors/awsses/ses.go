@@ -260,6 +260,12 @@ func tagValue(s string) string {
 }
 
 // reservedHeaders are set by SES itself and never taken from msg.Headers.
+// Header limits SES states for a custom header's name and value.
+const (
+	maxHeaderName  = 126
+	maxHeaderValue = 995
+)
+
 var reservedHeaders = map[string]bool{
 	"from": true, "to": true, "cc": true, "bcc": true, "subject": true, "reply-to": true, "sender": true,
 	"return-path": true, "date": true, "message-id": true, "mime-version": true, "content-type": true,
@@ -271,7 +277,7 @@ var reservedHeaders = map[string]bool{
 // ASCII, the pair within 996 characters.
 func headers(msg connector.Message) []types.MessageHeader {
 	var out []types.MessageHeader
-	if v := headerValue(msg.ID); v != "" {
+	if v := connector.HeaderValue(msg.ID, maxHeaderValue); v != "" {
 		out = append(out, types.MessageHeader{Name: aws.String(MessageIDHeader), Value: aws.String(v)})
 	}
 	names := make([]string, 0, len(msg.Headers))
@@ -280,40 +286,13 @@ func headers(msg connector.Message) []types.MessageHeader {
 	}
 	sort.Strings(names)
 	for _, k := range names {
-		v := headerValue(msg.Headers[k])
-		if !validHeaderName(k) || reservedHeaders[strings.ToLower(k)] || v == "" || len(k)+len(v) > 996 {
+		v := connector.HeaderValue(msg.Headers[k], maxHeaderValue)
+		if !connector.HeaderName(k, maxHeaderName) || reservedHeaders[strings.ToLower(k)] || v == "" || len(k)+len(v) > 996 {
 			continue
 		}
 		out = append(out, types.MessageHeader{Name: aws.String(k), Value: aws.String(v)})
 	}
 	return out
-}
-
-func validHeaderName(k string) bool {
-	if k == "" || len(k) > 126 {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		if k[i] < 33 || k[i] > 126 || k[i] == ':' {
-			return false
-		}
-	}
-	return true
-}
-
-// headerValue keeps printable ASCII only.
-func headerValue(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 32 && s[i] < 127 {
-			b.WriteByte(s[i])
-		}
-	}
-	v := strings.TrimSpace(b.String())
-	if len(v) > 995 {
-		v = v[:995]
-	}
-	return v
 }
 
 // Sender is the configured sender.
