@@ -19,6 +19,7 @@ import (
 	"github.com/authmail/authmail/internal/connconfig"
 	"github.com/authmail/authmail/internal/delivery"
 	"github.com/authmail/authmail/internal/dnscheck"
+	"github.com/authmail/authmail/internal/savedtemplates"
 	"github.com/authmail/authmail/internal/sendcode"
 	"github.com/authmail/authmail/internal/store"
 	"github.com/authmail/authmail/internal/tenant"
@@ -33,6 +34,8 @@ type Deps struct {
 	Tenants *tenant.Settings
 	// Codes is the send pipeline.
 	Codes *sendcode.Service
+	// Templates holds the tenants' saved email templates.
+	Templates *savedtemplates.Service
 	// Configs holds the tenants' saved connector configs.
 	Configs  *connconfig.Service
 	Registry *prometheus.Registry

@@ -1,14 +1,13 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 
 	"github.com/authmail/authmail/connector"
-	"github.com/authmail/authmail/internal/delivery"
 	"github.com/authmail/authmail/internal/emailtemplate"
+	"github.com/authmail/authmail/internal/savedtemplates"
 	"github.com/authmail/authmail/internal/sendcode"
 	"github.com/authmail/authmail/internal/store"
 	"github.com/authmail/authmail/internal/tenant"
@@ -24,9 +23,17 @@ type templateJSON struct {
 	CreatedAt    int64                 `json:"createdAt"`
 }
 
-func templateView(t store.Template) (templateJSON, error) {
-	v := templateJSON{TenantID: t.TenantID, ID: t.ID, LanguageTag: t.LanguageTag, TemplateType: t.TemplateType, CreatedAt: t.CreatedAt.UnixMilli()}
-	return v, json.Unmarshal([]byte(t.Details), &v.Details)
+func templateView(t savedtemplates.Template) templateJSON {
+	return templateJSON{TenantID: t.TenantID, ID: t.ID, LanguageTag: t.LanguageTag, TemplateType: string(t.Usage),
+		Details: t.Details, CreatedAt: t.CreatedAt.UnixMilli()}
+}
+
+func templateViews(ts []savedtemplates.Template) []templateJSON {
+	out := make([]templateJSON, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, templateView(t))
+	}
+	return out
 }
 
 type templateInput struct {
@@ -68,8 +75,7 @@ func (s *Server) putTemplates(w http.ResponseWriter, r *http.Request) error {
 	if len(body.Templates) > 200 {
 		return invalidInput("templates", "at most 200 templates at once")
 	}
-	tenantID := tenant.FromContext(r.Context())
-	rows := make([]store.Template, 0, len(body.Templates))
+	in := make([]savedtemplates.Input, 0, len(body.Templates))
 	for i, t := range body.Templates {
 		field := fmt.Sprintf("templates[%d]", i)
 		lang, err := checkLanguage(field+".languageTag", t.LanguageTag)
@@ -80,33 +86,13 @@ func (s *Server) putTemplates(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		if err := emailtemplate.ValidateDetails(usage, t.Details); err != nil {
-			return err
-		}
-		details, _ := json.Marshal(t.Details)
-		rows = append(rows, store.Template{TenantID: tenantID, ID: delivery.NewID("tpl"), LanguageTag: lang,
-			TemplateType: string(usage), Details: string(details), CreatedAt: s.Now()})
+		in = append(in, savedtemplates.Input{LanguageTag: lang, Usage: usage, Details: t.Details})
 	}
-	out := make([]templateJSON, 0, len(rows))
-	err := s.Store.InTx(r.Context(), func(tx *store.Tx) error {
-		out = out[:0]
-		for _, row := range rows {
-			saved, err := tx.TemplateUpsert(r.Context(), row)
-			if err != nil {
-				return err
-			}
-			v, err := templateView(saved)
-			if err != nil {
-				return err
-			}
-			out = append(out, v)
-		}
-		return nil
-	})
+	saved, err := s.Templates.Put(r.Context(), tenant.FromContext(r.Context()), in)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, templateViews(saved))
 	return nil
 }
 
@@ -132,19 +118,11 @@ func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rows, err := s.Store.TemplateList(r.Context(), tenant.FromContext(r.Context()), lang, typ)
+	list, err := s.Templates.List(r.Context(), tenant.FromContext(r.Context()), lang, typ)
 	if err != nil {
 		return err
 	}
-	out := make([]templateJSON, 0, len(rows))
-	for _, row := range rows {
-		v, err := templateView(row)
-		if err != nil {
-			return err
-		}
-		out = append(out, v)
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, templateViews(list))
 	return nil
 }
 
@@ -158,11 +136,11 @@ func (s *Server) deleteTemplates(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if lang == "" && typ == "" {
+	n, err := s.Templates.DeleteWhere(r.Context(), tenant.FromContext(r.Context()), lang, typ)
+	if errors.Is(err, savedtemplates.ErrNoFilter) {
 		return &Error{Status: http.StatusUnprocessableEntity, Code: "connector.email_connector.bulk_deletion_no_filter",
 			Message: "give languageTag and/or templateType; deleting every template at once is refused"}
 	}
-	n, err := s.Store.WriteQ().TemplateDeleteWhere(r.Context(), tenant.FromContext(r.Context()), lang, typ)
 	if err != nil {
 		return err
 	}
@@ -171,23 +149,19 @@ func (s *Server) deleteTemplates(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getTemplate(w http.ResponseWriter, r *http.Request) error {
-	row, err := s.Store.TemplateGet(r.Context(), tenant.FromContext(r.Context()), r.PathValue("id"))
+	t, err := s.Templates.Get(r.Context(), tenant.FromContext(r.Context()), r.PathValue("id"))
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("email template")
 	}
 	if err != nil {
 		return err
 	}
-	v, err := templateView(row)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, v)
+	writeJSON(w, http.StatusOK, templateView(t))
 	return nil
 }
 
 func (s *Server) deleteTemplate(w http.ResponseWriter, r *http.Request) error {
-	err := s.Store.WriteQ().TemplateDelete(r.Context(), tenant.FromContext(r.Context()), r.PathValue("id"))
+	err := s.Templates.Delete(r.Context(), tenant.FromContext(r.Context()), r.PathValue("id"))
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("email template")
 	}
@@ -213,35 +187,16 @@ func (s *Server) patchTemplateDetails(w http.ResponseWriter, r *http.Request) er
 	if err := decode(r, &patch); err != nil {
 		return err
 	}
-	row, err := s.Store.TemplateGet(r.Context(), tenant.FromContext(r.Context()), r.PathValue("id"))
+	t, err := s.Templates.PatchDetails(r.Context(), tenant.FromContext(r.Context()), r.PathValue("id"), savedtemplates.DetailsPatch{
+		Subject: patch.Subject, Content: patch.Content, ContentType: patch.ContentType, ReplyTo: patch.ReplyTo,
+		SendFrom: patch.SendFrom, Text: patch.Text})
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("email template")
 	}
 	if err != nil {
 		return err
 	}
-	v, err := templateView(row)
-	if err != nil {
-		return err
-	}
-	d := &v.Details
-	for _, f := range []struct {
-		src *string
-		dst *string
-	}{{patch.Subject, &d.Subject}, {patch.Content, &d.Content}, {patch.ContentType, &d.ContentType},
-		{patch.ReplyTo, &d.ReplyTo}, {patch.SendFrom, &d.SendFrom}, {patch.Text, &d.Text}} {
-		if f.src != nil {
-			*f.dst = *f.src
-		}
-	}
-	if err := emailtemplate.ValidateDetails(connector.UsageType(row.TemplateType), *d); err != nil {
-		return err
-	}
-	b, _ := json.Marshal(d)
-	if err := s.Store.WriteQ().TemplateUpdateDetails(r.Context(), tenant.FromContext(r.Context()), row.ID, string(b)); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, v)
+	writeJSON(w, http.StatusOK, templateView(t))
 	return nil
 }
 
@@ -274,18 +229,14 @@ func (s *Server) previewTemplate(w http.ResponseWriter, r *http.Request) error {
 	req := sendcode.PreviewRequest{Tenant: tenantID, Usage: connector.UsageGeneric, Payload: body.Payload, Details: body.Details}
 	var err error
 	if body.ID != "" {
-		row, err := s.Store.TemplateGet(r.Context(), tenantID, body.ID)
+		t, err := s.Templates.Get(r.Context(), tenantID, body.ID)
 		if errors.Is(err, store.ErrNotFound) {
 			return notFound("email template")
 		}
 		if err != nil {
 			return err
 		}
-		v, err := templateView(row)
-		if err != nil {
-			return err
-		}
-		req.Usage, req.Details = connector.UsageType(row.TemplateType), &v.Details
+		req.Usage, req.Details = t.Usage, &t.Details
 	} else if body.TemplateType != "" {
 		if req.Usage, err = checkUsage("templateType", body.TemplateType); err != nil {
 			return err
