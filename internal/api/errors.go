@@ -14,6 +14,7 @@ import (
 	"github.com/authmail/authmail/connector"
 	"github.com/authmail/authmail/internal/delivery"
 	"github.com/authmail/authmail/internal/emailtemplate"
+	"github.com/authmail/authmail/internal/identity"
 	"github.com/authmail/authmail/internal/keyring"
 	"github.com/authmail/authmail/internal/store"
 	"github.com/authmail/authmail/internal/tenant"
@@ -85,6 +86,21 @@ func (s *Server) toAPIError(ctx context.Context, err error) *Error {
 			out.Data = map[string]int{"retryAfter": out.RetryAfter}
 		}
 		return out
+	}
+	var ife *identity.FieldError
+	if errors.As(err, &ife) {
+		return invalidInput(ife.Field, "%s", ife.Reason)
+	}
+	if errors.Is(err, identity.ErrEmailInUse) {
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "user.email_already_in_use", Message: "This email is associated with an existing account."}
+	}
+	if errors.Is(err, identity.ErrUsernameInUse) {
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "user.username_already_in_use", Message: "This username is already in use."}
+	}
+	var pe *identity.PasswordError
+	if errors.As(err, &pe) {
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "password.rejected", Message: "Password rejected: " + pe.Error() + ".",
+			Data: map[string]any{"issues": pe.Issues}}
 	}
 	var fe *tenant.FieldError
 	if errors.As(err, &fe) {

@@ -28,7 +28,7 @@ type outageCall struct {
 
 // outageFixtures are IDs of things that exist before the outage.
 type outageFixtures struct {
-	connector, template, message string
+	connector, template, message, user string
 }
 
 // outageCalls holds one call for every route of the route table, keyed
@@ -63,6 +63,13 @@ func outageCalls(fx outageFixtures) map[string]outageCall {
 		"POST /api/verification-codes/verify":     {path: "/api/verification-codes/verify", body: map[string]any{"email": "outage@example.com", "verificationCode": "123456"}},
 		"GET /api/sentinel/lockouts":              {path: "/api/sentinel/lockouts"},
 		"DELETE /api/sentinel/lockouts/{id}":      {path: "/api/sentinel/lockouts/0123456789abcdef"},
+		"GET /api/users":                          {path: "/api/users?page=1&page_size=5&search=outage"},
+		"POST /api/users":                         {path: "/api/users", body: map[string]any{"primaryEmail": "new-user@example.com"}},
+		"GET /api/users/{userId}":                 {path: "/api/users/" + fx.user},
+		"PATCH /api/users/{userId}":               {path: "/api/users/" + fx.user, body: map[string]any{"name": "Outage"}},
+		"DELETE /api/users/{userId}":              {path: "/api/users/" + fx.user},
+		"PATCH /api/users/{userId}/password":      {path: "/api/users/" + fx.user + "/password", body: map[string]any{"password": "correct horse battery"}},
+		"PATCH /api/users/{userId}/is-suspended":  {path: "/api/users/" + fx.user + "/is-suspended", body: map[string]any{"isSuspended": true}},
 		"GET /api/messages":                       {path: "/api/messages"},
 		"GET /api/messages/{id}":                  {path: "/api/messages/" + fx.message},
 		"GET /api/dev-inbox/messages":             {path: "/api/dev-inbox/messages"},
@@ -107,6 +114,9 @@ func TestDatabaseOutageAnswers503OnEveryRoute(t *testing.T) {
 		fx.template = saved[0].ID
 		sendCode(t, a, "before@example.com")
 		fx.message = messages(t, a, "before@example.com")[0].ID
+		var u struct{ ID string }
+		a.JSON("POST", "/api/users", map[string]any{"primaryEmail": "before@example.com"}, http.StatusOK, &u)
+		fx.user = u.ID
 		calls := outageCalls(fx)
 
 		doc := fetchOpenAPI(t, a)

@@ -19,6 +19,7 @@ import (
 	"github.com/authmail/authmail/internal/connconfig"
 	"github.com/authmail/authmail/internal/delivery"
 	"github.com/authmail/authmail/internal/dnscheck"
+	"github.com/authmail/authmail/internal/identity"
 	"github.com/authmail/authmail/internal/savedtemplates"
 	"github.com/authmail/authmail/internal/sendcode"
 	"github.com/authmail/authmail/internal/store"
@@ -46,6 +47,8 @@ type Deps struct {
 	DNSResolver string
 	// Verification holds the lockouts the sentinel routes list and lift.
 	Verification *verification.Service
+	// Users holds the tenants' users.
+	Users *identity.Service
 }
 
 // Server serves the API.
@@ -103,6 +106,13 @@ func (s *Server) routeTable() []route {
 		{method: "POST", path: "/api/verification-codes/verify", summary: "Check a code", handler: s.verifyCode, request: verifyCodeBody{}, status: 204},
 		{method: "GET", path: "/api/sentinel/lockouts", summary: "Lockouts in force after repeated wrong codes (of one address with email), the latest to end first", handler: s.listLockouts, query: lockoutQuery(), response: []lockoutJSON{}, status: 200},
 		{method: "DELETE", path: "/api/sentinel/lockouts/{id}", summary: "Lift a lockout and forget the failures it counted", handler: s.liftLockout, status: 204},
+		{method: "GET", path: "/api/users", summary: "List users, newest first, a page at a time (page, page_size; Total-Number header), filtered by search", handler: s.listUsers, query: userQuery(), response: []userJSON{}, status: 200},
+		{method: "POST", path: "/api/users", summary: "Create a user (a primary email and a username another user has are refused; a password is hashed with argon2id)", handler: s.createUser, request: createUserBody{}, response: userJSON{}, status: 200},
+		{method: "GET", path: "/api/users/{userId}", summary: "Get one user", handler: s.getUser, response: userJSON{}, status: 200},
+		{method: "PATCH", path: "/api/users/{userId}", summary: "Change a user's profile fields: a field given as null or \"\" is cleared; customData and profile replace the old values", handler: s.patchUser, request: patchUserBody{}, response: userJSON{}, status: 200},
+		{method: "DELETE", path: "/api/users/{userId}", summary: "Delete a user", handler: s.deleteUser, status: 204},
+		{method: "PATCH", path: "/api/users/{userId}/password", summary: "Set a user's password (8 to 256 characters)", handler: s.setUserPassword, request: passwordBody{}, response: userJSON{}, status: 200},
+		{method: "PATCH", path: "/api/users/{userId}/is-suspended", summary: "Suspend or reinstate a user", handler: s.setUserSuspended, request: suspendBody{}, response: userJSON{}, status: 200},
 		{method: "GET", path: "/api/messages", summary: "Message log, newest first, filtered by to and status", handler: s.listMessages, query: messageQuery(), response: []messageJSON{}, status: 200},
 		{method: "GET", path: "/api/messages/{id}", summary: "One message with every attempt", handler: s.getMessage, response: messageJSON{}, status: 200},
 		{method: "GET", path: "/api/dev-inbox/messages", summary: "Messages kept by the dev inbox connector, newest first", handler: s.devInbox, query: []param{toParam()}, response: []inboxJSON{}, status: 200},

@@ -23,6 +23,7 @@ import (
 	"github.com/authmail/authmail/internal/config"
 	"github.com/authmail/authmail/internal/connconfig"
 	"github.com/authmail/authmail/internal/delivery"
+	"github.com/authmail/authmail/internal/identity"
 	"github.com/authmail/authmail/internal/keyring"
 	"github.com/authmail/authmail/internal/outbound"
 	"github.com/authmail/authmail/internal/savedtemplates"
@@ -143,7 +144,7 @@ func (a *App) build(ctx context.Context, s config.Settings, opts Options, now fu
 	a.Codes = sendcode.New(sendcode.Deps{Store: a.Store, Tenants: a.Tenants, Connectors: a.conns, Delivery: a.Delivery,
 		Verification: codes})
 	a.API = api.New(api.Deps{Store: a.Store, Connectors: a.conns, Tenants: a.Tenants, Codes: a.Codes, Verification: codes,
-		Configs: connconfig.New(a.Store, a.conns, a.logger, now), Templates: savedtemplates.New(a.Store, now),
+		Configs: connconfig.New(a.Store, a.conns, a.logger, now), Templates: savedtemplates.New(a.Store, now), Users: identity.New(a.Store, now),
 		Registry: reg, Logger: a.logger, Now: now, DNSResolver: opts.DNSResolver})
 	return nil
 }

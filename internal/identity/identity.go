@@ -1,0 +1,376 @@
+// Package identity keeps a tenant's users: Logto's user object, with the
+// primary email unique per tenant by its canonical form (internal/address)
+// and the username unique as written (Logto's default username policy is
+// case-sensitive), and passwords as argon2id digests (password.go) that
+// never leave this package and the store.
+package identity
+
+import (
+	"context"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/authmail/authmail/internal/address"
+	"github.com/authmail/authmail/internal/keyring"
+	"github.com/authmail/authmail/internal/store"
+)
+
+// Errors the service returns; callers check them with errors.Is.
+var (
+	// ErrUserNotFound means the tenant has no user with the ID.
+	ErrUserNotFound = errors.New("no such user")
+	// ErrEmailInUse means another user of the tenant has the primary
+	// email (in its canonical form).
+	ErrEmailInUse = errors.New("the email belongs to another user")
+	// ErrUsernameInUse means another user of the tenant has the username.
+	ErrUsernameInUse = errors.New("the username belongs to another user")
+)
+
+// FieldError is an input the service refuses: the field (by its JSON
+// name) and why, completing a sentence that starts with the field.
+type FieldError struct {
+	Field, Reason string
+}
+
+// Error returns "field reason".
+func (e *FieldError) Error() string { return e.Field + " " + e.Reason }
+
+// Service reads and writes users.
+type Service struct {
+	st  *store.Store
+	now func() time.Time
+}
+
+// New returns the service over st.
+func New(st *store.Store, now func() time.Time) *Service { return &Service{st: st, now: now} }
+
+// Profile is the OpenID Connect standard claims Logto keeps beside a
+// user's name (Logto's userProfileGuard).
+type Profile struct {
+	FamilyName        string         `json:"familyName,omitempty"`
+	GivenName         string         `json:"givenName,omitempty"`
+	MiddleName        string         `json:"middleName,omitempty"`
+	Nickname          string         `json:"nickname,omitempty"`
+	PreferredUsername string         `json:"preferredUsername,omitempty"`
+	Profile           string         `json:"profile,omitempty"`
+	Website           string         `json:"website,omitempty"`
+	Gender            string         `json:"gender,omitempty"`
+	Birthdate         string         `json:"birthdate,omitempty"`
+	Zoneinfo          string         `json:"zoneinfo,omitempty"`
+	Locale            string         `json:"locale,omitempty"`
+	Address           ProfileAddress `json:"address,omitzero"`
+}
+
+// ProfileAddress is the postal address claim.
+type ProfileAddress struct {
+	Formatted     string `json:"formatted,omitempty"`
+	StreetAddress string `json:"streetAddress,omitempty"`
+	Locality      string `json:"locality,omitempty"`
+	Region        string `json:"region,omitempty"`
+	PostalCode    string `json:"postalCode,omitempty"`
+	Country       string `json:"country,omitempty"`
+}
+
+// User is a user as an admin may see it: everything but the password,
+// of which only whether there is one.
+type User struct {
+	ID string
+	// PrimaryEmail is canonical; it, Username, Name and Avatar are "" when
+	// unset.
+	PrimaryEmail, Username, Name, Avatar string
+	CustomData                           map[string]any
+	Profile                              Profile
+	HasPassword, IsSuspended             bool
+	// LastSignInAt is zero before the first sign-in.
+	CreatedAt, UpdatedAt, LastSignInAt time.Time
+}
+
+// NewUser is what Create is given; every field may be empty.
+type NewUser struct {
+	PrimaryEmail, Username, Password, Name, Avatar string
+	CustomData                                     map[string]any
+	Profile                                        Profile
+}
+
+// Create checks and stores a new user with a generated ID.
+func (s *Service) Create(ctx context.Context, tenant string, n NewUser) (User, error) {
+	now := s.now()
+	u := store.User{TenantID: tenant, ID: newID(), Name: n.Name, Avatar: n.Avatar, CreatedAt: now, UpdatedAt: now}
+	var err error
+	if u.PrimaryEmail, err = canonicalEmail(n.PrimaryEmail); err != nil {
+		return User{}, err
+	}
+	u.Username = n.Username
+	if err := checkProfile(u.Username, u.Name, u.Avatar); err != nil {
+		return User{}, err
+	}
+	if u.CustomData, u.Profile, err = encodeData(n.CustomData, n.Profile); err != nil {
+		return User{}, err
+	}
+	if n.Password != "" {
+		if err := CheckPassword(n.Password); err != nil {
+			return User{}, err
+		}
+		u.PasswordDigest = Hash(n.Password)
+	}
+	if err := s.st.WriteQ().UserInsert(ctx, u); err != nil {
+		return User{}, writeError(err)
+	}
+	return view(u)
+}
+
+// Get reads a user.
+func (s *Service) Get(ctx context.Context, tenant, id string) (User, error) {
+	u, err := s.st.UserGet(ctx, tenant, id)
+	if err != nil {
+		return User{}, writeError(err)
+	}
+	return view(u)
+}
+
+// Paging limits, as Logto's: pages of 20 by default, at most 100.
+const (
+	DefaultPageSize = 20
+	MaxPageSize     = 100
+)
+
+// ListQuery is one page of a tenant's users: Page counts from 1,
+// PageSize from 1 to MaxPageSize, and Search
+// keeps the users whose primary email, username or name contains it.
+type ListQuery struct {
+	Page, PageSize int
+	Search         string
+}
+
+// List returns a page of users, newest first, and how many users match
+// in all.
+func (s *Service) List(ctx context.Context, tenant string, q ListQuery) ([]User, int, error) {
+	if q.Page < 1 || q.PageSize < 1 || q.PageSize > MaxPageSize {
+		return nil, 0, &FieldError{Field: "page", Reason: fmt.Sprintf("must be 1 or more, and page_size from 1 to %d", MaxPageSize)}
+	}
+	rows, total, err := s.st.UserList(ctx, store.UserFilter{Tenant: tenant, Search: q.Search, Limit: q.PageSize, Offset: (q.Page - 1) * q.PageSize})
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]User, 0, len(rows))
+	for _, r := range rows {
+		u, err := view(r)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, u)
+	}
+	return out, total, nil
+}
+
+// Patch is a change to a user's profile fields. A nil field is kept; a
+// pointer to "" clears the field (as null and "" do in Logto's PATCH).
+// CustomData and Profile, when not nil, replace the old values whole.
+type Patch struct {
+	PrimaryEmail, Username, Name, Avatar *string
+	CustomData                           map[string]any
+	Profile                              *Profile
+}
+
+// Update applies a patch.
+func (s *Service) Update(ctx context.Context, tenant, id string, p Patch) (User, error) {
+	var out store.User
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockKey(ctx, "user:"+tenant+":"+id); err != nil {
+			return err
+		}
+		u, err := tx.UserGet(ctx, tenant, id)
+		if err != nil {
+			return err
+		}
+		if p.PrimaryEmail != nil {
+			if u.PrimaryEmail, err = canonicalEmail(*p.PrimaryEmail); err != nil {
+				return err
+			}
+		}
+		set := func(dst *string, src *string) {
+			if src != nil {
+				*dst = *src
+			}
+		}
+		set(&u.Username, p.Username)
+		set(&u.Name, p.Name)
+		set(&u.Avatar, p.Avatar)
+		if err := checkProfile(u.Username, u.Name, u.Avatar); err != nil {
+			return err
+		}
+		if p.CustomData != nil || p.Profile != nil {
+			data, prof := decodeData(u)
+			if p.CustomData != nil {
+				data = p.CustomData
+			}
+			if p.Profile != nil {
+				prof = *p.Profile
+			}
+			if u.CustomData, u.Profile, err = encodeData(data, prof); err != nil {
+				return err
+			}
+		}
+		u.UpdatedAt = s.now()
+		out = u
+		return tx.UserUpdate(ctx, u)
+	})
+	if err != nil {
+		return User{}, writeError(err)
+	}
+	return view(out)
+}
+
+// SetPassword checks a new password against the policy and stores its
+// digest. The hash is made before the write, so no transaction waits on
+// it.
+func (s *Service) SetPassword(ctx context.Context, tenant, id, password string) (User, error) {
+	if err := CheckPassword(password); err != nil {
+		return User{}, err
+	}
+	w := s.st.WriteQ()
+	if err := w.UserSetPassword(ctx, tenant, id, Hash(password), s.now()); err != nil {
+		return User{}, writeError(err)
+	}
+	return s.read(ctx, w, tenant, id)
+}
+
+// SetSuspended suspends or reinstates a user.
+func (s *Service) SetSuspended(ctx context.Context, tenant, id string, suspended bool) (User, error) {
+	w := s.st.WriteQ()
+	if err := w.UserSetSuspended(ctx, tenant, id, suspended, s.now()); err != nil {
+		return User{}, writeError(err)
+	}
+	return s.read(ctx, w, tenant, id)
+}
+
+// Delete removes a user.
+func (s *Service) Delete(ctx context.Context, tenant, id string) error {
+	return writeError(s.st.WriteQ().UserDelete(ctx, tenant, id))
+}
+
+// CheckPasswordOf reports whether password is the user's password; a user
+// without one has no password that matches.
+func (s *Service) CheckPasswordOf(ctx context.Context, tenant, id, password string) (bool, error) {
+	u, err := s.st.UserGet(ctx, tenant, id)
+	if err != nil {
+		return false, writeError(err)
+	}
+	if u.PasswordDigest == "" {
+		return false, nil
+	}
+	return Verify(u.PasswordDigest, password)
+}
+
+// read reads a user back through the handle that wrote it.
+func (s *Service) read(ctx context.Context, w store.Writer, tenant, id string) (User, error) {
+	u, err := w.UserGet(ctx, tenant, id)
+	if err != nil {
+		return User{}, writeError(err)
+	}
+	return view(u)
+}
+
+// writeError turns the store's answers into the service's.
+func writeError(err error) error {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return ErrUserNotFound
+	case errors.Is(err, store.ErrEmailTaken):
+		return ErrEmailInUse
+	case errors.Is(err, store.ErrUsernameTaken):
+		return ErrUsernameInUse
+	}
+	return err
+}
+
+// canonicalEmail is the canonical form of a primary email, "" for none.
+func canonicalEmail(email string) (string, error) {
+	if email == "" {
+		return "", nil
+	}
+	a, err := address.Parse(email)
+	if err != nil {
+		return "", &FieldError{Field: "primaryEmail", Reason: err.Error()}
+	}
+	return a.String(), nil
+}
+
+// usernamePattern is Logto's username rule: a letter or underscore, then
+// letters, digits and underscores.
+var usernamePattern = regexp.MustCompile(`^[A-Z_a-z]\w*$`)
+
+// Logto's column sizes.
+const (
+	maxUsername = 128
+	maxName     = 128
+	maxAvatar   = 2048
+)
+
+func checkProfile(username, name, avatar string) error {
+	if username != "" && (!usernamePattern.MatchString(username) || len(username) > maxUsername) {
+		return &FieldError{Field: "username", Reason: fmt.Sprintf("must start with a letter or _ and hold only letters, digits and _ (at most %d)", maxUsername)}
+	}
+	if utf8.RuneCountInString(name) > maxName {
+		return &FieldError{Field: "name", Reason: fmt.Sprintf("must be at most %d characters", maxName)}
+	}
+	if avatar != "" {
+		u, err := url.Parse(avatar)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(avatar) > maxAvatar {
+			return &FieldError{Field: "avatar", Reason: fmt.Sprintf("must be an http or https URL of at most %d bytes", maxAvatar)}
+		}
+	}
+	return nil
+}
+
+func encodeData(data map[string]any, prof Profile) (string, string, error) {
+	if data == nil {
+		data = map[string]any{}
+	}
+	d, err := json.Marshal(data)
+	if err != nil {
+		return "", "", &FieldError{Field: "customData", Reason: "must be a JSON object"}
+	}
+	p, err := json.Marshal(prof)
+	if err != nil {
+		return "", "", err
+	}
+	return string(d), string(p), nil
+}
+
+func decodeData(u store.User) (map[string]any, Profile) {
+	data := map[string]any{}
+	var prof Profile
+	_ = json.Unmarshal([]byte(u.CustomData), &data)
+	_ = json.Unmarshal([]byte(u.Profile), &prof)
+	return data, prof
+}
+
+func view(u store.User) (User, error) {
+	data := map[string]any{}
+	if err := json.Unmarshal([]byte(u.CustomData), &data); err != nil {
+		return User{}, fmt.Errorf("user %s: stored customData: %w", u.ID, err)
+	}
+	var prof Profile
+	if err := json.Unmarshal([]byte(u.Profile), &prof); err != nil {
+		return User{}, fmt.Errorf("user %s: stored profile: %w", u.ID, err)
+	}
+	if data == nil {
+		data = map[string]any{}
+	}
+	return User{ID: u.ID, PrimaryEmail: u.PrimaryEmail, Username: u.Username, Name: u.Name, Avatar: u.Avatar,
+		CustomData: data, Profile: prof, HasPassword: u.PasswordDigest != "", IsSuspended: u.IsSuspended,
+		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, LastSignInAt: u.LastSignInAt}, nil
+}
+
+// newID is a user ID as Logto makes them: 12 lower-case letters and digits.
+func newID() string {
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(keyring.RandomBytes(8)))[:12]
+}
