@@ -49,6 +49,13 @@ func (s *Server) OpenAPI() map[string]any {
 		if rt.response != nil {
 			success["content"] = jsonContent(g.schema(reflect.TypeOf(rt.response), false))
 		}
+		if len(rt.headers) > 0 {
+			headers := map[string]any{}
+			for _, h := range rt.headers {
+				headers[h.name] = map[string]any{"description": h.description, "schema": h.schema, "required": h.required}
+			}
+			success["headers"] = headers
+		}
 		op := map[string]any{
 			"summary":     rt.summary,
 			"operationId": operationID(rt),

@@ -69,6 +69,7 @@ type route struct {
 	mergePatch   bool    // the body is a JSON merge patch of request's type
 	query        []param // query parameters
 	response     any     // the success body's type, or nil for no body
+	headers      []param // headers of the success response
 	status       int     // success status
 }
 
@@ -106,7 +107,7 @@ func (s *Server) routeTable() []route {
 		{method: "POST", path: "/api/verification-codes/verify", summary: "Check a code", handler: s.verifyCode, request: verifyCodeBody{}, status: 204},
 		{method: "GET", path: "/api/sentinel/lockouts", summary: "Lockouts in force after repeated wrong codes (of one address with email), the latest to end first", handler: s.listLockouts, query: lockoutQuery(), response: []lockoutJSON{}, status: 200},
 		{method: "DELETE", path: "/api/sentinel/lockouts/{id}", summary: "Lift a lockout and forget the failures it counted", handler: s.liftLockout, status: 204},
-		{method: "GET", path: "/api/users", summary: "List users, newest first, a page at a time (page, page_size; Total-Number header), filtered by search", handler: s.listUsers, query: userQuery(), response: []userJSON{}, status: 200},
+		{method: "GET", path: "/api/users", summary: "List users, newest first, a page at a time (page, page_size; Total-Number header), filtered by search", handler: s.listUsers, query: userQuery(), response: []userJSON{}, headers: []param{totalNumberHeader()}, status: 200},
 		{method: "POST", path: "/api/users", summary: "Create a user (a primary email and a username another user has are refused; a password is hashed with argon2id)", handler: s.createUser, request: createUserBody{}, response: userJSON{}, status: 200},
 		{method: "GET", path: "/api/users/{userId}", summary: "Get one user", handler: s.getUser, response: userJSON{}, status: 200},
 		{method: "PATCH", path: "/api/users/{userId}", summary: "Change a user's profile fields: a field given as null or \"\" is cleared; customData and profile replace the old values", handler: s.patchUser, request: patchUserBody{}, response: userJSON{}, status: 200},

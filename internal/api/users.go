@@ -89,6 +89,11 @@ func userQuery() []param {
 	}
 }
 
+// totalNumberHeader is Logto's count of every match of a paged list.
+func totalNumberHeader() param {
+	return param{name: "Total-Number", description: "How many users match, on every page", schema: map[string]any{"type": "integer", "minimum": 0}, required: true}
+}
+
 // listUsers answers a page of users, newest first, with the number of
 // users that match in the Total-Number header, as Logto's pagination.
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"runtime"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -46,10 +47,27 @@ func (e *FieldError) Error() string { return e.Field + " " + e.Reason }
 type Service struct {
 	st  *store.Store
 	now func() time.Time
+	// hashing holds a place per argon2id hash or check under way: each
+	// takes DefaultParams.Memory, so at most one per CPU run at once and
+	// the others wait their turn (or their context's end).
+	hashing chan struct{}
 }
 
 // New returns the service over st.
-func New(st *store.Store, now func() time.Time) *Service { return &Service{st: st, now: now} }
+func New(st *store.Store, now func() time.Time) *Service {
+	return &Service{st: st, now: now, hashing: make(chan struct{}, runtime.GOMAXPROCS(0))}
+}
+
+// hash is Hash, one per CPU at a time.
+func (s *Service) hash(ctx context.Context, password string) (string, error) {
+	select {
+	case s.hashing <- struct{}{}:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	defer func() { <-s.hashing }()
+	return Hash(password), nil
+}
 
 // Profile is the OpenID Connect standard claims Logto keeps beside a
 // user's name (Logto's userProfileGuard).
@@ -118,7 +136,9 @@ func (s *Service) Create(ctx context.Context, tenant string, n NewUser) (User, e
 		if err := CheckPassword(n.Password); err != nil {
 			return User{}, err
 		}
-		u.PasswordDigest = Hash(n.Password)
+		if u.PasswordDigest, err = s.hash(ctx, n.Password); err != nil {
+			return User{}, err
+		}
 	}
 	if err := s.st.WriteQ().UserInsert(ctx, u); err != nil {
 		return User{}, writeError(err)
@@ -235,8 +255,12 @@ func (s *Service) SetPassword(ctx context.Context, tenant, id, password string) 
 	if err := CheckPassword(password); err != nil {
 		return User{}, err
 	}
+	digest, err := s.hash(ctx, password)
+	if err != nil {
+		return User{}, err
+	}
 	w := s.st.WriteQ()
-	if err := w.UserSetPassword(ctx, tenant, id, Hash(password), s.now()); err != nil {
+	if err := w.UserSetPassword(ctx, tenant, id, digest, s.now()); err != nil {
 		return User{}, writeError(err)
 	}
 	return s.read(ctx, w, tenant, id)
@@ -266,6 +290,12 @@ func (s *Service) CheckPasswordOf(ctx context.Context, tenant, id, password stri
 	if u.PasswordDigest == "" {
 		return false, nil
 	}
+	select {
+	case s.hashing <- struct{}{}:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	defer func() { <-s.hashing }()
 	return Verify(u.PasswordDigest, password)
 }
 

@@ -33,7 +33,7 @@ var DefaultParams = Params{Memory: 19 * 1024, Time: 2, Threads: 1, SaltLen: 16, 
 // Bounds on the parameters a stored digest may ask for, so that a
 // tampered digest cannot make a check take unbounded memory or time.
 const (
-	maxMemory  = 1 << 20 // KiB: 1 GiB
+	maxMemory  = 1 << 18 // KiB: 256 MiB
 	maxTime    = 64
 	minSaltLen = 8
 	minKeyLen  = 16
