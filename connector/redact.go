@@ -48,8 +48,12 @@ func Secrets(f Factory, raw json.RawMessage) []string {
 // returns a *SecretReuseError naming the secret fields to enter again, and
 // next is not used. A field is unchanged when it holds the same JSON value
 // in both (an absent field and null are the same). A secret typed anew
-// may go anywhere.
+// may go anywhere. A next that is not a JSON object is a *ConfigError.
 func KeepSecrets(f Factory, next, prev json.RawMessage) (json.RawMessage, error) {
+	var probe map[string]any
+	if json.Unmarshal(next, &probe) != nil || probe == nil {
+		return nil, &ConfigError{Reason: "must be a JSON object"}
+	}
 	doc, old := decodeObject(next), decodeObject(prev)
 	var echoed []string
 	for _, path := range f.SecretFields {

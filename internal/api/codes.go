@@ -40,11 +40,7 @@ func checkLocale(field, tag string) (string, error) {
 	if tag == "" {
 		return "", nil
 	}
-	canon, err := emailtemplate.CanonicalLanguageTag(tag)
-	if err != nil {
-		return "", invalidInput(field, "%s", err.Error())
-	}
-	return canon, nil
+	return checkLanguage(field, tag)
 }
 
 // preferredLanguages are the languages of the request's Accept-Language,

@@ -10,7 +10,6 @@ import (
 	"github.com/authmail/authmail/connector"
 	"github.com/authmail/authmail/internal/connconfig"
 	"github.com/authmail/authmail/internal/delivery"
-	"github.com/authmail/authmail/internal/emailtemplate"
 	"github.com/authmail/authmail/internal/sendcode"
 	"github.com/authmail/authmail/internal/store"
 	"github.com/authmail/authmail/internal/tenant"
@@ -291,17 +290,16 @@ func (s *Server) testConnector(w http.ResponseWriter, r *http.Request) error {
 	if len(body.Config) == 0 {
 		return invalidInput("config", "is required: the config to test")
 	}
-	if body.Locale != "" {
-		if _, err := emailtemplate.CanonicalLanguageTag(body.Locale); err != nil {
-			return invalidInput("locale", "%s", err.Error())
-		}
+	locale, err := checkLocale("locale", body.Locale)
+	if err != nil {
+		return err
 	}
 	f, ok := connector.Lookup(r.PathValue("factoryId"))
 	if !ok {
 		return unknownFactory("factoryId", r.PathValue("factoryId"))
 	}
 	err = s.Codes.TestSend(r.Context(), sendcode.TestRequest{Tenant: tenant.FromContext(r.Context()), Email: email,
-		FactoryID: f.ID, Config: body.Config, Locale: body.Locale, Preferred: preferredLanguages(r), IP: clientIP(r), FromAdmin: true})
+		FactoryID: f.ID, Config: body.Config, Locale: locale, Preferred: preferredLanguages(r), IP: clientIP(r), FromAdmin: true})
 	// Whatever the provider answered, config errors included, is the
 	// answer to a test: connector.general.
 	var se *delivery.SendError

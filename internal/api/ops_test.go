@@ -95,10 +95,12 @@ func TestOpenAPI(t *testing.T) {
 		doc := fetchOpenAPI(t, a)
 		// The served document is one kin-openapi loads and validates: the
 		// contract every request of the test client is held to.
-		if _, raw := a.Request("GET", "/api/openapi.json", http.Header{}, nil); raw != nil {
-			if _, err := apptest.NewContract(raw); err != nil {
-				t.Fatalf("the served document: %v", err)
-			}
+		resp, raw := a.Request("GET", "/api/openapi.json", http.Header{}, nil)
+		if resp.StatusCode != http.StatusOK || len(raw) == 0 {
+			t.Fatalf("GET /api/openapi.json: %d with %d bytes", resp.StatusCode, len(raw))
+		}
+		if _, err := apptest.NewContract(raw); err != nil {
+			t.Fatalf("the served document: %v", err)
 		}
 		have := documented(doc)
 		for _, r := range designRoutes(t) {

@@ -51,7 +51,7 @@ func TestSettingsReachOtherProcesses(t *testing.T) {
 		// A new admin key written by another process (as a restart with a
 		// new AUTHMAIL_ADMIN_KEY does).
 		const newKey = "am_rotated_key_0123456789abcdef"
-		if _, err := a.App.Tenants.EnsureAdminKey(context.Background(), tenant.Default, newKey); err != nil {
+		if _, err := a.App.Tenants.EnsureAdminKey(context.Background(), tenant.Default, newKey, nil); err != nil {
 			t.Fatal(err)
 		}
 		testwait.Until(t, settingsBound, func() bool {

@@ -146,10 +146,11 @@ func (s *Server) wrap(rt route) http.Handler {
 		r = r.WithContext(tenant.NewContext(r.Context(), s.resolveTenant(r)))
 		if !rt.public {
 			if err := s.authorized(r); err != nil {
-				if ae := s.toAPIError(r.Context(), err); ae.Status == http.StatusUnauthorized {
+				ae := s.toAPIError(r.Context(), err) // once: an unexpected error gets one ID
+				if ae.Status == http.StatusUnauthorized {
 					w.Header().Set("WWW-Authenticate", `Bearer realm="authmail"`)
 				}
-				s.writeError(w, r, err)
+				s.writeError(w, r, ae)
 				return
 			}
 		}

@@ -2,9 +2,11 @@ package api_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/authmail/authmail/internal/app/apptest"
@@ -178,6 +180,39 @@ func TestEmailTemplates(t *testing.T) {
 		sendCode(t, a, next)
 		if m := inbox(t, a, next)[0]; strings.Contains(m.Subject, "Code : ") || onlyMessage(t, a, next).Locale != "fr" {
 			t.Errorf("after deletion: subject %q, want the built-in fr template", m.Subject)
+		}
+	})
+}
+
+// TestConcurrentDetailPatchesLoseNoField: two admins patching different
+// fields of one template at once both keep their change (a patch reads
+// and writes under the template's lock).
+func TestConcurrentDetailPatchesLoseNoField(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, a *apptest.App) {
+		var saved []emailTemplate
+		a.JSON("PUT", "/api/email-templates", map[string]any{"templates": []any{map[string]any{"languageTag": "en", "templateType": "Generic",
+			"details": map[string]any{"subject": "Code {{code}}", "content": "<p>{{code}}</p>", "contentType": "text/html", "replyTo": "a@acme.test"}}}},
+			http.StatusOK, &saved)
+		path := "/api/email-templates/" + saved[0].ID + "/details"
+		for round := range 20 {
+			subject, replyTo := fmt.Sprintf("Code %d {{code}}", round), fmt.Sprintf("r%d@acme.test", round)
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			for _, patch := range []map[string]any{{"subject": subject}, {"replyTo": replyTo}} {
+				wg.Go(func() {
+					<-start
+					if status, b := a.Do("PATCH", path, patch); status != http.StatusOK {
+						t.Errorf("PATCH %v: %d %s", patch, status, b)
+					}
+				})
+			}
+			close(start)
+			wg.Wait()
+			var got emailTemplate
+			a.JSON("GET", "/api/email-templates/"+saved[0].ID, nil, http.StatusOK, &got)
+			if got.Details.Subject != subject || got.Details.ReplyTo != replyTo {
+				t.Fatalf("round %d: subject %q and replyTo %q, want %q and %q: one patch undid the other", round, got.Details.Subject, got.Details.ReplyTo, subject, replyTo)
+			}
 		}
 	})
 }

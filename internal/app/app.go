@@ -214,16 +214,18 @@ const settingInstalledAt = "installed_at"
 // bootstrap provisions the admin key and, on a fresh install, the dev
 // inbox connector, so everything works with no provider.
 func (a *App) bootstrap(ctx context.Context, s config.Settings, adminKey string, now func() time.Time) error {
-	fresh, err := a.Tenants.EnsureAdminKey(ctx, tenant.Default, adminKey)
-	if err != nil {
-		return fmt.Errorf("provisioning the admin key: %w", err)
-	}
 	keyPath := filepath.Join(s.DataDir, "admin-key")
-	if fresh != "" {
-		a.AdminKey = fresh
+	fresh, err := a.Tenants.EnsureAdminKey(ctx, tenant.Default, adminKey, func(fresh string) error {
 		if err := writeOnce(keyPath, fresh); err != nil {
 			return fmt.Errorf("writing the admin key: %w", err)
 		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("provisioning the admin key: %w", err)
+	}
+	if fresh != "" {
+		a.AdminKey = fresh
 		a.logger.Info("generated the admin key; it is written once, to this file", "path", keyPath)
 	} else if adminKey == "" {
 		a.logger.Info("admin key file (written on first start)", "path", keyPath)

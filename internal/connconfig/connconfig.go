@@ -123,9 +123,26 @@ func (s *Service) Update(ctx context.Context, req Save) (Installed, error) {
 	if err != nil {
 		return Installed{}, err
 	}
+	// The config was proved outside any transaction (a check talks to the
+	// provider); the write takes the connector's lock and goes ahead only
+	// if nobody saved the connector since it was read, so no update is lost.
+	read := row.UpdatedAt
 	now := s.now()
 	row.Config, row.UpdatedAt = s.conns.SealConfig(req.Tenant, row.ID, raw), now
-	if err := s.st.WriteQ().ConnectorUpdateConfig(ctx, req.Tenant, row.ID, row.Config, now); err != nil {
+	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockKey(ctx, "connector\x00"+req.Tenant+"\x00"+req.ID); err != nil {
+			return err
+		}
+		cur, err := tx.ConnectorGet(ctx, req.Tenant, req.ID)
+		if err != nil {
+			return err
+		}
+		if !cur.UpdatedAt.Equal(read) {
+			return fmt.Errorf("connector %s was saved by another request meanwhile; read it again: %w", req.ID, store.ErrConflict)
+		}
+		return tx.ConnectorUpdateConfig(ctx, req.Tenant, row.ID, row.Config, now)
+	})
+	if err != nil {
 		return Installed{}, err
 	}
 	return s.view(ctx, row, outcome)

@@ -134,10 +134,16 @@ type DetailsPatch struct {
 
 // PatchDetails merges patch into the details of the tenant's template id,
 // validates the result for its usage type and saves it, reading and
-// writing in one transaction (store.ErrNotFound when there is none).
+// writing in one transaction under the template's lock (store.ErrNotFound
+// when there is none).
 func (s *Service) PatchDetails(ctx context.Context, tenant, id string, patch DetailsPatch) (Template, error) {
 	var out Template
 	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		// Two patches of one template take turns, so neither writes over
+		// the other's fields (PostgreSQL reads at READ COMMITTED).
+		if err := tx.LockKey(ctx, "template\x00"+tenant+"\x00"+id); err != nil {
+			return err
+		}
 		row, err := tx.TemplateGet(ctx, tenant, id)
 		if err != nil {
 			return err

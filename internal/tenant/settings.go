@@ -250,15 +250,24 @@ func (s *Settings) AdminKeyValid(ctx context.Context, tenant, key string) (bool,
 
 // EnsureAdminKey makes sure the tenant has an admin key. When key is given
 // (AUTHMAIL_ADMIN_KEY) its hash is stored; otherwise, on first start, a new
-// key is generated, stored hashed and returned so the caller can write it
-// down once. It returns "" when a key already existed.
-func (s *Settings) EnsureAdminKey(ctx context.Context, tenant, key string) (string, error) {
+// key is generated and handed to keep (which writes it down once) before
+// its hash is committed: if keep fails nothing is stored, so a later start
+// generates a key again instead of holding a hash nobody has the key of.
+// It returns the generated key, or "" when a key already existed.
+func (s *Settings) EnsureAdminKey(ctx context.Context, tenant, key string, keep func(fresh string) error) (string, error) {
 	defer s.cache.forget(tenant, settingAdminKeyHash)
 	if key != "" {
 		return "", s.st.WriteQ().SettingPut(ctx, tenant, settingAdminKeyHash, keyring.HashAdminKey(key), s.now())
 	}
 	fresh := "am_" + strings.TrimRight(strings.ToLower(keyring.NewKey()), "=")
-	wrote, err := s.st.WriteQ().SettingInsert(ctx, tenant, settingAdminKeyHash, keyring.HashAdminKey(fresh), s.now())
+	wrote := false
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		if wrote, err = tx.SettingInsert(ctx, tenant, settingAdminKeyHash, keyring.HashAdminKey(fresh), s.now()); err != nil || !wrote {
+			return err
+		}
+		return keep(fresh)
+	})
 	if err != nil || !wrote {
 		return "", err
 	}

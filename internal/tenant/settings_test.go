@@ -100,13 +100,13 @@ func TestSettingsChangedElsewhereApplyWithinASecond(t *testing.T) {
 		t.Fatal("a tenant with no admin key accepted one")
 	}
 	c.Advance(time.Second)
-	if _, err := a.EnsureAdminKey(ctx, tenant.Default, oldKey); err != nil {
+	if _, err := a.EnsureAdminKey(ctx, tenant.Default, oldKey, noteKey); err != nil {
 		t.Fatal(err)
 	}
 	if !valid(b, oldKey) {
 		t.Fatal("the admin key is refused once its absence is a second old")
 	}
-	if _, err := a.EnsureAdminKey(ctx, tenant.Default, newKey); err != nil {
+	if _, err := a.EnsureAdminKey(ctx, tenant.Default, newKey, noteKey); err != nil {
 		t.Fatal(err)
 	}
 	if !valid(a, newKey) || valid(a, oldKey) {
@@ -126,17 +126,38 @@ func TestSettingsChangedElsewhereApplyWithinASecond(t *testing.T) {
 func TestEnsureAdminKeyGeneratesOnce(t *testing.T) {
 	ctx := context.Background()
 	s := tenant.New(storetest.SQLite(t), time.Now)
-	fresh, err := s.EnsureAdminKey(ctx, tenant.Default, "")
+	fresh, err := s.EnsureAdminKey(ctx, tenant.Default, "", noteKey)
 	if err != nil || fresh == "" {
 		t.Fatalf("first EnsureAdminKey = %q, %v; want a new key", fresh, err)
 	}
-	again, err := s.EnsureAdminKey(ctx, tenant.Default, "")
+	again, err := s.EnsureAdminKey(ctx, tenant.Default, "", noteKey)
 	if err != nil || again != "" {
 		t.Fatalf("second EnsureAdminKey = %q, %v; want no new key", again, err)
 	}
 	if ok, err := s.AdminKeyValid(ctx, tenant.Default, fresh); err != nil || !ok {
 		t.Fatalf("the generated key is not valid: %v, %v", ok, err)
 	}
+}
+
+// noteKey accepts a generated admin key (the app writes it to a file).
+func noteKey(string) error { return nil }
+
+// TestAnAdminKeyThatCannotBeWrittenDownIsNotStored: when the generated
+// key cannot be kept (its file cannot be written), its hash is not
+// committed, so the next start generates a key again instead of locking
+// everyone out.
+func TestAnAdminKeyThatCannotBeWrittenDownIsNotStored(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		s := tenant.New(st, time.Now)
+		if _, err := s.EnsureAdminKey(ctx, tenant.Default, "", func(string) error { return errors.New("disk full") }); err == nil {
+			t.Fatal("a key that could not be written down was reported as provisioned")
+		}
+		fresh, err := s.EnsureAdminKey(ctx, tenant.Default, "", noteKey)
+		if err != nil || fresh == "" {
+			t.Fatalf("the next start: %q, %v; want a new key", fresh, err)
+		}
+	})
 }
 
 // TestPatchExperience: a patch merges into the stored settings; a refused

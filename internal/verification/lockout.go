@@ -160,7 +160,10 @@ func (s *Service) Lift(ctx context.Context, st *store.Store, tenant, id string) 
 		if l.Scope == ScopeClient {
 			bucket = bucketVerifyFailClient
 		}
-		_, err = tx.LockoutLift(ctx, tenant, id, bucket, now)
+		lifted, err := tx.LockoutLift(ctx, tenant, id, bucket, now)
+		if err == nil && !lifted {
+			return ErrLockoutNotFound // lifted or ended meanwhile
+		}
 		return err
 	})
 }
