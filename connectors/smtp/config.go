@@ -478,15 +478,13 @@ func checkHeaders(c *Config, s *settings) error {
 	return nil
 }
 
+// maxHeaderName bounds a header field name to a mail line (RFC 5322).
+const maxHeaderName = 998
+
 // headerName canonicalises a header field name, reporting whether it is valid.
 func headerName(k string) (string, bool) {
-	if k == "" {
+	if !connector.HeaderName(k, maxHeaderName) {
 		return "", false
-	}
-	for _, r := range k {
-		if r <= ' ' || r > '~' || r == ':' {
-			return "", false
-		}
 	}
 	return textproto.CanonicalMIMEHeaderKey(k), true
 }

@@ -40,6 +40,10 @@ type dialectOps interface {
 	// gooseDialect names the database to the migration library.
 	gooseDialect() goose.Dialect
 
+	// migrationLock holds the migration lock across transactions, for the
+	// queue's migrations (which commit one version at a time), and returns
+	// its release.
+	migrationLock(ctx context.Context, db *sql.DB) (release func(), err error)
 	// gooseOptions are the migration library's options for the database
 	// (its lock, where there is one).
 	gooseOptions() []goose.ProviderOption

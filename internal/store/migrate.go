@@ -38,7 +38,16 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("preparing queue migrations: %w", err)
 	}
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+	// Under the migration lock: processes that start together on a fresh
+	// PostgreSQL database would otherwise each create the queue's tables,
+	// and all but one fail.
+	release, err := s.ops.migrationLock(ctx, s.write)
+	if err != nil {
+		return err
+	}
+	_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	release()
+	if err != nil {
 		return fmt.Errorf("migrating queue tables: %w", err)
 	}
 	if err := s.adoptLegacyMigrations(ctx); err != nil {

@@ -223,3 +223,38 @@ func TestMigrationsMatchAcrossDialects(t *testing.T) {
 		}
 	}
 }
+
+// TestProcessesStartingTogetherMigrateOneFreshDatabase: several processes
+// migrating one fresh PostgreSQL database at the same moment all succeed
+// (the queue's migrations and authmail's run under one advisory lock), as
+// a deployment that starts its replicas together needs.
+func TestProcessesStartingTogetherMigrateOneFreshDatabase(t *testing.T) {
+	ctx := context.Background()
+	u := storetest.PostgresURL(t)
+	const processes = 4
+	stores := make([]*store.Store, processes)
+	for i := range stores {
+		s, err := store.Open(ctx, u, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		stores[i] = s
+	}
+	start := make(chan struct{})
+	errs := make([]error, processes)
+	var wg sync.WaitGroup
+	for i, s := range stores {
+		wg.Go(func() {
+			<-start
+			errs[i] = s.Migrate(ctx)
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("process %d: %v", i, err)
+		}
+	}
+}

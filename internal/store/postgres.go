@@ -115,6 +115,25 @@ func (postgresOps) tableExists(ctx context.Context, q querier, name string) (boo
 	return ok, err
 }
 
+// migrationLock takes the migration lock on a connection of its own and
+// keeps it until released, while the queue's migrations commit version by
+// version on others.
+func (postgresOps) migrationLock(ctx context.Context, db *sql.DB) (func(), error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, interpret(err)
+	}
+	l := pgSessionLock{id: migrationLockID}
+	if err := l.SessionLock(ctx, conn); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return func() {
+		_ = l.SessionUnlock(context.WithoutCancel(ctx), conn)
+		conn.Close()
+	}, nil
+}
+
 // pgSessionLock is a session-level advisory lock on the connection the
 // migration library runs on. It waits for the lock (goose's own locker
 // polls for it every few seconds instead), so a process that finds

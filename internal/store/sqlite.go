@@ -50,6 +50,10 @@ func (sqliteOps) dialect() Dialect { return SQLite }
 // database's single write lock (transactions begin IMMEDIATE).
 func (sqliteOps) lock(context.Context, *sql.Tx, int64) error { return nil }
 
+// migrationLock is nothing on SQLite: its one writer already serialises
+// what migrates.
+func (sqliteOps) migrationLock(context.Context, *sql.DB) (func(), error) { return func() {}, nil }
+
 // codePutCounted runs the code upsert, the event insert and the counter
 // upsert one after another; the caller's transaction makes them one
 // change.
