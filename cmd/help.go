@@ -62,6 +62,7 @@ Commands:
 		{config.EnvName("database"), "sqlite://PATH or postgres://USER:PASS@HOST:5432/DB [SQLite in the data dir]"},
 		{config.EnvName("data-dir"), "the data dir: the SQLite database and the generated keys [" + dataDir + "]"},
 		{config.EnvName("addr"), "the HTTP listen address [" + config.Default("addr") + "]"},
+		{config.EnvName(config.PublicURL), "the URL apps reach authmail at; the OIDC issuer is it + /oidc [http:// + the listen address]"},
 		{config.EnvName("config"), "a YAML file of settings, keyed by flag name"},
 		{dnscheck.ResolverEnv, "the nameserver dns check asks [the system's]"},
 	}

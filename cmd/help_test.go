@@ -39,7 +39,7 @@ func TestHelpListsTheCommandsTheVariablesAndTheAdminKey(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"AUTHMAIL_ADMIN_KEY", "AUTHMAIL_SECRET_KEY", config.EnvName("database"), config.EnvName("data-dir"),
-		"<data-dir>/admin-key", config.Default("data-dir") + "/admin-key"} {
+		config.EnvName(config.PublicURL), "<data-dir>/admin-key", config.Default("data-dir") + "/admin-key"} {
 		if !strings.Contains(help, want) {
 			t.Errorf("help does not mention %s:\n%s", want, help)
 		}

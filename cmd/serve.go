@@ -102,7 +102,7 @@ func runApp(ctx context.Context, s config.Settings, env environment, logger *slo
 	}
 	hs := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
-	logger.Info("authmail listening", "url", "http://"+ln.Addr().String(), "database", a.Store.Dialect(), "workers", s.Workers, "version", buildVersion())
+	logger.Info("authmail listening", "url", "http://"+ln.Addr().String(), "publicURL", a.PublicURL, "database", a.Store.Dialect(), "workers", s.Workers, "version", buildVersion())
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

@@ -45,6 +45,8 @@ type App struct {
 	API   *api.Server
 	// AdminKey is the admin key when this start generated it, else "".
 	AdminKey string
+	// PublicURL is the URL authmail is reached at (config.Settings.PublicBaseURL).
+	PublicURL string
 
 	conns  *delivery.Connectors
 	logger *slog.Logger
@@ -90,7 +92,7 @@ func New(ctx context.Context, s config.Settings, opts Options, logger *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Store: st, logger: logger}
+	a := &App{Store: st, PublicURL: s.PublicBaseURL(), logger: logger}
 	if err := a.build(ctx, s, opts, now); err != nil {
 		st.Close()
 		return nil, err

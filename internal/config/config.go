@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -42,6 +44,11 @@ type Settings struct {
 	AllowPrivateEndpoints bool
 	// AllowEndpoints are further prefixes connectors may connect to.
 	AllowEndpoints []netip.Prefix
+	// PublicURL is the URL browsers and apps reach authmail at, absolute
+	// http or https with no query, fragment or trailing slash; the OpenID
+	// Connect issuer is exactly PublicURL + "/oidc". Empty means the
+	// default, "http://" + the listen address (see PublicBaseURL).
+	PublicURL string
 }
 
 // The flag names of the settings other packages name in their messages.
@@ -53,7 +60,26 @@ const (
 	AllowPrivateEndpoints = "allow-private-endpoints"
 	// AllowEndpoints is the flag that lists prefixes connectors may reach.
 	AllowEndpoints = "allow-endpoints"
+	// PublicURL is the flag of the URL authmail is reached at.
+	PublicURL = "public-url"
 )
+
+// PublicBaseURL is the URL authmail is reached at: PublicURL when it is
+// set, else "http://" + the listen address, with localhost for an
+// unspecified host (":8080", "0.0.0.0:8080").
+func (s Settings) PublicBaseURL() string {
+	if s.PublicURL != "" {
+		return s.PublicURL
+	}
+	host, port, err := net.SplitHostPort(s.Addr)
+	if err != nil {
+		return "http://" + s.Addr
+	}
+	if ip, err := netip.ParseAddr(host); host == "" || (err == nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
 
 // DatabaseURL returns the database URL, defaulting to SQLite in DataDir.
 func (s Settings) DatabaseURL() string {
@@ -95,6 +121,8 @@ func options() []option {
 			help: "let connectors connect to loopback and private addresses (127.0.0.0/8, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, ::1, fc00::/7)"},
 		{name: AllowEndpoints, kind: kindCIDRs, commands: servers,
 			help: "comma-separated CIDRs (or IPs) connectors may connect to although they are loopback, private or special-purpose; link-local and cloud metadata addresses stay refused"},
+		{name: PublicURL, kind: kindString, commands: serve,
+			help: "the URL browsers and apps reach authmail at (http or https, no query); the OpenID Connect issuer is it + /oidc (default http:// + the listen address)"},
 	}
 }
 
@@ -209,6 +237,9 @@ func Parse(cmd string, args []string, getenv func(string) string, output io.Writ
 	if s.AllowEndpoints, err = ParsePrefixes(val[AllowEndpoints]); err != nil {
 		return s, fmt.Errorf("%s: %w", src[AllowEndpoints], err)
 	}
+	if s.PublicURL, err = ParsePublicURL(val[PublicURL]); err != nil {
+		return s, fmt.Errorf("%s %w", src[PublicURL], err)
+	}
 	return s, s.validate(src)
 }
 
@@ -232,6 +263,26 @@ func ParsePrefixes(list string) ([]netip.Prefix, error) {
 		out = append(out, p.Masked())
 	}
 	return out, nil
+}
+
+// ParsePublicURL checks a public URL and returns it without its trailing
+// slashes: it must be an absolute http or https URL with a host and no
+// user, query or fragment. "" stays "" (the default). The error
+// completes a sentence that starts with where the value came from.
+func ParsePublicURL(raw string) (string, error) {
+	if raw == "" {
+		return "", nil
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "":
+		return "", fmt.Errorf("must be an absolute http or https URL such as https://auth.example.com, not %q", raw)
+	case u.User != nil:
+		return "", fmt.Errorf("must not hold a user name or password")
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(raw, "#"):
+		return "", fmt.Errorf("must have no query or fragment: the OpenID Connect issuer is it + /oidc")
+	}
+	return strings.TrimRight(raw, "/"), nil
 }
 
 // textFlag is a flag read as text, converted after the layers merge; a

@@ -248,3 +248,58 @@ func TestReadmeListsEverySetting(t *testing.T) {
 		}
 	}
 }
+
+// TestPublicURLSetting: --public-url (or AUTHMAIL_PUBLIC_URL, or the file)
+// is an absolute http or https URL without query or fragment, kept as
+// given but for its trailing slashes; unset, the public URL is http:// +
+// the listen address, with localhost for a host that listens everywhere.
+func TestPublicURLSetting(t *testing.T) {
+	s, err := Parse("serve", []string{"--addr", "127.0.0.1:9000"}, env(nil), io.Discard)
+	if err != nil || s.PublicURL != "" || s.PublicBaseURL() != "http://127.0.0.1:9000" {
+		t.Fatalf("default: PublicURL %q, PublicBaseURL %q, %v; want http://127.0.0.1:9000", s.PublicURL, s.PublicBaseURL(), err)
+	}
+	for addr, want := range map[string]string{":8080": "http://localhost:8080", "0.0.0.0:80": "http://localhost:80",
+		"[::]:8443": "http://localhost:8443", "[::1]:8080": "http://[::1]:8080"} {
+		if got := (Settings{Addr: addr}).PublicBaseURL(); got != want {
+			t.Errorf("listening on %s: public URL %q, want %q", addr, got, want)
+		}
+	}
+	p := writeConfig(t, "public-url: https://file.example.com\n")
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--public-url", "https://auth.example.com/"}, nil, "https://auth.example.com"},
+		{[]string{"--public-url", "https://Example.com:8443/base//"}, nil, "https://Example.com:8443/base"},
+		{nil, map[string]string{"AUTHMAIL_PUBLIC_URL": "http://localhost:8080"}, "http://localhost:8080"},
+		{[]string{"--config", p}, nil, "https://file.example.com"},
+		{[]string{"--config", p}, map[string]string{"AUTHMAIL_PUBLIC_URL": "https://env.example.com"}, "https://env.example.com"},
+	} {
+		s, err := Parse("serve", tc.args, env(tc.env), io.Discard)
+		if err != nil || s.PublicURL != tc.want || s.PublicBaseURL() != tc.want {
+			t.Errorf("Parse(%v, %v): PublicURL %q, %v; want %q", tc.args, tc.env, s.PublicURL, err, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--public-url", "auth.example.com"}, nil, "--public-url must be an absolute http or https URL"},
+		{[]string{"--public-url", "ftp://auth.example.com"}, nil, "--public-url must be an absolute http or https URL"},
+		{[]string{"--public-url", "https:///path"}, nil, "--public-url must be an absolute http or https URL"},
+		{[]string{"--public-url", "https://auth.example.com/?tenant=a"}, nil, "--public-url must have no query or fragment"},
+		{[]string{"--public-url", "https://auth.example.com/?"}, nil, "--public-url must have no query or fragment"},
+		{[]string{"--public-url", "https://auth.example.com/#top"}, nil, "--public-url must have no query or fragment"},
+		{[]string{"--public-url", "https://auth.example.com#"}, nil, "--public-url must have no query or fragment"},
+		{nil, map[string]string{"AUTHMAIL_PUBLIC_URL": "https://me:secret@auth.example.com"}, "AUTHMAIL_PUBLIC_URL must not hold a user name or password"},
+	} {
+		if _, err := Parse("serve", tc.args, env(tc.env), io.Discard); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Parse(%v, %v) = %v, want %q", tc.args, tc.env, err, tc.want)
+		}
+	}
+	if _, err := Parse("worker", []string{"--public-url", "https://auth.example.com"}, env(nil), io.Discard); err == nil {
+		t.Error("worker accepted --public-url, which only serve uses")
+	}
+}
