@@ -299,7 +299,7 @@ func TestConnectorSwitch(t *testing.T) {
 func TestDeleteConnector(t *testing.T) {
 	apptest.Run(t, func(t *testing.T, a *apptest.App) {
 		c := connectors(t, a)[0]
-		patchExperience(t, a, map[string]any{"signIn": map[string]any{"methods": []map[string]any{{"identifier": "email", "verificationCode": true, "password": false}}}})
+		patchExperience(t, a, map[string]any{"signIn": map[string]any{"methods": []map[string]any{{"identifier": "email", "verificationCode": true, "password": false, "isPasswordPrimary": false}}}})
 		a.WantError("DELETE", "/api/connectors/"+c.ID, nil, http.StatusConflict, "connector.in_use")
 		if len(connectors(t, a)) != 1 {
 			t.Fatal("a refused delete removed the connector")

@@ -106,6 +106,14 @@ func (s *Server) toAPIError(ctx context.Context, err error) *Error {
 	if errors.As(err, &fe) {
 		return invalidInput(fe.Field, "%s", fe.Reason)
 	}
+	var rule *tenant.RuleError
+	if errors.As(err, &rule) {
+		out := &Error{Status: rule.Status, Code: rule.Code, Message: rule.Message}
+		if rule.Data != nil {
+			out.Data = rule.Data
+		}
+		return out
+	}
 	if errors.Is(err, tenant.ErrNoEmailConnector) {
 		return &Error{Status: http.StatusBadRequest, Code: "sign_in_experiences.enabled_connector_not_found",
 			Message: "email codes need an email connector: create one first", Data: map[string]string{"type": "Email"}}

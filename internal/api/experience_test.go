@@ -14,7 +14,7 @@ import (
 // policy as a map, so that every field the policy declares is checked.
 type signInExp struct {
 	VerificationCodePolicy map[string]int    `json:"verificationCodePolicy"`
-	LanguageInfo           map[string]string `json:"languageInfo"`
+	LanguageInfo           map[string]any    `json:"languageInfo"`
 	EmailBranding          map[string]string `json:"emailBranding"`
 }
 

@@ -72,7 +72,7 @@ func TestSendLimits(t *testing.T) {
 		sendCode(t, a, "mia@example.com")
 
 		// Failed verifications lock the identifier, even for the right code.
-		patchExperience(t, a, map[string]any{"verificationCodePolicy": map[string]any{"lockoutFailures": 3, "lockoutMinutes": 5}})
+		patchExperience(t, a, map[string]any{"verificationCodePolicy": map[string]any{"lockoutFailures": 3}, "sentinelPolicy": map[string]any{"lockoutDuration": 5}})
 		right := codeFromInbox(t, a, "mia@example.com")
 		wrong := "999999"
 		if right == wrong {

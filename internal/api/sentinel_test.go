@@ -49,7 +49,7 @@ func TestJunkChecksDoNotLockAnAddress(t *testing.T) {
 func TestSentinelListsAndLiftsLockouts(t *testing.T) {
 	auth := http.Header{"Authorization": {"Bearer " + apptest.AdminKey}}
 	apptest.Run(t, func(t *testing.T, a *apptest.App) {
-		patchExperience(t, a, map[string]any{"verificationCodePolicy": map[string]any{"lockoutFailures": 3, "lockoutMinutes": 5}})
+		patchExperience(t, a, map[string]any{"verificationCodePolicy": map[string]any{"lockoutFailures": 3}, "sentinelPolicy": map[string]any{"lockoutDuration": 5}})
 		const to = "mia@example.com"
 		sendCode(t, a, to)
 		right := codeFromInbox(t, a, to)

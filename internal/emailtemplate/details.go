@@ -214,3 +214,19 @@ func (b Branding) values() map[string]any {
 		"primaryColor":       color,
 	}
 }
+
+// ValidColor reports whether s is a colour as branding takes it, #rrggbb.
+func ValidColor(s string) bool { return colorRE.MatchString(s) }
+
+// CheckImageURL checks an image URL the way branding's logo URL is
+// checked (absolute https, http only on loopback, no credentials, bounded
+// length), returning what is wrong with it.
+func CheckImageURL(s string) error {
+	var ve *ValidationError
+	if err := checkLogoURL(s); errors.As(err, &ve) {
+		return errors.New(ve.Reason)
+	} else if err != nil {
+		return err
+	}
+	return nil
+}

@@ -23,18 +23,15 @@ func TestValidateNamesTheFieldAtFault(t *testing.T) {
 		{"too many identifiers", func(e *tenant.Experience) {
 			e.SignUp.Identifiers = []string{"email", "email", "email", "email", "email"}
 		}, "signUp.identifiers"},
-		{"unknown identifier", func(e *tenant.Experience) { e.SignUp.Identifiers = []string{"phone"} }, "signUp.identifiers"},
+		{"unknown identifier", func(e *tenant.Experience) { e.SignUp.Identifiers = []string{"nickname"} }, "signUp.identifiers"},
 		{"too many methods", func(e *tenant.Experience) {
 			for range 9 {
 				e.SignIn.Methods = append(e.SignIn.Methods, tenant.SignInMethod{Identifier: "email", Password: true})
 			}
 		}, "signIn.methods"},
 		{"unknown method identifier", func(e *tenant.Experience) {
-			e.SignIn.Methods = []tenant.SignInMethod{{Identifier: "phone", Password: true}}
+			e.SignIn.Methods = []tenant.SignInMethod{{Identifier: "nickname", Password: true}}
 		}, "signIn.methods.identifier"},
-		{"method with neither password nor code", func(e *tenant.Experience) {
-			e.SignIn.Methods = []tenant.SignInMethod{{Identifier: "email"}}
-		}, "signIn.methods"},
 	}
 	if err := tenant.DefaultExperience().Validate(); err != nil {
 		t.Fatalf("the default settings fail validation: %v", err)
@@ -54,8 +51,8 @@ func TestValidateNamesTheFieldAtFault(t *testing.T) {
 	}
 }
 
-// TestUsesEmailCodes: only email sign-up with verification or an email
-// sign-in method with a code relies on email codes.
+// TestUsesEmailCodes: only email sign-up or an email sign-in method with
+// a code relies on email codes.
 func TestUsesEmailCodes(t *testing.T) {
 	cases := []struct {
 		name string
@@ -64,7 +61,7 @@ func TestUsesEmailCodes(t *testing.T) {
 	}{
 		{"defaults", tenant.DefaultExperience(), false},
 		{"email sign-up verified", tenant.Experience{SignUp: tenant.SignUp{Identifiers: []string{"email"}, Verify: true}}, true},
-		{"email sign-up unverified", tenant.Experience{SignUp: tenant.SignUp{Identifiers: []string{"email"}}}, false},
+		{"email sign-up unverified", tenant.Experience{SignUp: tenant.SignUp{Identifiers: []string{"email"}}}, true},
 		{"username sign-up verified", tenant.Experience{SignUp: tenant.SignUp{Identifiers: []string{"username"}, Verify: true}}, false},
 		{"email sign-in with a code", tenant.Experience{SignIn: tenant.SignIn{Methods: []tenant.SignInMethod{{Identifier: "username", Password: true}, {Identifier: "email", VerificationCode: true}}}}, true},
 		{"email sign-in with a password", tenant.Experience{SignIn: tenant.SignIn{Methods: []tenant.SignInMethod{{Identifier: "email", Password: true}}}}, false},

@@ -70,24 +70,86 @@ func storedDocument(raw string, err error) ([]byte, error) {
 }
 
 // upgradeStored rewrites what earlier versions stored and that now means
-// something else: a negative resendCooldown turned the cooldown off, which
-// 0 does now (0 meant "the default" then, and was never stored).
+// something else or has moved (upgradeDocument).
 func upgradeStored(doc []byte) ([]byte, error) {
-	if !bytes.Contains(doc, []byte(`"resendCooldown"`)) {
-		return doc, nil
-	}
-	var probe struct {
-		Policy struct {
-			ResendCooldown *int `json:"resendCooldown"`
-		} `json:"verificationCodePolicy"`
-	}
-	if err := json.Unmarshal(doc, &probe); err != nil {
+	out, err := upgradeDocument(doc)
+	if err != nil {
 		return nil, fmt.Errorf("stored sign-in experience: %w", err)
 	}
-	if c := probe.Policy.ResendCooldown; c == nil || *c >= 0 {
+	return out, nil
+}
+
+// movedToSentinel are the verificationCodePolicy fields of earlier
+// versions that are sentinelPolicy's now, by their new names.
+var movedToSentinel = []struct{ old, new string }{
+	{"addressLockoutFailures", "maxAttempts"},
+	{"lockoutMinutes", "lockoutDuration"},
+}
+
+// upgradeDocument rewrites a stored settings document of an earlier
+// version (the next change stores it rewritten):
+//   - a negative resendCooldown turned the cooldown off, which 0 does now
+//     (0 meant "the default" then, and was never stored);
+//   - verificationCodePolicy.addressLockoutFailures and lockoutMinutes are
+//     sentinelPolicy.maxAttempts and lockoutDuration; a value under the
+//     new name wins over one under the old.
+//
+// A document with neither is returned as it is.
+func upgradeDocument(doc []byte) ([]byte, error) {
+	if !bytes.Contains(doc, []byte(`"resendCooldown"`)) && !bytes.Contains(doc, []byte(`"addressLockoutFailures"`)) &&
+		!bytes.Contains(doc, []byte(`"lockoutMinutes"`)) {
 		return doc, nil
 	}
-	return jsonpatch.MergePatch(doc, []byte(`{"verificationCodePolicy":{"resendCooldown":0}}`))
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(doc, &top); err != nil {
+		return nil, err
+	}
+	var policy map[string]json.RawMessage
+	if raw, ok := top["verificationCodePolicy"]; !ok || json.Unmarshal(raw, &policy) != nil || policy == nil {
+		return doc, nil // no policy object: nothing to rewrite
+	}
+	changed := false
+	if raw, ok := policy["resendCooldown"]; ok {
+		var c int
+		if json.Unmarshal(raw, &c) == nil && c < 0 {
+			policy["resendCooldown"], changed = json.RawMessage("0"), true
+		}
+	}
+	var sentinel map[string]json.RawMessage
+	for _, m := range movedToSentinel {
+		raw, ok := policy[m.old]
+		if !ok {
+			continue
+		}
+		delete(policy, m.old)
+		changed = true
+		if sentinel == nil {
+			if r, ok := top["sentinelPolicy"]; ok && string(r) != "null" {
+				if err := json.Unmarshal(r, &sentinel); err != nil {
+					return nil, fmt.Errorf("sentinelPolicy is not an object: %w", err)
+				}
+			}
+			if sentinel == nil {
+				sentinel = map[string]json.RawMessage{}
+			}
+		}
+		if _, set := sentinel[m.new]; !set {
+			sentinel[m.new] = raw
+		}
+	}
+	if !changed {
+		return doc, nil
+	}
+	var err error
+	if top["verificationCodePolicy"], err = json.Marshal(policy); err != nil {
+		return nil, err
+	}
+	if sentinel != nil {
+		if top["sentinelPolicy"], err = json.Marshal(sentinel); err != nil {
+			return nil, err
+		}
+	}
+	return json.Marshal(top)
 }
 
 // effective is the settings a stored document puts in force: the defaults,
@@ -97,6 +159,7 @@ func effective(doc []byte) (Experience, error) {
 	if err := json.Unmarshal(doc, &e); err != nil {
 		return Experience{}, fmt.Errorf("stored sign-in experience: %w", err)
 	}
+	e.VerificationCodePolicy.Sentinel = e.SentinelPolicy
 	return e, nil
 }
 

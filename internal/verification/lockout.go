@@ -13,7 +13,7 @@ import (
 // The lockout (Logto's "sentinel") counts the wrong codes given for an
 // address's live code twice: for the address and the client together,
 // and for the address alone. LockoutFailures of them from one client in
-// an hour lock that client out of the address; AddressLockoutFailures
+// an hour lock that client out of the address; Sentinel.MaxAttempts
 // from all clients together, a far higher ceiling, lock the address for
 // everyone. So a client guessing at someone's code locks out only itself,
 // and only a crowd of clients, each of which has its own lockout to reach
@@ -63,13 +63,13 @@ func (s *Service) countFailure(ctx context.Context, tx *store.Tx, g guard, p Pol
 	if err != nil {
 		return err
 	}
-	until := now.Add(time.Duration(p.LockoutMinutes) * time.Minute)
+	until := now.Add(time.Duration(p.Sentinel.LockoutDuration) * time.Minute)
 	if n[1] >= p.LockoutFailures {
 		if err := tx.LockoutPut(ctx, s.lockout(g, ScopeClient, g.clientKey, now, until)); err != nil {
 			return err
 		}
 	}
-	if n[0] >= p.AddressLockoutFailures {
+	if n[0] >= p.Sentinel.MaxAttempts {
 		return tx.LockoutPut(ctx, s.lockout(g, ScopeAddress, g.addressKey, now, until))
 	}
 	return nil

@@ -51,13 +51,13 @@ func locked(t *testing.T, err error, d time.Duration, what string) {
 func TestLockouts(t *testing.T) {
 	policy := func(client, address int) verification.Policy {
 		return with(func(p *verification.Policy) {
-			p.LockoutFailures, p.AddressLockoutFailures, p.LockoutMinutes = client, address, 30
+			p.LockoutFailures, p.Sentinel.MaxAttempts, p.Sentinel.LockoutDuration = client, address, 30
 		})
 	}
 
 	capsTest(t, "ChecksWithoutALiveCodeDoNotCount", func(t *testing.T, b bundle) {
 		p := with(func(p *verification.Policy) {
-			p.LockoutFailures, p.AddressLockoutFailures, p.MaxRetryAttempts = 3, 3, 2
+			p.LockoutFailures, p.Sentinel.MaxAttempts, p.MaxRetryAttempts = 3, 3, 2
 		})
 		const to = "victim@example.com"
 		// No code at all: 100 junk checks.

@@ -47,13 +47,25 @@ type Policy struct {
 	// turns the cap off.
 	TenantSendLimit int `json:"tenantSendLimit" policy:"default=10000,min=0,max=10000000"`
 	// LockoutFailures wrong codes for an address from one client within an
-	// hour lock that client out of the address for LockoutMinutes.
+	// hour lock that client out of the address for
+	// Sentinel.LockoutDuration minutes.
 	LockoutFailures int `json:"lockoutFailures" policy:"default=100,min=1,max=10000"`
-	// AddressLockoutFailures wrong codes for an address from all clients
-	// within an hour lock the address for every client for LockoutMinutes.
-	AddressLockoutFailures int `json:"addressLockoutFailures" policy:"default=1000,min=1,max=100000"`
-	// LockoutMinutes is how long a lockout lasts, in minutes.
-	LockoutMinutes int `json:"lockoutMinutes" policy:"default=60,min=1,max=1440"`
+
+	// Sentinel is the address-wide lockout, the sign-in experience's
+	// sentinelPolicy: it is set from there, not part of this policy's JSON.
+	Sentinel SentinelPolicy `json:"-"`
+}
+
+// SentinelPolicy is Logto's sentinelPolicy: MaxAttempts wrong codes for
+// an address from all clients within an hour lock the address for every
+// client for LockoutDuration minutes; the per-client lockout
+// (Policy.LockoutFailures) lasts as long. Fields are declared the way
+// Policy's are (SentinelPolicyFields).
+type SentinelPolicy struct {
+	// MaxAttempts is the address-wide lockout threshold.
+	MaxAttempts int `json:"maxAttempts" policy:"default=1000,min=1,max=100000"`
+	// LockoutDuration is how long a lockout lasts, in minutes.
+	LockoutDuration int `json:"lockoutDuration" policy:"default=60,min=1,max=1440"`
 }
 
 // PolicyField describes one field of Policy, as its tags declare it.
@@ -68,22 +80,33 @@ type PolicyField struct {
 	index int // the field's index in Policy
 }
 
-// policyFields is computed once from Policy's tags and never changed.
-var policyFields = mustPolicyFields()
+// policyFields and sentinelFields are computed once from the tags of
+// Policy and SentinelPolicy and never changed.
+var (
+	policyFields   = mustPolicyFields(reflect.TypeFor[Policy]())
+	sentinelFields = mustPolicyFields(reflect.TypeFor[SentinelPolicy]())
+)
 
 // PolicyFields returns the fields of Policy in declaration order.
 func PolicyFields() []PolicyField { return slices.Clone(policyFields) }
 
-// mustPolicyFields reads Policy's tags. It panics on a field without a
-// well-formed tag, so a mistake stops every test run, not a send.
-func mustPolicyFields() []PolicyField {
-	t := reflect.TypeFor[Policy]()
+// SentinelPolicyFields returns the fields of SentinelPolicy in
+// declaration order.
+func SentinelPolicyFields() []PolicyField { return slices.Clone(sentinelFields) }
+
+// mustPolicyFields reads the tags of t's fields, skipping those JSON
+// leaves out. It panics on a field without a well-formed tag, so a
+// mistake stops every test run, not a send.
+func mustPolicyFields(t reflect.Type) []PolicyField {
 	out := make([]PolicyField, 0, t.NumField())
 	for i := range t.NumField() {
 		sf := t.Field(i)
+		if sf.Tag.Get("json") == "-" {
+			continue
+		}
 		f, err := parsePolicyTag(sf)
 		if err != nil {
-			panic(fmt.Sprintf("verification.Policy.%s: %v", sf.Name, err))
+			panic(fmt.Sprintf("verification.%s.%s: %v", t.Name(), sf.Name, err))
 		}
 		f.index = i
 		out = append(out, f)
@@ -128,14 +151,30 @@ func parsePolicyTag(sf reflect.StructField) (PolicyField, error) {
 	return f, nil
 }
 
-// DefaultPolicy is the policy of a tenant that never changed it.
+// DefaultPolicy is the policy of a tenant that never changed it, with
+// the default sentinel policy.
 func DefaultPolicy() Policy {
 	var p Policy
-	v := reflect.ValueOf(&p).Elem()
-	for _, f := range policyFields {
+	setDefaults(reflect.ValueOf(&p).Elem(), policyFields)
+	p.Sentinel = DefaultSentinelPolicy()
+	return p
+}
+
+// DefaultSentinelPolicy is the sentinel policy of a tenant that never
+// changed it: the address-wide lockout after 1000 wrong codes in an hour
+// (Logto's default is 100, but Logto has no per-client lockout; here the
+// client reaches its own lockout, after 100, long before it can lock the
+// owner out), for 60 minutes as Logto.
+func DefaultSentinelPolicy() SentinelPolicy {
+	var p SentinelPolicy
+	setDefaults(reflect.ValueOf(&p).Elem(), sentinelFields)
+	return p
+}
+
+func setDefaults(v reflect.Value, fields []PolicyField) {
+	for _, f := range fields {
 		v.Field(f.index).SetInt(int64(f.Default))
 	}
-	return p
 }
 
 // PolicyError is a policy field outside its range.
@@ -157,10 +196,16 @@ func (e *PolicyError) Reason() string {
 }
 
 // Validate checks every field against its range, returning a
+// *PolicyError for the first one outside it. The sentinel policy is
+// checked on its own (SentinelPolicy.Validate).
+func (p Policy) Validate() error { return validateFields(reflect.ValueOf(p), policyFields) }
+
+// Validate checks every field against its range, returning a
 // *PolicyError for the first one outside it.
-func (p Policy) Validate() error {
-	v := reflect.ValueOf(p)
-	for _, f := range policyFields {
+func (p SentinelPolicy) Validate() error { return validateFields(reflect.ValueOf(p), sentinelFields) }
+
+func validateFields(v reflect.Value, fields []PolicyField) error {
+	for _, f := range fields {
 		if n := int(v.Field(f.index).Int()); n < f.Min || n > f.Max {
 			return &PolicyError{Field: f.Name, Value: n, Min: f.Min, Max: f.Max}
 		}
