@@ -26,6 +26,7 @@ import (
 	"github.com/authmail/authmail/internal/identity"
 	"github.com/authmail/authmail/internal/keyring"
 	"github.com/authmail/authmail/internal/outbound"
+	"github.com/authmail/authmail/internal/pages"
 	"github.com/authmail/authmail/internal/savedtemplates"
 	"github.com/authmail/authmail/internal/sendcode"
 	"github.com/authmail/authmail/internal/store"
@@ -43,6 +44,8 @@ type App struct {
 	// Codes is the send pipeline every surface sends through.
 	Codes *sendcode.Service
 	API   *api.Server
+	// Pages are the hosted sign-in pages.
+	Pages *pages.Server
 	// AdminKey is the admin key when this start generated it, else "".
 	AdminKey string
 	// PublicURL is the URL authmail is reached at (config.Settings.PublicBaseURL).
@@ -148,11 +151,17 @@ func (a *App) build(ctx context.Context, s config.Settings, opts Options, now fu
 	a.API = api.New(api.Deps{Store: a.Store, Connectors: a.conns, Tenants: a.Tenants, Codes: a.Codes, Verification: codes,
 		Configs: connconfig.New(a.Store, a.conns, a.logger, now), Templates: savedtemplates.New(a.Store, now), Users: identity.New(a.Store, now),
 		Registry: reg, Logger: a.logger, Now: now, DNSResolver: opts.DNSResolver})
-	return nil
+	a.Pages, err = pages.New(pages.Deps{Tenants: a.Tenants, Keys: a.Keys, Logger: a.logger, Now: now})
+	return err
 }
 
-// Handler serves the API.
-func (a *App) Handler() http.Handler { return a.API.Handler() }
+// Handler serves the hosted pages and the API.
+func (a *App) Handler() http.Handler {
+	mux := http.NewServeMux()
+	a.Pages.Mount(mux)
+	mux.Handle("/", a.API.Handler())
+	return mux
+}
 
 // Start runs the delivery workers.
 func (a *App) Start(ctx context.Context) error { return a.Delivery.Start(ctx) }

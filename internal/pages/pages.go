@@ -1,0 +1,286 @@
+// Package pages serves the hosted sign-in pages at Logto's paths: the
+// identifier page (/sign-in), the password and code pages, registration,
+// forgotten passwords, the missing-profile page and the error pages. They
+// are rendered on the server with html/template from embedded templates and
+// assets; every form is a plain POST that works without JavaScript, answered
+// by a redirect (Post/Redirect/Get) or, when it is refused, by the same page
+// with the reason as a sentence in the page's language. A little embedded
+// JavaScript adds pasting a whole code, submitting on the last digit and the
+// resend countdown. Handlers decode the form, call one method of the
+// experience service (the one the JSON experience API calls) and render or
+// redirect.
+package pages
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/authmail/authmail/internal/keyring"
+	"github.com/authmail/authmail/internal/tenant"
+)
+
+// Deps are the services the pages use.
+type Deps struct {
+	// Tenants holds the tenants' sign-in experience settings.
+	Tenants *tenant.Settings
+	// Keys derives the forms' CSRF tokens and seals the page state.
+	Keys   *keyring.Keyring
+	Logger *slog.Logger
+	// Now is the clock.
+	Now func() time.Time
+	// SecureCookies marks the page cookie Secure (the public URL is https).
+	SecureCookies bool
+}
+
+// Server serves the pages.
+type Server struct {
+	Deps
+	logger *slog.Logger
+	cats   *catalogues
+	views  *views
+	routes []route
+}
+
+// route is one page operation: the same table registers the handlers and
+// is what the documentation's list of page routes is checked against.
+type route struct {
+	method, path string
+	// interaction says the page belongs to a sign-in and needs its
+	// interaction cookie; without one it answers the session-not-found page.
+	interaction bool
+	handler     func(p *page) error
+}
+
+// New builds the pages server; it fails only when the embedded templates
+// or catalogues are broken.
+func New(d Deps) (*Server, error) {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.Now == nil {
+		d.Now = func() time.Time { return time.Now().UTC() }
+	}
+	cats, err := loadCatalogues()
+	if err != nil {
+		return nil, err
+	}
+	v, err := parseViews(cats)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Deps: d, logger: d.Logger.With("component", "pages"), cats: cats, views: v}
+	s.routes = s.routeTable()
+	return s, nil
+}
+
+func (s *Server) routeTable() []route {
+	return []route{
+		{method: "GET", path: "/sign-in", interaction: true, handler: s.signInPage},
+	}
+}
+
+// Mount registers every page route, and the assets, on mux.
+func (s *Server) Mount(mux *http.ServeMux) {
+	for _, rt := range s.routes {
+		mux.Handle(rt.method+" "+rt.path, s.wrap(rt))
+	}
+	mux.Handle("GET "+assetPrefix+"{name}", s.headers(http.HandlerFunc(s.asset)))
+}
+
+// Routes lists the page routes as "METHOD /path", in the order of the
+// route table, the assets' last.
+func (s *Server) Routes() []string {
+	var out []string
+	for _, rt := range s.routes {
+		out = append(out, rt.method+" "+rt.path)
+	}
+	return append(out, "GET "+assetPrefix+"{name}")
+}
+
+// Handler serves the pages alone (the app mounts them beside the API).
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	s.Mount(mux)
+	return mux
+}
+
+// maxForm bounds a form body; the largest field is a 256-character password.
+const maxForm = 16 << 10
+
+// wrap resolves what every page needs (the tenant, its settings, the
+// interaction, the language), checks the CSRF token of a POST, and turns
+// a handler's error into an error page.
+func (s *Server) wrap(rt route) http.Handler {
+	return s.headers(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := &page{s: s, w: w, r: r, tenant: tenant.Default}
+		defer func() {
+			if v := recover(); v != nil {
+				p.unexpected(fmt.Errorf("page panic on %s: %v", r.URL.Path, v))
+			}
+		}()
+		r = r.WithContext(tenant.NewContext(r.Context(), p.tenant))
+		p.r = r
+		exp, err := s.Tenants.Experience(r.Context(), p.tenant)
+		if err != nil {
+			p.cat = s.cats.byLang[s.cats.choose(nil, r.Header.Get("Accept-Language"), true, "")]
+			p.fail(err)
+			return
+		}
+		p.exp = exp
+		p.cat = s.cats.byLang[s.cats.choose(nil, r.Header.Get("Accept-Language"), autoDetect(exp), exp.LanguageInfo.FallbackLanguage)]
+		if rt.interaction {
+			if c, err := r.Cookie(InteractionCookie); err == nil && c.Value != "" {
+				p.interaction = c.Value
+			}
+			if p.interaction == "" {
+				p.errorPage(http.StatusBadRequest, msg("error.session_not_found"))
+				return
+			}
+			p.state = s.readState(r, p.tenant, p.interaction)
+		}
+		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+			if err := r.ParseForm(); err != nil {
+				p.errorPage(http.StatusBadRequest, msg("error.bad_form"))
+				return
+			}
+			if !s.csrfValid(p.tenant, p.interaction, r.PostForm.Get(csrfField)) {
+				s.logger.InfoContext(r.Context(), "form refused: CSRF token missing or wrong", "path", r.URL.Path)
+				p.errorPage(http.StatusForbidden, msg("error.csrf"))
+				return
+			}
+		}
+		if err := rt.handler(p); err != nil {
+			p.fail(err)
+		}
+	}))
+}
+
+// autoDetect is languageInfo.autoDetect: whether the browser's languages
+// come before the fallback language.
+func autoDetect(tenant.Experience) bool { return true }
+
+// InteractionCookie names the cookie that binds a browser to its sign-in
+// interaction (Logto's _interaction).
+const InteractionCookie = "_interaction"
+
+// headers sets the security headers every page and asset carries: a
+// Content-Security-Policy that allows only this origin's scripts and
+// styles (no inline script or style) and the tenant's logo, no framing,
+// no referrer, no MIME sniffing. Pages are never cached (they carry codes
+// and CSRF tokens); assets set their own caching.
+func (s *Server) headers(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", csp(nil))
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// csp is the Content-Security-Policy of a page whose images may also come
+// from imageOrigins (the tenant's logo).
+func csp(imageOrigins []string) string {
+	img := "'self'"
+	if len(imageOrigins) > 0 {
+		img += " " + strings.Join(imageOrigins, " ")
+	}
+	return "default-src 'none'; script-src 'self'; style-src 'self'; img-src " + img +
+		"; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+}
+
+// page is one request to a page: what wrap resolved, and the helpers a
+// handler renders and redirects with.
+type page struct {
+	s      *Server
+	w      http.ResponseWriter
+	r      *http.Request
+	tenant string
+	exp    tenant.Experience
+	cat    *catalogue
+	// interaction is the interaction cookie's value ("" on a page that
+	// needs none).
+	interaction string
+	state       pageState
+	// dirty says state changed and goes back with the response.
+	dirty bool
+}
+
+// takeNotice returns the notice the page state holds, in the page's
+// language, and drops it so it shows once.
+func (p *page) takeNotice() string {
+	if p.state.Notice == "" {
+		return ""
+	}
+	n := p.cat.text(p.state.Notice)
+	p.state.Notice, p.dirty = "", true
+	return n
+}
+
+// redirect answers a form with 303 See Other to path, saving the page
+// state first.
+func (p *page) redirect(path string) error {
+	if err := p.s.writeState(p.w, p.tenant, p.interaction, p.state); err != nil {
+		return err
+	}
+	http.Redirect(p.w, p.r, path, http.StatusSeeOther)
+	return nil
+}
+
+// errorPage renders the error page with one sentence.
+func (p *page) errorPage(status int, key msg, args ...string) {
+	v := p.view()
+	v.Error = p.cat.text(key, args...)
+	p.render(status, "error", v)
+}
+
+// fail renders the error page for an error no form field explains.
+func (p *page) fail(err error) {
+	var pe *pageError
+	if errors.As(err, &pe) {
+		p.errorPage(pe.status, pe.key, pe.args...)
+		return
+	}
+	key, status := errorMessage(err)
+	if key == "" {
+		p.unexpected(err)
+		return
+	}
+	_, wait := errorCode(err)
+	p.errorPage(status, key, "wait", p.duration(wait))
+}
+
+// logUnexpected logs a fault of the server with a reference for the page
+// to show, and returns the reference.
+func (p *page) logUnexpected(err error) string {
+	ref := strings.ToUpper(fmt.Sprintf("%x", keyring.RandomBytes(4)))
+	p.s.logger.ErrorContext(p.r.Context(), "page error", "errorId", ref, "path", p.r.URL.Path, "err", err)
+	return ref
+}
+
+// unexpected renders the generic error page for a fault of the server.
+func (p *page) unexpected(err error) {
+	ref := p.logUnexpected(err)
+	if p.cat == nil {
+		p.cat = p.s.cats.byLang[defaultLanguage]
+	}
+	p.errorPage(http.StatusInternalServerError, msg("error.unexpected"), "reference", ref)
+}
+
+// pageError is an error a handler returns to show the error page with a
+// given sentence.
+type pageError struct {
+	status int
+	key    msg
+	args   []string
+}
+
+func (e *pageError) Error() string { return string(e.key) }

@@ -1,0 +1,184 @@
+package pages
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+
+	"github.com/authmail/authmail/internal/tenant"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+// layoutFile is the document every page shares; each page file defines
+// "title" and "content". partialsFile holds pieces several pages use.
+const (
+	layoutFile   = "layout.html"
+	partialsFile = "partials.html"
+)
+
+// views are the parsed pages, per language: each catalogue gets its own
+// copy, whose t function speaks that language.
+type views struct {
+	byLang map[string]map[string]*template.Template
+}
+
+// pageNames lists the page templates (every file but the layout).
+func pageNames() ([]string, error) {
+	entries, err := fs.ReadDir(templateFiles, "templates")
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		if e.Name() != layoutFile && e.Name() != partialsFile {
+			out = append(out, strings.TrimSuffix(e.Name(), ".html"))
+		}
+	}
+	return out, nil
+}
+
+func parseViews(cats *catalogues) (*views, error) {
+	names, err := pageNames()
+	if err != nil {
+		return nil, err
+	}
+	v := &views{byLang: map[string]map[string]*template.Template{}}
+	for lang, c := range cats.byLang {
+		v.byLang[lang] = map[string]*template.Template{}
+		for _, name := range names {
+			t, err := template.New(layoutFile).Funcs(templateFuncs(c)).ParseFS(templateFiles,
+				"templates/"+layoutFile, "templates/"+partialsFile, "templates/"+name+".html")
+			if err != nil {
+				return nil, fmt.Errorf("page %s: %w", name, err)
+			}
+			v.byLang[lang][name] = t
+		}
+	}
+	return v, nil
+}
+
+// templateFuncs are the functions templates call: t translates a key
+// (with name, value pairs for its placeholders), asset names an embedded
+// asset by its cache-busting URL.
+func templateFuncs(c *catalogue) template.FuncMap {
+	return template.FuncMap{
+		"t":     c.translate,
+		"asset": assetURL,
+	}
+}
+
+// view is what a page template renders.
+type view struct {
+	Lang  string
+	Brand brand
+	// CSRF is the token every form of the interaction carries.
+	CSRF string
+	// Error is a sentence about the whole form or page.
+	Error string
+	// Fields holds a sentence per form field that was refused.
+	Fields map[string]string
+	// Focus is the ID of the field the page focuses: the first refused
+	// one, else the first one to fill.
+	Focus string
+	// Notice is a sentence to show once (a code was sent again).
+	Notice string
+	// Data is the page's own values.
+	Data any
+}
+
+// HasErrors reports whether the page shows any refusal (its title then
+// says so first, for screen readers and tab lists).
+func (v view) HasErrors() bool { return v.Error != "" || len(v.Fields) > 0 }
+
+// FieldError is the sentence about field name, or "".
+func (v view) FieldError(name string) string { return v.Fields[name] }
+
+// brand is what the pages show of the tenant and the app.
+type brand struct {
+	// Name is the app's name, "" when the page does not know the app.
+	Name string
+	// LogoURL and DarkLogoURL are the tenant's logos.
+	LogoURL, DarkLogoURL string
+	// DarkMode says whether the pages follow the system's dark mode.
+	DarkMode bool
+	// ThemeURL is the stylesheet with the tenant's colours.
+	ThemeURL string
+}
+
+// view returns the common part of a page's values.
+func (p *page) view() view {
+	b := p.s.brandOf(p.exp)
+	return view{Lang: p.cat.lang, Brand: b, CSRF: p.s.csrfToken(p.tenant, p.interaction)}
+}
+
+// render writes page name with v and status. The Content-Security-Policy
+// then also allows the logos' origins.
+func (p *page) render(status int, name string, v view) {
+	t := p.s.views.byLang[p.cat.lang][name]
+	var buf bytes.Buffer
+	if t == nil {
+		p.s.logger.ErrorContext(p.r.Context(), "no such page template", "page", name)
+		status, t = http.StatusInternalServerError, p.s.views.byLang[p.cat.lang]["error"]
+		v.Error = p.cat.text(msg("error.unexpected"), "reference", "template")
+	}
+	if err := t.Execute(&buf, v); err != nil {
+		p.s.logger.ErrorContext(p.r.Context(), "rendering a page", "page", name, "err", err)
+		http.Error(p.w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	if p.dirty {
+		if err := p.s.writeState(p.w, p.tenant, p.interaction, p.state); err != nil {
+			p.s.logger.ErrorContext(p.r.Context(), "saving the page state", "err", err)
+		}
+	}
+	h := p.w.Header()
+	h.Set("Content-Security-Policy", csp(imageOrigins(v.Brand.LogoURL, v.Brand.DarkLogoURL)))
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Language", v.Lang)
+	h.Set("Vary", "Accept-Language, Cookie")
+	p.w.WriteHeader(status)
+	_, _ = p.w.Write(buf.Bytes())
+}
+
+// imageOrigins are the origins of the given image URLs, for img-src.
+func imageOrigins(urls ...string) []string {
+	var out []string
+	for _, raw := range urls {
+		u, err := url.Parse(raw)
+		if raw == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			continue
+		}
+		o := u.Scheme + "://" + u.Host
+		if !contains(out, o) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// brandOf is the tenant's branding as the pages show it.
+func (s *Server) brandOf(exp tenant.Experience) brand {
+	return brand{LogoURL: exp.EmailBranding.LogoURL,
+		ThemeURL: themeURL(exp.EmailBranding.PrimaryColor, "", false)}
+}
+
+// pagePath joins a flow's base path and a step ("/sign-in",
+// "verification-code").
+func pagePath(parts ...string) string { return path.Join(append([]string{"/"}, parts...)...) }
