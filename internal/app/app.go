@@ -151,7 +151,8 @@ func (a *App) build(ctx context.Context, s config.Settings, opts Options, now fu
 	a.API = api.New(api.Deps{Store: a.Store, Connectors: a.conns, Tenants: a.Tenants, Codes: a.Codes, Verification: codes,
 		Configs: connconfig.New(a.Store, a.conns, a.logger, now), Templates: savedtemplates.New(a.Store, now), Users: identity.New(a.Store, now),
 		Registry: reg, Logger: a.logger, Now: now, DNSResolver: opts.DNSResolver})
-	a.Pages, err = pages.New(pages.Deps{Tenants: a.Tenants, Keys: a.Keys, Logger: a.logger, Now: now})
+	a.Pages, err = pages.New(pages.Deps{Tenants: a.Tenants, Keys: a.Keys, Logger: a.logger, Now: now,
+		SecureCookies: strings.HasPrefix(a.PublicURL, "https://")})
 	return err
 }
 
