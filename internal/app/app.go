@@ -20,6 +20,7 @@ import (
 
 	"github.com/authmail/authmail/connector"
 	"github.com/authmail/authmail/internal/api"
+	"github.com/authmail/authmail/internal/apps"
 	"github.com/authmail/authmail/internal/config"
 	"github.com/authmail/authmail/internal/connconfig"
 	"github.com/authmail/authmail/internal/delivery"
@@ -29,6 +30,7 @@ import (
 	"github.com/authmail/authmail/internal/pages"
 	"github.com/authmail/authmail/internal/savedtemplates"
 	"github.com/authmail/authmail/internal/sendcode"
+	"github.com/authmail/authmail/internal/signingkeys"
 	"github.com/authmail/authmail/internal/store"
 	"github.com/authmail/authmail/internal/tenant"
 	"github.com/authmail/authmail/internal/verification"
@@ -46,6 +48,10 @@ type App struct {
 	API   *api.Server
 	// Pages are the hosted sign-in pages.
 	Pages *pages.Server
+	// Apps holds the tenants' applications, API resources and roles.
+	Apps *apps.Service
+	// SigningKeys holds the tenants' token signing keys.
+	SigningKeys *signingkeys.Service
 	// AdminKey is the admin key when this start generated it, else "".
 	AdminKey string
 	// PublicURL is the URL authmail is reached at (config.Settings.PublicBaseURL).
@@ -148,6 +154,10 @@ func (a *App) build(ctx context.Context, s config.Settings, opts Options, now fu
 	codes := verification.New(a.Keys, now)
 	a.Codes = sendcode.New(sendcode.Deps{Store: a.Store, Tenants: a.Tenants, Connectors: a.conns, Delivery: a.Delivery,
 		Verification: codes})
+	a.Apps = apps.New(a.Store, a.Keys, now)
+	// A rotated-out key stays published as long as the longest-lived
+	// token it may have signed.
+	a.SigningKeys = signingkeys.New(a.Store, a.Keys, now, apps.MaxAccessTokenTTL*time.Second)
 	a.API = api.New(api.Deps{Store: a.Store, Connectors: a.conns, Tenants: a.Tenants, Codes: a.Codes, Verification: codes,
 		Configs: connconfig.New(a.Store, a.conns, a.logger, now), Templates: savedtemplates.New(a.Store, now), Users: identity.New(a.Store, now),
 		Registry: reg, Logger: a.logger, Now: now, DNSResolver: opts.DNSResolver})
