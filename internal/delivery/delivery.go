@@ -563,6 +563,6 @@ func (w *purgeWorker) Work(ctx context.Context, _ *river.Job[purgeArgs]) error {
 	if err != nil {
 		return err
 	}
-	w.s.logger.InfoContext(ctx, "purged old rows", "codes", r.Codes, "records", r.Records, "rateEvents", r.RateEvents, "lockouts", r.Lockouts, "messages", r.Messages)
+	w.s.logger.InfoContext(ctx, "purged old rows", "codes", r.Codes, "records", r.Records, "rateEvents", r.RateEvents, "lockouts", r.Lockouts, "oidc", r.OIDC, "messages", r.Messages)
 	return nil
 }

@@ -108,13 +108,19 @@ type User struct {
 	HasPassword, IsSuspended             bool
 	// LastSignInAt is zero before the first sign-in.
 	CreatedAt, UpdatedAt, LastSignInAt time.Time
+	// EmailVerified says the user proved PrimaryEmail by a code (the ID
+	// token's email_verified); an address an admin set is not proved.
+	EmailVerified bool
 }
 
 // NewUser is what Create is given; every field may be empty.
+// EmailVerified says the primary email was proved by a code (a sign-up by
+// email code); it is refused without a primary email.
 type NewUser struct {
 	PrimaryEmail, Username, Password, Name, Avatar string
 	CustomData                                     map[string]any
 	Profile                                        Profile
+	EmailVerified                                  bool
 }
 
 // Create checks and stores a new user with a generated ID.
@@ -125,6 +131,10 @@ func (s *Service) Create(ctx context.Context, tenant string, n NewUser) (User, e
 	if u.PrimaryEmail, err = canonicalEmail(n.PrimaryEmail); err != nil {
 		return User{}, err
 	}
+	if n.EmailVerified && u.PrimaryEmail == "" {
+		return User{}, &FieldError{Field: "primaryEmail", Reason: "is needed to be verified"}
+	}
+	u.EmailVerified = n.EmailVerified
 	u.Username = n.Username
 	if err := checkProfile(u.Username, u.Name, u.Avatar); err != nil {
 		return User{}, err
@@ -193,10 +203,13 @@ func (s *Service) List(ctx context.Context, tenant string, q ListQuery) ([]User,
 // Patch is a change to a user's profile fields. A nil field is kept; a
 // pointer to "" clears the field (as null and "" do in Logto's PATCH).
 // CustomData and Profile, when not nil, replace the old values whole.
+// A primary email that changes is no longer verified unless
+// EmailVerified says it is (the new address was proved by a code).
 type Patch struct {
 	PrimaryEmail, Username, Name, Avatar *string
 	CustomData                           map[string]any
 	Profile                              *Profile
+	EmailVerified                        *bool
 }
 
 // Update applies a patch.
@@ -211,9 +224,19 @@ func (s *Service) Update(ctx context.Context, tenant, id string, p Patch) (User,
 			return err
 		}
 		if p.PrimaryEmail != nil {
+			old := u.PrimaryEmail
 			if u.PrimaryEmail, err = canonicalEmail(*p.PrimaryEmail); err != nil {
 				return err
 			}
+			if u.PrimaryEmail != old {
+				u.EmailVerified = false
+			}
+		}
+		if p.EmailVerified != nil {
+			u.EmailVerified = *p.EmailVerified
+		}
+		if u.EmailVerified && u.PrimaryEmail == "" {
+			return &FieldError{Field: "primaryEmail", Reason: "is needed to be verified"}
 		}
 		set := func(dst *string, src *string) {
 			if src != nil {
@@ -395,7 +418,7 @@ func view(u store.User) (User, error) {
 	if data == nil {
 		data = map[string]any{}
 	}
-	return User{ID: u.ID, PrimaryEmail: u.PrimaryEmail, Username: u.Username, Name: u.Name, Avatar: u.Avatar,
+	return User{ID: u.ID, PrimaryEmail: u.PrimaryEmail, EmailVerified: u.EmailVerified, Username: u.Username, Name: u.Name, Avatar: u.Avatar,
 		CustomData: data, Profile: prof, HasPassword: u.PasswordDigest != "", IsSuspended: u.IsSuspended,
 		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, LastSignInAt: u.LastSignInAt}, nil
 }

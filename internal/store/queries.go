@@ -417,11 +417,14 @@ func (r Reader) LockoutUntil(ctx context.Context, tenant string, keys ...string)
 // PurgeResult counts what Purge deleted.
 type PurgeResult struct {
 	Codes, Records, RateEvents, RateCounters, Lockouts, Messages int64
+	// OIDC counts expired authorization requests and tokens.
+	OIDC int64
 }
 
 // Purge deletes expired codes and verification records, rate events and
-// counter hours older than keepEvents, ended
-// lockouts and message log rows older than keepMessages.
+// counter hours older than keepEvents, ended lockouts, expired OpenID
+// Connect authorization requests and tokens, and message log rows older
+// than keepMessages.
 func (w Writer) Purge(ctx context.Context, now time.Time, keepEvents, keepMessages time.Duration) (PurgeResult, error) {
 	var r PurgeResult
 	var err error
@@ -438,6 +441,9 @@ func (w Writer) Purge(ctx context.Context, now time.Time, keepEvents, keepMessag
 		return r, err
 	}
 	if r.Lockouts, err = w.exec(ctx, `DELETE FROM lockouts WHERE until < $1`, Micros(now)); err != nil {
+		return r, err
+	}
+	if r.OIDC, err = w.oidcPurge(ctx, now); err != nil {
 		return r, err
 	}
 	cutoff := Micros(now.Add(-keepMessages))

@@ -22,10 +22,12 @@ var (
 // are "" when the user has none (NULL in the table, so that the unique
 // indexes let any number of users lack them). CustomData and Profile are
 // JSON objects. PasswordDigest is an argon2id PHC string or "".
+// EmailVerified says the user proved PrimaryEmail by a code.
 type User struct {
 	TenantID       string
 	ID             string
 	PrimaryEmail   string
+	EmailVerified  bool
 	Username       string
 	Name           string
 	Avatar         string
@@ -44,8 +46,8 @@ func (u User) LogValue() slog.Value {
 		slog.Bool("hasPassword", u.PasswordDigest != ""), slog.Bool("isSuspended", u.IsSuspended))
 }
 
-const userColumns = `tenant_id, id, COALESCE(primary_email, ''), COALESCE(username, ''), name, avatar, custom_data, profile,
-	password_digest, is_suspended, created_at, updated_at, last_sign_in_at`
+const userColumns = `tenant_id, id, COALESCE(primary_email, ''), primary_email_verified, COALESCE(username, ''), name, avatar,
+	custom_data, profile, password_digest, is_suspended, created_at, updated_at, last_sign_in_at`
 
 // userConflict names which unique index refused a user write.
 func userConflict(err error) error {
@@ -65,22 +67,23 @@ func userConflict(err error) error {
 // of the tenant has is ErrEmailTaken or ErrUsernameTaken.
 func (w Writer) UserInsert(ctx context.Context, u User) error {
 	_, err := w.exec(ctx, `INSERT INTO users (tenant_id, id, primary_email, username, name, avatar, custom_data, profile,
-		password_digest, is_suspended, created_at, updated_at, last_sign_in_at)
-		VALUES ($1, $2, NULLIF($3, ''), NULLIF($4, ''), $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		password_digest, is_suspended, created_at, updated_at, last_sign_in_at, primary_email_verified)
+		VALUES ($1, $2, NULLIF($3, ''), NULLIF($4, ''), $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		u.TenantID, u.ID, u.PrimaryEmail, u.Username, u.Name, u.Avatar, u.CustomData, u.Profile,
-		u.PasswordDigest, u.IsSuspended, Micros(u.CreatedAt), Micros(u.UpdatedAt), Micros(u.LastSignInAt))
+		u.PasswordDigest, u.IsSuspended, Micros(u.CreatedAt), Micros(u.UpdatedAt), Micros(u.LastSignInAt), u.EmailVerified)
 	return userConflict(err)
 }
 
-// UserUpdate writes a user's profile fields (primary email, username,
-// name, avatar, custom data, profile) and updated time; the password and
+// UserUpdate writes a user's profile fields (primary email and whether
+// it is verified, username, name, avatar, custom data, profile) and
+// updated time; the password and
 // the suspension have their own writes, so a profile change never undoes
 // a password change made meanwhile. ErrNotFound when there is no such
 // user; ErrEmailTaken or ErrUsernameTaken as for UserInsert.
 func (w Writer) UserUpdate(ctx context.Context, u User) error {
 	n, err := w.exec(ctx, `UPDATE users SET primary_email = NULLIF($3, ''), username = NULLIF($4, ''), name = $5, avatar = $6,
-		custom_data = $7, profile = $8, updated_at = $9 WHERE tenant_id = $1 AND id = $2`,
-		u.TenantID, u.ID, u.PrimaryEmail, u.Username, u.Name, u.Avatar, u.CustomData, u.Profile, Micros(u.UpdatedAt))
+		custom_data = $7, profile = $8, updated_at = $9, primary_email_verified = $10 WHERE tenant_id = $1 AND id = $2`,
+		u.TenantID, u.ID, u.PrimaryEmail, u.Username, u.Name, u.Avatar, u.CustomData, u.Profile, Micros(u.UpdatedAt), u.EmailVerified)
 	if err != nil {
 		return userConflict(err)
 	}
@@ -197,8 +200,8 @@ type scanner interface{ Scan(dest ...any) error }
 func scanUser(row scanner) (User, error) {
 	var u User
 	var created, updated, signedIn int64
-	err := row.Scan(&u.TenantID, &u.ID, &u.PrimaryEmail, &u.Username, &u.Name, &u.Avatar, &u.CustomData, &u.Profile,
-		&u.PasswordDigest, &u.IsSuspended, &created, &updated, &signedIn)
+	err := row.Scan(&u.TenantID, &u.ID, &u.PrimaryEmail, &u.EmailVerified, &u.Username, &u.Name, &u.Avatar, &u.CustomData,
+		&u.Profile, &u.PasswordDigest, &u.IsSuspended, &created, &updated, &signedIn)
 	if err != nil {
 		return User{}, interpret(err)
 	}
