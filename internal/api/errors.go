@@ -16,6 +16,7 @@ import (
 	"github.com/authmail/authmail/internal/emailtemplate"
 	"github.com/authmail/authmail/internal/identity"
 	"github.com/authmail/authmail/internal/keyring"
+	"github.com/authmail/authmail/internal/password"
 	"github.com/authmail/authmail/internal/store"
 	"github.com/authmail/authmail/internal/tenant"
 	"github.com/authmail/authmail/internal/verification"
@@ -97,10 +98,15 @@ func (s *Server) toAPIError(ctx context.Context, err error) *Error {
 	if errors.Is(err, identity.ErrUsernameInUse) {
 		return &Error{Status: http.StatusUnprocessableEntity, Code: "user.username_already_in_use", Message: "This username is already in use."}
 	}
-	var pe *identity.PasswordError
+	var pe *password.Error
 	if errors.As(err, &pe) {
 		return &Error{Status: http.StatusUnprocessableEntity, Code: "password.rejected", Message: "Password rejected: " + pe.Error() + ".",
 			Data: map[string]any{"issues": pe.Issues}}
+	}
+	if errors.Is(err, password.ErrPwnedUnavailable) {
+		s.logger.WarnContext(ctx, "breached-password check failed", "err", err)
+		return &Error{Status: http.StatusServiceUnavailable, Code: "password.pwned_check_unavailable", RetryAfter: 5,
+			Message: "the password policy checks passwords against breaches (passwordPolicy.rejects.pwned) and the breach service did not answer; try again shortly, or turn the check off"}
 	}
 	var fe *tenant.FieldError
 	if errors.As(err, &fe) {
@@ -119,8 +125,14 @@ func (s *Server) toAPIError(ctx context.Context, err error) *Error {
 			Message: "email codes need an email connector: create one first", Data: map[string]string{"type": "Email"}}
 	}
 	if errors.Is(err, tenant.ErrConnectorInUse) {
-		return &Error{Status: http.StatusConflict, Code: "connector.in_use",
-			Message: "sign-up or sign-in uses email codes and would stop working; change the sign-in settings first, switch connectors with POST /api/connectors, or delete with ?force=true"}
+		out := &Error{Status: http.StatusConflict, Code: "connector.in_use",
+			Message: "the sign-in experience relies on this email connector and would stop working; change the sign-in settings first, switch connectors with POST /api/connectors, or delete with ?force=true"}
+		var ue *tenant.ConnectorInUseError
+		if errors.As(err, &ue) {
+			out.Message = "the sign-in experience relies on this email connector (" + strings.Join(ue.Uses, ", ") + ") and would stop working; change those settings first, switch connectors with POST /api/connectors, or delete with ?force=true"
+			out.Data = map[string]any{"usedBy": ue.Uses}
+		}
+		return out
 	}
 	if errors.Is(err, delivery.ErrNoConnector) {
 		return &Error{Status: http.StatusNotImplemented, Code: "connector.not_found", Message: "Cannot find any available connector for type: Email. Create one with POST /api/connectors."}

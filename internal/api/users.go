@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/authmail/authmail/internal/identity"
+	"github.com/authmail/authmail/internal/password"
 	"github.com/authmail/authmail/internal/tenant"
 )
 
@@ -136,8 +137,12 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &b); err != nil {
 		return err
 	}
+	policy, err := s.passwordPolicy(r)
+	if err != nil {
+		return err
+	}
 	u, err := s.Users.Create(r.Context(), tenant.FromContext(r.Context()), identity.NewUser{PrimaryEmail: b.PrimaryEmail, Username: b.Username,
-		Password: b.Password, Name: b.Name, Avatar: b.Avatar, CustomData: b.CustomData, Profile: b.Profile})
+		Password: b.Password, Name: b.Name, Avatar: b.Avatar, CustomData: b.CustomData, Profile: b.Profile}, policy)
 	return writeUser(w, u, err)
 }
 
@@ -195,8 +200,19 @@ func (s *Server) setUserPassword(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &b); err != nil {
 		return err
 	}
-	u, err := s.Users.SetPassword(r.Context(), tenant.FromContext(r.Context()), r.PathValue("userId"), b.Password)
+	policy, err := s.passwordPolicy(r)
+	if err != nil {
+		return err
+	}
+	u, err := s.Users.SetPassword(r.Context(), tenant.FromContext(r.Context()), r.PathValue("userId"), b.Password, policy)
 	return writeUser(w, u, userError(err, r))
+}
+
+// passwordPolicy is the request's tenant's password policy, which the
+// user service checks new passwords against.
+func (s *Server) passwordPolicy(r *http.Request) (password.Policy, error) {
+	e, err := s.Tenants.Experience(r.Context(), tenant.FromContext(r.Context()))
+	return e.PasswordPolicy, err
 }
 
 func (s *Server) setUserSuspended(w http.ResponseWriter, r *http.Request) error {

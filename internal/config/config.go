@@ -49,6 +49,9 @@ type Settings struct {
 	// Connect issuer is exactly PublicURL + "/oidc". Empty means the
 	// default, "http://" + the listen address (see PublicBaseURL).
 	PublicURL string
+	// PwnedPasswordsURL is the base URL of the Pwned Passwords range API
+	// the password policy's breach check asks (passwordPolicy.rejects.pwned).
+	PwnedPasswordsURL string
 }
 
 // The flag names of the settings other packages name in their messages.
@@ -62,6 +65,8 @@ const (
 	AllowEndpoints = "allow-endpoints"
 	// PublicURL is the flag of the URL authmail is reached at.
 	PublicURL = "public-url"
+	// PwnedPasswordsURL is the flag of the breach check's range API.
+	PwnedPasswordsURL = "pwned-passwords-url"
 )
 
 // PublicBaseURL is the URL authmail is reached at: PublicURL when it is
@@ -123,6 +128,8 @@ func options() []option {
 			help: "comma-separated CIDRs (or IPs) connectors may connect to although they are loopback, private or special-purpose; link-local and cloud metadata addresses stay refused"},
 		{name: PublicURL, kind: kindString, commands: serve,
 			help: "the URL browsers and apps reach authmail at (http or https, no query); the OpenID Connect issuer is it + /oidc (default http:// + the listen address)"},
+		{name: PwnedPasswordsURL, kind: kindString, def: "https://api.pwnedpasswords.com", commands: serve,
+			help: "base URL of the Pwned Passwords range API the password policy's breach check asks (GET {url}/range/{5 hex digits}), through the outbound policy"},
 	}
 }
 
@@ -240,6 +247,9 @@ func Parse(cmd string, args []string, getenv func(string) string, output io.Writ
 	if s.PublicURL, err = ParsePublicURL(val[PublicURL]); err != nil {
 		return s, fmt.Errorf("%s %w", src[PublicURL], err)
 	}
+	if s.PwnedPasswordsURL, err = parseServiceURL(val[PwnedPasswordsURL]); err != nil {
+		return s, fmt.Errorf("%s %w", src[PwnedPasswordsURL], err)
+	}
 	return s, s.validate(src)
 }
 
@@ -281,6 +291,22 @@ func ParsePublicURL(raw string) (string, error) {
 		return "", fmt.Errorf("must not hold a user name or password")
 	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(raw, "#"):
 		return "", fmt.Errorf("must have no query or fragment: the OpenID Connect issuer is it + /oidc")
+	}
+	return strings.TrimRight(raw, "/"), nil
+}
+
+// parseServiceURL checks the base URL of an outside service: absolute
+// http or https, no credentials, query or fragment; it is returned
+// without its trailing slash.
+func parseServiceURL(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "":
+		return "", fmt.Errorf("must be an absolute http or https URL, not %q", raw)
+	case u.User != nil:
+		return "", fmt.Errorf("must not hold a user name or password")
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(raw, "#"):
+		return "", fmt.Errorf("must have no query or fragment")
 	}
 	return strings.TrimRight(raw, "/"), nil
 }

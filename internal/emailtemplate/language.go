@@ -169,3 +169,10 @@ func uiLocales(explicit string, preferred []language.Tag, locale string) string 
 	}
 	return strings.Join(out, " ")
 }
+
+// HasBuiltinLanguage reports whether the built-in templates cover tag (a
+// canonical tag), in itself or in its base language ("fr" for "fr-CA"),
+// as a render falls back.
+func HasBuiltinLanguage(tag string) bool {
+	return slices.Contains(builtins.tags, tag) || (baseLanguage(tag) != "" && slices.Contains(builtins.tags, baseLanguage(tag)))
+}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/authmail/authmail/internal/address"
 	"github.com/authmail/authmail/internal/keyring"
+	"github.com/authmail/authmail/internal/password"
 	"github.com/authmail/authmail/internal/store"
 )
 
@@ -47,15 +48,18 @@ func (e *FieldError) Error() string { return e.Field + " " + e.Reason }
 type Service struct {
 	st  *store.Store
 	now func() time.Time
+	// passwords checks new passwords against the tenant's policy.
+	passwords *password.Checker
 	// hashing holds a place per argon2id hash or check under way: each
 	// takes DefaultParams.Memory, so at most one per CPU run at once and
 	// the others wait their turn (or their context's end).
 	hashing chan struct{}
 }
 
-// New returns the service over st.
-func New(st *store.Store, now func() time.Time) *Service {
-	return &Service{st: st, now: now, hashing: make(chan struct{}, runtime.GOMAXPROCS(0))}
+// New returns the service over st; passwords checks new passwords (its
+// breach check connects through the client it was made with).
+func New(st *store.Store, now func() time.Time, passwords *password.Checker) *Service {
+	return &Service{st: st, now: now, passwords: passwords, hashing: make(chan struct{}, runtime.GOMAXPROCS(0))}
 }
 
 // hash is Hash, one per CPU at a time.
@@ -123,8 +127,12 @@ type NewUser struct {
 	EmailVerified                                  bool
 }
 
-// Create checks and stores a new user with a generated ID.
-func (s *Service) Create(ctx context.Context, tenant string, n NewUser) (User, error) {
+// Create checks and stores a new user with a generated ID. A password is
+// checked against policy, the tenant's passwordPolicy, with the new
+// user's name, username and email as the user information: a refusal is
+// a *password.Error, a breach check that could not be made an error
+// matching password.ErrPwnedUnavailable.
+func (s *Service) Create(ctx context.Context, tenant string, n NewUser, policy password.Policy) (User, error) {
 	now := s.now()
 	u := store.User{TenantID: tenant, ID: newID(), Name: n.Name, Avatar: n.Avatar, CreatedAt: now, UpdatedAt: now}
 	var err error
@@ -143,7 +151,8 @@ func (s *Service) Create(ctx context.Context, tenant string, n NewUser) (User, e
 		return User{}, err
 	}
 	if n.Password != "" {
-		if err := CheckPassword(n.Password); err != nil {
+		info := password.UserInfo{Name: u.Name, Username: u.Username, Email: u.PrimaryEmail}
+		if err := s.passwords.Check(ctx, policy, n.Password, info); err != nil {
 			return User{}, err
 		}
 		if u.PasswordDigest, err = s.hash(ctx, n.Password); err != nil {
@@ -271,14 +280,20 @@ func (s *Service) Update(ctx context.Context, tenant, id string, p Patch) (User,
 	return view(out)
 }
 
-// SetPassword checks a new password against the policy and stores its
-// digest. The hash is made before the write, so no transaction waits on
-// it.
-func (s *Service) SetPassword(ctx context.Context, tenant, id, password string) (User, error) {
-	if err := CheckPassword(password); err != nil {
+// SetPassword checks a new password against policy, the tenant's
+// passwordPolicy, with the user's name, username and email as the user
+// information, and stores its digest; the errors are Create's. The hash is
+// made before the write, so no transaction waits on it.
+func (s *Service) SetPassword(ctx context.Context, tenant, id, pw string, policy password.Policy) (User, error) {
+	cur, err := s.st.UserGet(ctx, tenant, id)
+	if err != nil {
+		return User{}, writeError(err)
+	}
+	info := password.UserInfo{Name: cur.Name, Username: cur.Username, Email: cur.PrimaryEmail}
+	if err := s.passwords.Check(ctx, policy, pw, info); err != nil {
 		return User{}, err
 	}
-	digest, err := s.hash(ctx, password)
+	digest, err := s.hash(ctx, pw)
 	if err != nil {
 		return User{}, err
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
 
@@ -38,14 +37,6 @@ const (
 	minSaltLen = 8
 	minKeyLen  = 16
 	maxKeyLen  = 128
-)
-
-// The password policy until the sign-in experience carries Logto's
-// passwordPolicy: a length, in characters, from MinPasswordLength to
-// MaxPasswordLength (Logto's default length bounds).
-const (
-	MinPasswordLength = 8
-	MaxPasswordLength = 256
 )
 
 // ErrMalformedDigest means a stored digest is not an argon2id PHC string
@@ -116,33 +107,4 @@ func decodeDigest(digest string) (Params, []byte, []byte, error) {
 	}
 	p.SaltLen, p.KeyLen = uint32(len(salt)), uint32(len(key))
 	return p, salt, key, nil
-}
-
-// PasswordError is a password the policy refuses; Issues are Logto's
-// issue codes (password_rejected.too_short, password_rejected.too_long).
-type PasswordError struct {
-	Issues []PasswordIssue
-}
-
-// PasswordIssue is one rule a password breaks, with the rule's values.
-type PasswordIssue struct {
-	Code          string         `json:"code"`
-	Interpolation map[string]int `json:"interpolation,omitempty"`
-}
-
-// Error says what the policy wants, never the password.
-func (e *PasswordError) Error() string {
-	return fmt.Sprintf("the password must be %d to %d characters long", MinPasswordLength, MaxPasswordLength)
-}
-
-// CheckPassword applies the password policy.
-func CheckPassword(password string) error {
-	n := utf8.RuneCountInString(password)
-	switch {
-	case n < MinPasswordLength:
-		return &PasswordError{Issues: []PasswordIssue{{Code: "password_rejected.too_short", Interpolation: map[string]int{"min": MinPasswordLength}}}}
-	case n > MaxPasswordLength:
-		return &PasswordError{Issues: []PasswordIssue{{Code: "password_rejected.too_long", Interpolation: map[string]int{"max": MaxPasswordLength}}}}
-	}
-	return nil
 }

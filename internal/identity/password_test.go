@@ -86,25 +86,3 @@ func TestDigestRecordsItsParameters(t *testing.T) {
 		t.Fatalf("DigestParams(Hash) = %+v, %v; want DefaultParams", got, err)
 	}
 }
-
-func TestPasswordPolicyIsEightTo256Characters(t *testing.T) {
-	for pw, want := range map[string]string{
-		"1234567":                  "password_rejected.too_short",
-		"12345678":                 "",
-		"éééééééé":                 "", // counted in characters, not bytes
-		"ééééééé":                  "password_rejected.too_short",
-		strings.Repeat("a", 256):   "",
-		strings.Repeat("a", 257):   "password_rejected.too_long",
-		strings.Repeat("é", 256):   "",
-		strings.Repeat("a", 10000): "password_rejected.too_long",
-	} {
-		err := CheckPassword(pw)
-		var pe *PasswordError
-		switch {
-		case want == "" && err != nil:
-			t.Errorf("CheckPassword(%d chars) = %v; want nil", len([]rune(pw)), err)
-		case want != "" && (!errors.As(err, &pe) || pe.Issues[0].Code != want):
-			t.Errorf("CheckPassword(%d chars) = %v; want %s", len([]rune(pw)), err, want)
-		}
-	}
-}

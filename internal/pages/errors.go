@@ -9,6 +9,7 @@ import (
 
 	"github.com/authmail/authmail/internal/delivery"
 	"github.com/authmail/authmail/internal/identity"
+	"github.com/authmail/authmail/internal/password"
 	"github.com/authmail/authmail/internal/store"
 	"github.com/authmail/authmail/internal/verification"
 )
@@ -85,7 +86,7 @@ func errorCode(err error) (string, time.Duration) {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return "request.timeout", 0
 	}
-	var pe *identity.PasswordError
+	var pe *password.Error
 	if errors.As(err, &pe) {
 		return "password.rejected", 0
 	}

@@ -29,9 +29,24 @@ var (
 	// email connector.
 	ErrNoEmailConnector = errors.New("email codes need an email connector")
 	// ErrConnectorInUse refuses to delete the email connector while
-	// sign-up or sign-in uses email codes.
-	ErrConnectorInUse = errors.New("sign-up or sign-in uses email codes")
+	// the sign-in experience relies on it.
+	ErrConnectorInUse = errors.New("the sign-in experience relies on the email connector")
 )
+
+// ConnectorInUseError refuses to delete the email connector: Uses lists
+// what relies on it, as Experience.EmailConnectorUses. It matches
+// ErrConnectorInUse.
+type ConnectorInUseError struct {
+	Uses []string
+}
+
+// Error names what relies on the connector.
+func (e *ConnectorInUseError) Error() string {
+	return ErrConnectorInUse.Error() + ": " + strings.Join(e.Uses, ", ")
+}
+
+// Unwrap returns ErrConnectorInUse.
+func (e *ConnectorInUseError) Unwrap() error { return ErrConnectorInUse }
 
 // Settings reads and changes tenants' settings. Reads are cached per
 // process for at most a second; a change made through this process
@@ -186,10 +201,12 @@ func experienceIn(ctx context.Context, tx *store.Tx, tenant string) (Experience,
 // The patch must be a JSON object of Experience's fields; the result is
 // validated, and the settings in force after the change are returned.
 //
-// Turning email codes on while the tenant has no email connector fails
-// with ErrNoEmailConnector; a patch that is not such an object, or a field
-// out of range, with a *FieldError. The check and the write are one
-// transaction that DeleteConnector's excludes, so the two cannot interleave.
+// A patch that is not such an object, or a field out of range, fails with
+// a *FieldError; settings that break one of Logto's rules (rules.go) with
+// a *RuleError, which matches ErrNoEmailConnector when the rule is that
+// email sign-up, sign-in, password reset or MFA needs an email connector
+// and the tenant has none. The checks and the write are one transaction
+// that DeleteConnector's excludes, so the two cannot interleave.
 func (s *Settings) PatchExperience(ctx context.Context, tenant string, patch []byte) (Experience, error) {
 	if err := checkPatch(patch); err != nil {
 		return Experience{}, err
@@ -214,12 +231,8 @@ func (s *Settings) PatchExperience(ctx context.Context, tenant string, patch []b
 		if err := cur.Validate(); err != nil {
 			return err
 		}
-		if cur.UsesEmailCodes() {
-			if _, err := tx.ConnectorActive(ctx, tenant); errors.Is(err, store.ErrNotFound) {
-				return ErrNoEmailConnector
-			} else if err != nil {
-				return err
-			}
+		if err := checkRules(ctx, tx, tenant, cur, touchedBy(patch)); err != nil {
+			return err
 		}
 		if err := tx.SettingPut(ctx, tenant, settingExperience, string(merged), s.now()); err != nil {
 			return err
@@ -272,8 +285,9 @@ func jsonKind(k reflect.Kind) string {
 }
 
 // DeleteConnector deletes the tenant's connector id (store.ErrNotFound
-// when there is none). Unless force is set it fails with
-// ErrConnectorInUse while sign-up or sign-in uses email codes. The check
+// when there is none). Unless force is set it fails with a
+// *ConnectorInUseError (matching ErrConnectorInUse) while the settings
+// rely on an email connector (Experience.EmailConnectorUses). The check
 // and the delete are one transaction that PatchExperience's excludes.
 func (s *Settings) DeleteConnector(ctx context.Context, tenant, id string, force bool) error {
 	return s.st.InTx(ctx, func(tx *store.Tx) error {
@@ -288,8 +302,8 @@ func (s *Settings) DeleteConnector(ctx context.Context, tenant, id string, force
 			if err != nil {
 				return err
 			}
-			if e.UsesEmailCodes() {
-				return ErrConnectorInUse
+			if uses := e.EmailConnectorUses(); len(uses) > 0 {
+				return &ConnectorInUseError{Uses: uses}
 			}
 		}
 		return tx.ConnectorDelete(ctx, tenant, id)

@@ -356,6 +356,42 @@ func TestNegativeCooldownStoredEarlierReadsAsOff(t *testing.T) {
 	})
 }
 
+// TestOldLockoutNamesReadAsSentinelPolicy: the lockout settings earlier
+// versions stored in verificationCodePolicy are sentinelPolicy's, in
+// force for the code checks too; a value stored under the new name wins
+// over one under the old; the per-client threshold stays where it was.
+func TestOldLockoutNamesReadAsSentinelPolicy(t *testing.T) {
+	cases := []struct {
+		name, stored string
+		want         verification.SentinelPolicy
+	}{
+		{"old names only", `{"verificationCodePolicy":{"addressLockoutFailures":7,"lockoutMinutes":9,"lockoutFailures":5}}`,
+			verification.SentinelPolicy{MaxAttempts: 7, LockoutDuration: 9}},
+		{"one old name", `{"verificationCodePolicy":{"lockoutMinutes":9,"lockoutFailures":5}}`,
+			verification.SentinelPolicy{MaxAttempts: verification.DefaultSentinelPolicy().MaxAttempts, LockoutDuration: 9}},
+		{"the new name wins", `{"verificationCodePolicy":{"addressLockoutFailures":7,"lockoutMinutes":9,"lockoutFailures":5},"sentinelPolicy":{"maxAttempts":11}}`,
+			verification.SentinelPolicy{MaxAttempts: 11, LockoutDuration: 9}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			storetest.ForEach(t, func(t *testing.T, st *store.Store) {
+				ctx := context.Background()
+				if err := st.WriteQ().SettingPut(ctx, tenant.Default, "experience", tc.stored, time.Now()); err != nil {
+					t.Fatal(err)
+				}
+				e, err := tenant.New(st, time.Now).Experience(ctx, tenant.Default)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if e.SentinelPolicy != tc.want || e.VerificationCodePolicy.Sentinel != tc.want || e.VerificationCodePolicy.LockoutFailures != 5 {
+					t.Errorf("read as sentinelPolicy %+v (code policy's %+v), lockoutFailures %d; want %+v and 5",
+						e.SentinelPolicy, e.VerificationCodePolicy.Sentinel, e.VerificationCodePolicy.LockoutFailures, tc.want)
+				}
+			})
+		})
+	}
+}
+
 // TestDeleteConnector: deleting the connector is refused while sign-in
 // uses email codes unless forced; an unknown connector is not found.
 func TestDeleteConnector(t *testing.T) {
