@@ -17,6 +17,7 @@ import (
 	"github.com/authmail/authmail/internal/dnscheck"
 	"github.com/authmail/authmail/internal/emailtemplate"
 	"github.com/authmail/authmail/internal/store"
+	"github.com/authmail/authmail/internal/tenant"
 	"github.com/authmail/authmail/internal/verification"
 )
 
@@ -235,22 +236,29 @@ func fieldHints() map[reflect.Type]map[string]map[string]any {
 	for _, f := range verification.PolicyFields() {
 		policy[f.Name] = map[string]any{"minimum": f.Min, "maximum": f.Max, "default": f.Default}
 	}
+	sentinel := map[string]map[string]any{}
+	for _, f := range verification.SentinelPolicyFields() {
+		sentinel[f.Name] = map[string]any{"minimum": f.Min, "maximum": f.Max, "default": f.Default}
+	}
 	return map[reflect.Type]map[string]map[string]any{
-		reflect.TypeFor[factoryJSON]():           {"type": {"enum": []string{"Email"}}},
-		reflect.TypeFor[createConnectorBody]():   {"connectorId": factoryIDSchema(), "id": {"maxLength": 128, "pattern": "^[A-Za-z0-9_-]*$"}},
-		reflect.TypeFor[templateJSON]():          {"templateType": usage},
-		reflect.TypeFor[templateInput]():         {"templateType": usage},
-		reflect.TypeFor[putTemplatesBody]():      {"templates": {"minItems": 1, "maxItems": 200}},
-		reflect.TypeFor[previewBody]():           {"templateType": usage},
-		reflect.TypeFor[emailtemplate.Details](): {"contentType": contentType},
-		reflect.TypeFor[detailsPatch]():          {"contentType": contentType},
-		reflect.TypeFor[verifyCodeBody]():        {"verificationCode": {"minLength": 1, "maxLength": 32}},
-		reflect.TypeFor[messageJSON]():           {"status": {"enum": messageStatuses()}, "type": usage},
-		reflect.TypeFor[inboxJSON]():             {"type": usage},
-		reflect.TypeFor[attemptJSON]():           {"outcome": {"enum": []string{"sent", "error"}}},
-		reflect.TypeFor[checkJSON]():             {"result": {"enum": []string{"passed", "temporary_failure", "not_supported"}}},
-		reflect.TypeFor[lockoutJSON]():           {"scope": {"enum": []string{verification.ScopeAddress, verification.ScopeClient}}},
-		reflect.TypeFor[verification.Policy]():   policy,
+		reflect.TypeFor[factoryJSON]():                 {"type": {"enum": []string{"Email"}}},
+		reflect.TypeFor[createConnectorBody]():         {"connectorId": factoryIDSchema(), "id": {"maxLength": 128, "pattern": "^[A-Za-z0-9_-]*$"}},
+		reflect.TypeFor[templateJSON]():                {"templateType": usage},
+		reflect.TypeFor[templateInput]():               {"templateType": usage},
+		reflect.TypeFor[putTemplatesBody]():            {"templates": {"minItems": 1, "maxItems": 200}},
+		reflect.TypeFor[previewBody]():                 {"templateType": usage},
+		reflect.TypeFor[emailtemplate.Details]():       {"contentType": contentType},
+		reflect.TypeFor[detailsPatch]():                {"contentType": contentType},
+		reflect.TypeFor[verifyCodeBody]():              {"verificationCode": {"minLength": 1, "maxLength": 32}},
+		reflect.TypeFor[messageJSON]():                 {"status": {"enum": messageStatuses()}, "type": usage},
+		reflect.TypeFor[inboxJSON]():                   {"type": usage},
+		reflect.TypeFor[attemptJSON]():                 {"outcome": {"enum": []string{"sent", "error"}}},
+		reflect.TypeFor[checkJSON]():                   {"result": {"enum": []string{"passed", "temporary_failure", "not_supported"}}},
+		reflect.TypeFor[lockoutJSON]():                 {"scope": {"enum": []string{verification.ScopeAddress, verification.ScopeClient}}},
+		reflect.TypeFor[verification.Policy]():         policy,
+		reflect.TypeFor[verification.SentinelPolicy](): sentinel,
+		reflect.TypeFor[tenant.Experience]():           {"signInMode": {"enum": stringsOf(tenant.SignInModes())}},
+		reflect.TypeFor[tenant.Mfa]():                  {"policy": {"enum": stringsOf(tenant.MfaPolicies())}},
 	}
 }
 
@@ -466,6 +474,15 @@ func clone(m map[string]any) map[string]any {
 	out := make(map[string]any, len(m))
 	for k, v := range m {
 		out[k] = v
+	}
+	return out
+}
+
+// stringsOf lists a string type's values as strings, for enums.
+func stringsOf[S ~string](vs []S) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = string(v)
 	}
 	return out
 }
