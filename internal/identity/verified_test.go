@@ -3,10 +3,12 @@ package identity_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"testing"
 	"time"
 
 	"github.com/authmail/authmail/internal/identity"
+	"github.com/authmail/authmail/internal/password"
 	"github.com/authmail/authmail/internal/store"
 	"github.com/authmail/authmail/internal/store/storetest"
 )
@@ -18,8 +20,8 @@ import (
 func TestAPrimaryEmailIsVerifiedOnlyWhileItIsTheProvedOne(t *testing.T) {
 	ctx := context.Background()
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
-		svc := identity.New(st, func() time.Time { return time.Now().UTC() })
-		u, err := svc.Create(ctx, "default", identity.NewUser{PrimaryEmail: "Bob@Example.com", EmailVerified: true})
+		svc := identity.New(st, func() time.Time { return time.Now().UTC() }, password.NewChecker(http.DefaultClient, ""))
+		u, err := svc.Create(ctx, "default", identity.NewUser{PrimaryEmail: "Bob@Example.com", EmailVerified: true}, password.DefaultPolicy())
 		if err != nil || !u.EmailVerified {
 			t.Fatalf("created: %+v, %v; want the email verified", u, err)
 		}
@@ -36,7 +38,7 @@ func TestAPrimaryEmailIsVerifiedOnlyWhileItIsTheProvedOne(t *testing.T) {
 			t.Fatalf("after a proved address change: %+v, %v; want the email verified", u, err)
 		}
 		var fe *identity.FieldError
-		if _, err := svc.Create(ctx, "default", identity.NewUser{Username: "nomail", EmailVerified: true}); !errors.As(err, &fe) {
+		if _, err := svc.Create(ctx, "default", identity.NewUser{Username: "nomail", EmailVerified: true}, password.DefaultPolicy()); !errors.As(err, &fe) {
 			t.Errorf("a verified email without an email: %v, want a FieldError", err)
 		}
 		if got, err := svc.Get(ctx, "default", u.ID); err != nil || !got.EmailVerified || got.PrimaryEmail != proved {

@@ -110,7 +110,9 @@ func checkRules(ctx context.Context, tx *store.Tx, tenant string, e Experience, 
 		return err
 	}
 	uses := e.EmailConnectorUses()
-	usesAny := func(paths ...string) bool { return slices.ContainsFunc(paths, func(p string) bool { return slices.Contains(uses, p) }) }
+	usesAny := func(paths ...string) bool {
+		return slices.ContainsFunc(paths, func(p string) bool { return slices.Contains(uses, p) })
+	}
 	if err := needs(t["signUp"] && usesAny("signUp.identifiers", "signUp.secondaryIdentifiers"), errNoEmailConnector); err != nil {
 		return err
 	}
