@@ -88,6 +88,9 @@ func (s *Server) toAPIError(ctx context.Context, err error) *Error {
 		}
 		return out
 	}
+	if ae := appsError(err); ae != nil {
+		return ae
+	}
 	var ife *identity.FieldError
 	if errors.As(err, &ife) {
 		return invalidInput(ife.Field, "%s", ife.Reason)

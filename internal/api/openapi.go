@@ -14,6 +14,7 @@ import (
 	"unicode"
 
 	"github.com/authmail/authmail/connector"
+	"github.com/authmail/authmail/internal/apps"
 	"github.com/authmail/authmail/internal/dnscheck"
 	"github.com/authmail/authmail/internal/emailtemplate"
 	"github.com/authmail/authmail/internal/store"
@@ -90,7 +91,7 @@ func (s *Server) OpenAPI() map[string]any {
 			if rt.mergePatch {
 				body["description"] = "A JSON merge patch (RFC 7396): a field given is set, a field given as null is reset to its default, a field left out is kept."
 			}
-			op["requestBody"] = map[string]any{"required": true, "content": jsonContent(body)}
+			op["requestBody"] = map[string]any{"required": !rt.bodyOptional, "content": jsonContent(body)}
 		}
 		if paths[rt.path] == nil {
 			paths[rt.path] = map[string]any{}
@@ -135,6 +136,24 @@ func factoryIDSchema() map[string]any {
 	}
 	slices.Sort(ids)
 	return map[string]any{"type": "string", "enum": ids}
+}
+
+// appTypes lists the application types, for enums.
+func appTypes() []string {
+	var out []string
+	for _, t := range apps.Types() {
+		out = append(out, string(t))
+	}
+	return out
+}
+
+// roleTypes lists the role types, for enums.
+func roleTypes() []string {
+	var out []string
+	for _, t := range apps.RoleTypes() {
+		out = append(out, string(t))
+	}
+	return out
 }
 
 // usageTypes lists the usage types, for enums.
@@ -259,6 +278,10 @@ func fieldHints() map[reflect.Type]map[string]map[string]any {
 		reflect.TypeFor[verification.SentinelPolicy](): sentinel,
 		reflect.TypeFor[tenant.Experience]():           {"signInMode": {"enum": stringsOf(tenant.SignInModes())}},
 		reflect.TypeFor[tenant.Mfa]():                  {"policy": {"enum": stringsOf(tenant.MfaPolicies())}},
+		reflect.TypeFor[privateKeyJSON]():              {"signingKeyAlgorithm": {"enum": []string{keyAlgorithmEC}}, "status": {"enum": []string{keyStatusCurrent, keyStatusPrevious}}},
+		reflect.TypeFor[rotateKeysBody]():              {"signingKeyAlgorithm": {"enum": []string{keyAlgorithmEC}}, "rotationGracePeriod": {"minimum": 0, "maximum": 0}},
+		reflect.TypeFor[createResourceBody]():          {"accessTokenTtl": {"minimum": 1, "maximum": apps.MaxAccessTokenTTL}, "name": {"minLength": 1}, "indicator": {"minLength": 1}},
+		reflect.TypeFor[createApplicationBody]():       {"name": {"minLength": 1}},
 	}
 }
 
@@ -269,6 +292,8 @@ func typeHints() map[reflect.Type]map[string]any {
 		reflect.TypeFor[json.RawMessage]():     {},
 		reflect.TypeFor[time.Time]():           {"type": "string", "format": "date-time"},
 		reflect.TypeFor[connector.UsageType](): {"type": "string", "enum": usageTypes()},
+		reflect.TypeFor[apps.Type]():           {"type": "string", "enum": appTypes()},
+		reflect.TypeFor[apps.RoleType]():       {"type": "string", "enum": roleTypes()},
 		reflect.TypeFor[dnscheck.Status](): {"type": "string", "enum": []string{string(dnscheck.StatusPass), string(dnscheck.StatusWarn),
 			string(dnscheck.StatusFail), string(dnscheck.StatusError)}},
 	}

@@ -28,7 +28,7 @@ type outageCall struct {
 
 // outageFixtures are IDs of things that exist before the outage.
 type outageFixtures struct {
-	connector, template, message, user string
+	connector, template, message, user, app, resource string
 }
 
 // outageCalls holds one call for every route of the route table, keyed
@@ -38,42 +38,56 @@ func outageCalls(fx outageFixtures) map[string]outageCall {
 	tpl := map[string]any{"templates": []any{map[string]any{"languageTag": "en", "templateType": "Generic",
 		"details": map[string]any{"subject": "Code {{code}}", "content": "Your code is {{code}}"}}}}
 	return map[string]outageCall{
-		"GET /healthz":                            {path: "/healthz", noDatabase: true},
-		"GET /readyz":                             {path: "/readyz"},
-		"GET /api/openapi.json":                   {path: "/api/openapi.json", noDatabase: true},
-		"GET /api/connector-factories":            {path: "/api/connector-factories", noDatabase: true},
-		"GET /api/connector-factories/{id}":       {path: "/api/connector-factories/smtp", noDatabase: true},
-		"GET /api/connectors":                     {path: "/api/connectors"},
-		"POST /api/connectors":                    {path: "/api/connectors", body: map[string]any{"connectorId": "dev-inbox", "config": map[string]any{}}},
-		"GET /api/connectors/{id}":                {path: "/api/connectors/" + fx.connector},
-		"PATCH /api/connectors/{id}":              {path: "/api/connectors/" + fx.connector, body: map[string]any{"config": map[string]any{}}},
-		"DELETE /api/connectors/{id}":             {path: "/api/connectors/" + fx.connector + "?force=true"},
-		"POST /api/connectors/{factoryId}/test":   {path: "/api/connectors/dev-inbox/test", body: map[string]any{"email": "tester@example.com", "config": map[string]any{}}},
-		"POST /api/connectors/{factoryId}/check":  {path: "/api/connectors/dev-inbox/check", body: map[string]any{"config": map[string]any{}}},
-		"PUT /api/email-templates":                {path: "/api/email-templates", body: tpl},
-		"GET /api/email-templates":                {path: "/api/email-templates"},
-		"DELETE /api/email-templates":             {path: "/api/email-templates?languageTag=en"},
-		"POST /api/email-templates/preview":       {path: "/api/email-templates/preview", body: map[string]any{"templateType": "Generic"}},
-		"GET /api/email-templates/{id}":           {path: "/api/email-templates/" + fx.template},
-		"DELETE /api/email-templates/{id}":        {path: "/api/email-templates/" + fx.template},
-		"PATCH /api/email-templates/{id}/details": {path: "/api/email-templates/" + fx.template + "/details", body: map[string]any{"subject": "New code {{code}}"}},
-		"GET /api/sign-in-exp":                    {path: "/api/sign-in-exp"},
-		"PATCH /api/sign-in-exp":                  {path: "/api/sign-in-exp", body: map[string]any{"emailBranding": map[string]any{"senderName": "Acme"}}},
-		"POST /api/verification-codes":            {path: "/api/verification-codes", body: map[string]any{"email": "outage@example.com"}},
-		"POST /api/verification-codes/verify":     {path: "/api/verification-codes/verify", body: map[string]any{"email": "outage@example.com", "verificationCode": "123456"}},
-		"GET /api/sentinel/lockouts":              {path: "/api/sentinel/lockouts"},
-		"DELETE /api/sentinel/lockouts/{id}":      {path: "/api/sentinel/lockouts/0123456789abcdef"},
-		"GET /api/users":                          {path: "/api/users?page=1&page_size=5&search=outage"},
-		"POST /api/users":                         {path: "/api/users", body: map[string]any{"primaryEmail": "new-user@example.com"}},
-		"GET /api/users/{userId}":                 {path: "/api/users/" + fx.user},
-		"PATCH /api/users/{userId}":               {path: "/api/users/" + fx.user, body: map[string]any{"name": "Outage"}},
-		"DELETE /api/users/{userId}":              {path: "/api/users/" + fx.user},
-		"PATCH /api/users/{userId}/password":      {path: "/api/users/" + fx.user + "/password", body: map[string]any{"password": "correct horse battery"}},
-		"PATCH /api/users/{userId}/is-suspended":  {path: "/api/users/" + fx.user + "/is-suspended", body: map[string]any{"isSuspended": true}},
-		"GET /api/messages":                       {path: "/api/messages"},
-		"GET /api/messages/{id}":                  {path: "/api/messages/" + fx.message},
-		"GET /api/dev-inbox/messages":             {path: "/api/dev-inbox/messages"},
-		"GET /api/deliverability/check":           {path: "/api/deliverability/check?domain=auth.example.com"},
+		"GET /healthz":                                            {path: "/healthz", noDatabase: true},
+		"GET /readyz":                                             {path: "/readyz"},
+		"GET /api/openapi.json":                                   {path: "/api/openapi.json", noDatabase: true},
+		"GET /api/connector-factories":                            {path: "/api/connector-factories", noDatabase: true},
+		"GET /api/connector-factories/{id}":                       {path: "/api/connector-factories/smtp", noDatabase: true},
+		"GET /api/connectors":                                     {path: "/api/connectors"},
+		"POST /api/connectors":                                    {path: "/api/connectors", body: map[string]any{"connectorId": "dev-inbox", "config": map[string]any{}}},
+		"GET /api/connectors/{id}":                                {path: "/api/connectors/" + fx.connector},
+		"PATCH /api/connectors/{id}":                              {path: "/api/connectors/" + fx.connector, body: map[string]any{"config": map[string]any{}}},
+		"DELETE /api/connectors/{id}":                             {path: "/api/connectors/" + fx.connector + "?force=true"},
+		"POST /api/connectors/{factoryId}/test":                   {path: "/api/connectors/dev-inbox/test", body: map[string]any{"email": "tester@example.com", "config": map[string]any{}}},
+		"POST /api/connectors/{factoryId}/check":                  {path: "/api/connectors/dev-inbox/check", body: map[string]any{"config": map[string]any{}}},
+		"PUT /api/email-templates":                                {path: "/api/email-templates", body: tpl},
+		"GET /api/email-templates":                                {path: "/api/email-templates"},
+		"DELETE /api/email-templates":                             {path: "/api/email-templates?languageTag=en"},
+		"POST /api/email-templates/preview":                       {path: "/api/email-templates/preview", body: map[string]any{"templateType": "Generic"}},
+		"GET /api/email-templates/{id}":                           {path: "/api/email-templates/" + fx.template},
+		"DELETE /api/email-templates/{id}":                        {path: "/api/email-templates/" + fx.template},
+		"PATCH /api/email-templates/{id}/details":                 {path: "/api/email-templates/" + fx.template + "/details", body: map[string]any{"subject": "New code {{code}}"}},
+		"GET /api/sign-in-exp":                                    {path: "/api/sign-in-exp"},
+		"PATCH /api/sign-in-exp":                                  {path: "/api/sign-in-exp", body: map[string]any{"emailBranding": map[string]any{"senderName": "Acme"}}},
+		"POST /api/verification-codes":                            {path: "/api/verification-codes", body: map[string]any{"email": "outage@example.com"}},
+		"POST /api/verification-codes/verify":                     {path: "/api/verification-codes/verify", body: map[string]any{"email": "outage@example.com", "verificationCode": "123456"}},
+		"GET /api/sentinel/lockouts":                              {path: "/api/sentinel/lockouts"},
+		"DELETE /api/sentinel/lockouts/{id}":                      {path: "/api/sentinel/lockouts/0123456789abcdef"},
+		"GET /api/users":                                          {path: "/api/users?page=1&page_size=5&search=outage"},
+		"POST /api/users":                                         {path: "/api/users", body: map[string]any{"primaryEmail": "new-user@example.com"}},
+		"GET /api/users/{userId}":                                 {path: "/api/users/" + fx.user},
+		"PATCH /api/users/{userId}":                               {path: "/api/users/" + fx.user, body: map[string]any{"name": "Outage"}},
+		"DELETE /api/users/{userId}":                              {path: "/api/users/" + fx.user},
+		"PATCH /api/users/{userId}/password":                      {path: "/api/users/" + fx.user + "/password", body: map[string]any{"password": "correct horse battery"}},
+		"PATCH /api/users/{userId}/is-suspended":                  {path: "/api/users/" + fx.user + "/is-suspended", body: map[string]any{"isSuspended": true}},
+		"GET /api/applications":                                   {path: "/api/applications?page=1&page_size=5"},
+		"POST /api/applications":                                  {path: "/api/applications", body: map[string]any{"name": "Outage", "type": "MachineToMachine"}},
+		"GET /api/applications/{id}":                              {path: "/api/applications/" + fx.app},
+		"PATCH /api/applications/{id}":                            {path: "/api/applications/" + fx.app, body: map[string]any{"name": "Outage"}},
+		"DELETE /api/applications/{id}":                           {path: "/api/applications/" + fx.app},
+		"GET /api/applications/{applicationId}/roles":             {path: "/api/applications/" + fx.app + "/roles"},
+		"POST /api/applications/{applicationId}/roles":            {path: "/api/applications/" + fx.app + "/roles", body: map[string]any{"roleIds": []string{"management-api-access"}}},
+		"DELETE /api/applications/{applicationId}/roles/{roleId}": {path: "/api/applications/" + fx.app + "/roles/management-api-access"},
+		"GET /api/roles":                                          {path: "/api/roles?type=MachineToMachine"},
+		"GET /api/resources":                                      {path: "/api/resources"},
+		"POST /api/resources":                                     {path: "/api/resources", body: map[string]any{"name": "Outage", "indicator": "https://outage.example.com"}},
+		"GET /api/resources/{id}":                                 {path: "/api/resources/" + fx.resource},
+		"GET /api/configs/oidc/private-keys":                      {path: "/api/configs/oidc/private-keys"},
+		"POST /api/configs/oidc/private-keys/rotate":              {path: "/api/configs/oidc/private-keys/rotate", body: map[string]any{}},
+		"GET /api/messages":                                       {path: "/api/messages"},
+		"GET /api/messages/{id}":                                  {path: "/api/messages/" + fx.message},
+		"GET /api/dev-inbox/messages":                             {path: "/api/dev-inbox/messages"},
+		"GET /api/deliverability/check":                           {path: "/api/deliverability/check?domain=auth.example.com"},
 	}
 }
 
@@ -117,6 +131,11 @@ func TestDatabaseOutageAnswers503OnEveryRoute(t *testing.T) {
 		var u struct{ ID string }
 		a.JSON("POST", "/api/users", map[string]any{"primaryEmail": "before@example.com"}, http.StatusOK, &u)
 		fx.user = u.ID
+		var app, res struct{ ID string }
+		a.JSON("POST", "/api/applications", map[string]any{"name": "Before", "type": "MachineToMachine"}, http.StatusOK, &app)
+		a.JSON("POST", "/api/applications/"+app.ID+"/roles", map[string]any{"roleIds": []string{"management-api-access"}}, http.StatusCreated, nil)
+		a.JSON("POST", "/api/resources", map[string]any{"name": "Before", "indicator": "https://before.example.com"}, http.StatusCreated, &res)
+		fx.app, fx.resource = app.ID, res.ID
 		calls := outageCalls(fx)
 
 		doc := fetchOpenAPI(t, a)

@@ -16,12 +16,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/authmail/authmail/internal/address"
+	"github.com/authmail/authmail/internal/apps"
 	"github.com/authmail/authmail/internal/connconfig"
 	"github.com/authmail/authmail/internal/delivery"
 	"github.com/authmail/authmail/internal/dnscheck"
 	"github.com/authmail/authmail/internal/identity"
 	"github.com/authmail/authmail/internal/savedtemplates"
 	"github.com/authmail/authmail/internal/sendcode"
+	"github.com/authmail/authmail/internal/signingkeys"
 	"github.com/authmail/authmail/internal/store"
 	"github.com/authmail/authmail/internal/tenant"
 	"github.com/authmail/authmail/internal/verification"
@@ -49,6 +51,15 @@ type Deps struct {
 	Verification *verification.Service
 	// Users holds the tenants' users.
 	Users *identity.Service
+	// Apps holds the tenants' applications, API resources and roles.
+	Apps *apps.Service
+	// SigningKeys holds the tenants' token signing keys; a management API
+	// access token must be signed by one of the published ones.
+	SigningKeys *signingkeys.Service
+	// Issuer is the OpenID Connect issuer ({public URL}/oidc) that a
+	// management API access token must name; "" accepts no token, only
+	// the admin key.
+	Issuer string
 }
 
 // Server serves the API.
@@ -67,6 +78,7 @@ type route struct {
 	handler      func(w http.ResponseWriter, r *http.Request) error
 	request      any     // the body's type, or nil
 	mergePatch   bool    // the body is a JSON merge patch of request's type
+	bodyOptional bool    // the body may be left out
 	query        []param // query parameters
 	response     any     // the success body's type, or nil for no body
 	headers      []param // headers of the success response
@@ -114,6 +126,20 @@ func (s *Server) routeTable() []route {
 		{method: "DELETE", path: "/api/users/{userId}", summary: "Delete a user", handler: s.deleteUser, status: 204},
 		{method: "PATCH", path: "/api/users/{userId}/password", summary: "Set a user's password (8 to 256 characters)", handler: s.setUserPassword, request: passwordBody{}, response: userJSON{}, status: 200},
 		{method: "PATCH", path: "/api/users/{userId}/is-suspended", summary: "Suspend or reinstate a user", handler: s.setUserSuspended, request: suspendBody{}, response: userJSON{}, status: 200},
+		{method: "GET", path: "/api/applications", summary: "List applications, newest first, filtered by types; paged (page, page_size; Total-Number header) when either is given", handler: s.listApplications, query: applicationQuery(), response: []applicationJSON{}, headers: []param{totalHeader("applications", false)}, status: 200},
+		{method: "POST", path: "/api/applications", summary: "Create an application; a Traditional or MachineToMachine one gets a client secret, in this answer only", handler: s.createApplication, request: createApplicationBody{}, response: createdApplicationJSON{}, status: 200},
+		{method: "GET", path: "/api/applications/{id}", summary: "Get one application (never its secret), with isAdmin: whether it may call the management API", handler: s.getApplication, response: applicationDetailJSON{}, status: 200},
+		{method: "PATCH", path: "/api/applications/{id}", summary: "Change an application: a field left out is kept; customClientMetadata and customData replace the old values; isAdmin gives or takes the management API role", handler: s.patchApplication, request: patchApplicationBody{}, response: applicationJSON{}, status: 200},
+		{method: "DELETE", path: "/api/applications/{id}", summary: "Delete an application; its tokens stop opening the management API at once", handler: s.deleteApplication, status: 204},
+		{method: "GET", path: "/api/applications/{applicationId}/roles", summary: "The roles a machine-to-machine application holds, a page at a time (Total-Number header)", handler: s.listApplicationRoles, query: pageParams("Roles"), response: []roleJSON{}, headers: []param{totalHeader("roles", true)}, status: 200},
+		{method: "POST", path: "/api/applications/{applicationId}/roles", summary: "Give a machine-to-machine application roles", handler: s.assignApplicationRoles, request: roleIDsBody{}, response: assignedRolesJSON{}, status: 201},
+		{method: "DELETE", path: "/api/applications/{applicationId}/roles/{roleId}", summary: "Take a role from a machine-to-machine application", handler: s.removeApplicationRole, status: 204},
+		{method: "GET", path: "/api/roles", summary: "List roles (filtered by type), with the applications that hold them, a page at a time (Total-Number header)", handler: s.listRoles, query: roleQuery(), response: []roleSummaryJSON{}, headers: []param{totalHeader("roles", true)}, status: 200},
+		{method: "GET", path: "/api/resources", summary: "List API resources, the management API first; paged (page, page_size; Total-Number header) when either is given", handler: s.listResources, query: resourceQuery(), response: []resourceJSON{}, headers: []param{totalHeader("resources", false)}, status: 200},
+		{method: "POST", path: "/api/resources", summary: "Create an API resource (its indicator unique in the tenant)", handler: s.createResource, request: createResourceBody{}, response: resourceJSON{}, status: 201},
+		{method: "GET", path: "/api/resources/{id}", summary: "Get one API resource", handler: s.getResource, response: resourceJSON{}, status: 200},
+		{method: "GET", path: "/api/configs/oidc/private-keys", summary: "The token signing keys in force (never the keys themselves): the current one and those rotated out whose tokens may not have expired", handler: s.listPrivateKeys, response: []privateKeyJSON{}, status: 200},
+		{method: "POST", path: "/api/configs/oidc/private-keys/rotate", summary: "Sign with a new key from now on; the old one stays published until the tokens it signed expire", handler: s.rotatePrivateKeys, request: rotateKeysBody{}, bodyOptional: true, response: []privateKeyJSON{}, status: 200},
 		{method: "GET", path: "/api/messages", summary: "Message log, newest first, filtered by to and status", handler: s.listMessages, query: messageQuery(), response: []messageJSON{}, status: 200},
 		{method: "GET", path: "/api/messages/{id}", summary: "One message with every attempt", handler: s.getMessage, response: messageJSON{}, status: 200},
 		{method: "GET", path: "/api/dev-inbox/messages", summary: "Messages kept by the dev inbox connector, newest first", handler: s.devInbox, query: []param{toParam()}, response: []inboxJSON{}, status: 200},
@@ -168,10 +194,14 @@ func (s *Server) wrap(rt route) http.Handler {
 // install has only the default tenant.
 func (s *Server) resolveTenant(*http.Request) string { return tenant.Default }
 
-// authorized checks the admin key of the request's tenant. A request
-// without a Bearer key and one with a key that is not the admin key get
-// the same code (auth.unauthorized) but different messages: whether a key
-// was sent is what the sender knows already, and the key is compared in
+// authorized checks the request's bearer credential: the admin key of
+// the request's tenant or, for another value that is shaped as a JWT
+// (three parts joined by dots), a management API access token
+// (tokenAuthorized). A request
+// without one and one with a wrong one get the same code
+// (auth.unauthorized) but different messages: whether a credential was
+// sent is what the sender knows already; every wrong key gets one
+// message, every refused token another, and the key is compared in
 // constant time whatever it is. A database failure is an error, not a
 // refusal, so an outage does not look like a wrong key.
 func (s *Server) authorized(r *http.Request) error {
@@ -179,8 +209,16 @@ func (s *Server) authorized(r *http.Request) error {
 	if key = strings.TrimSpace(key); !ok || key == "" {
 		return &Error{Status: http.StatusUnauthorized, Code: "auth.unauthorized", Message: "no admin key: send it as Authorization: Bearer <key>"}
 	}
-	valid, err := s.Tenants.AdminKeyValid(r.Context(), tenant.FromContext(r.Context()), key)
+	t := tenant.FromContext(r.Context())
+	valid, err := s.Tenants.AdminKeyValid(r.Context(), t, key)
 	if err != nil {
+		return err
+	}
+	if !valid && strings.Count(key, ".") == 2 {
+		err := s.tokenAuthorized(r.Context(), t, key)
+		if errors.Is(err, errBadToken) {
+			return &Error{Status: http.StatusUnauthorized, Code: "auth.unauthorized", Message: "the token is not valid"}
+		}
 		return err
 	}
 	if !valid {

@@ -233,12 +233,21 @@ type Resource struct {
 	ID, Name, Indicator string
 	AccessTokenTTL      int
 	IsDefault           bool
+	// Scopes are the resource's permissions (the management API's "all";
+	// a tenant's own resources have none yet).
+	Scopes []Scope
+}
+
+// Scope is a permission of a resource.
+type Scope struct {
+	ID, Name, Description string
 }
 
 // managementResource is the built-in management API resource, as Logto
 // seeds it.
 func managementResource() Resource {
-	return Resource{ID: ManagementResourceID, Name: "Logto Management API", Indicator: ManagementResource, AccessTokenTTL: DefaultAccessTokenTTL}
+	return Resource{ID: ManagementResourceID, Name: "Logto Management API", Indicator: ManagementResource, AccessTokenTTL: DefaultAccessTokenTTL,
+		Scopes: []Scope{{ID: "management-api-all", Name: ManagementScope, Description: "Default scope for Management API, allows all permissions."}}}
 }
 
 func resourceView(r store.Resource) Resource {
