@@ -115,6 +115,7 @@ func (s *Server) toAPIError(ctx context.Context, err error) *Error {
 	if errors.As(err, &fe) {
 		return invalidInput(fe.Field, "%s", fe.Reason)
 	}
+	// A broken sign-in experience rule, ErrNoEmailConnector's included.
 	var rule *tenant.RuleError
 	if errors.As(err, &rule) {
 		out := &Error{Status: rule.Status, Code: rule.Code, Message: rule.Message}
@@ -122,10 +123,6 @@ func (s *Server) toAPIError(ctx context.Context, err error) *Error {
 			out.Data = rule.Data
 		}
 		return out
-	}
-	if errors.Is(err, tenant.ErrNoEmailConnector) {
-		return &Error{Status: http.StatusBadRequest, Code: "sign_in_experiences.enabled_connector_not_found",
-			Message: "email codes need an email connector: create one first", Data: map[string]string{"type": "Email"}}
 	}
 	if errors.Is(err, tenant.ErrConnectorInUse) {
 		out := &Error{Status: http.StatusConflict, Code: "connector.in_use",
