@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,9 +15,11 @@ import (
 	"github.com/authmail/authmail/connector"
 	"github.com/authmail/authmail/internal/delivery"
 	"github.com/authmail/authmail/internal/emailtemplate"
+	"github.com/authmail/authmail/internal/experience"
 	"github.com/authmail/authmail/internal/identity"
 	"github.com/authmail/authmail/internal/keyring"
 	"github.com/authmail/authmail/internal/password"
+	"github.com/authmail/authmail/internal/ratelimit"
 	"github.com/authmail/authmail/internal/store"
 	"github.com/authmail/authmail/internal/tenant"
 	"github.com/authmail/authmail/internal/verification"
@@ -74,6 +77,17 @@ func (s *Server) toAPIError(ctx context.Context, err error) *Error {
 	var ae *Error
 	if errors.As(err, &ae) {
 		return ae
+	}
+	var ee *experience.Error
+	if errors.As(err, &ee) {
+		return &Error{Status: ee.Status, Code: ee.Code, Message: ee.Message, Data: ee.Data, RetryAfter: int(ee.RetryAfter.Seconds())}
+	}
+	var le *ratelimit.LimitedError
+	if errors.As(err, &le) {
+		ra := max(int(le.RetryAfter.Seconds()), 1)
+		return &Error{Status: http.StatusTooManyRequests, Code: "request.too_many_requests",
+			Message: fmt.Sprintf("too many requests from this client: at most %d in %d seconds; try again in %d seconds", le.Limit.N, int(le.Limit.Window.Seconds()), ra),
+			Data:    map[string]int{"retryAfter": ra}, RetryAfter: ra}
 	}
 	var ve *verification.Error
 	if errors.As(err, &ve) {
@@ -229,11 +243,30 @@ const maxBody = 1 << 20
 // 415); a syntax error gives the byte offset where the body stops being
 // JSON.
 func decode(r *http.Request, v any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !isJSON(ct) {
 		return &Error{Status: http.StatusUnsupportedMediaType, Code: "guard.invalid_content_type", Message: "send the body as application/json"}
 	}
 	return decodeJSON(http.MaxBytesReader(nil, r.Body, maxBody), v)
 }
+
+// decodeOptional is decode for a body that may be left out (or empty):
+// then v is left as it is.
+func decodeOptional(r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !isJSON(ct) {
+		return &Error{Status: http.StatusUnsupportedMediaType, Code: "guard.invalid_content_type", Message: "send the body as application/json"}
+	}
+	raw, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
+	if err != nil {
+		return bodyError(err, int64(len(raw)))
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil
+	}
+	return decodeJSON(bytes.NewReader(raw), v)
+}
+
+// isJSON reports whether a Content-Type is JSON's.
+func isJSON(contentType string) bool { return strings.HasPrefix(contentType, "application/json") }
 
 // decodeJSON is decode without the request: the body is body.
 func decodeJSON(body io.Reader, v any) error {

@@ -17,6 +17,7 @@ import (
 	"github.com/authmail/authmail/internal/apps"
 	"github.com/authmail/authmail/internal/dnscheck"
 	"github.com/authmail/authmail/internal/emailtemplate"
+	"github.com/authmail/authmail/internal/experience"
 	"github.com/authmail/authmail/internal/store"
 	"github.com/authmail/authmail/internal/tenant"
 	"github.com/authmail/authmail/internal/verification"
@@ -51,6 +52,14 @@ func (s *Server) OpenAPI() map[string]any {
 		if rt.response != nil {
 			success["content"] = jsonContent(g.schema(reflect.TypeOf(rt.response), false))
 		}
+		responses := map[string]any{
+			strconv.Itoa(rt.status): success,
+			"4XX":                   map[string]any{"description": "The request was refused: see code and message", "content": jsonContent(errorSchema)},
+			"5XX":                   map[string]any{"description": "The server could not answer: request.unavailable (try again) or unexpected_error", "content": jsonContent(errorSchema)},
+		}
+		for _, st := range rt.alsoStatus {
+			responses[strconv.Itoa(st)] = map[string]any{"description": http.StatusText(st)}
+		}
 		if len(rt.headers) > 0 {
 			headers := map[string]any{}
 			for _, h := range rt.headers {
@@ -61,15 +70,14 @@ func (s *Server) OpenAPI() map[string]any {
 		op := map[string]any{
 			"summary":     rt.summary,
 			"operationId": operationID(rt),
-			"responses": map[string]any{
-				strconv.Itoa(rt.status): success,
-				"4XX":                   map[string]any{"description": "The request was refused: see code and message", "content": jsonContent(errorSchema)},
-				"5XX":                   map[string]any{"description": "The server could not answer: request.unavailable (try again) or unexpected_error", "content": jsonContent(errorSchema)},
-			},
+			"responses":   responses,
 		}
-		if !rt.public {
+		switch {
+		case !rt.public:
 			op["security"] = []map[string][]string{{"adminKey": {}}}
-		} else {
+		case rt.cookie:
+			op["security"] = []map[string][]string{{"cookieAuth": {}}}
+		default:
 			op["security"] = []map[string][]string{}
 		}
 		params := []map[string]any{}
@@ -103,8 +111,13 @@ func (s *Server) OpenAPI() map[string]any {
 		"info":    map[string]any{"title": "authmail API", "version": "1", "description": "Email verification codes through the connector of your choice. Management routes follow Logto's Management API."},
 		"paths":   paths,
 		"components": map[string]any{
-			"securitySchemes": map[string]any{"adminKey": map[string]string{"type": "http", "scheme": "bearer"}},
-			"schemas":         g.components,
+			"securitySchemes": map[string]any{
+				"adminKey": map[string]string{"type": "http", "scheme": "bearer"},
+				// Logto's: the experience API is bound to the interaction
+				// cookie that /oidc/auth sets.
+				"cookieAuth": map[string]string{"type": "apiKey", "in": "cookie", "name": experience.InteractionCookie},
+			},
+			"schemas": g.components,
 		},
 	}
 }
@@ -161,6 +174,15 @@ func usageTypes() []string {
 	var out []string
 	for _, u := range connector.UsageTypes() {
 		out = append(out, string(u))
+	}
+	return out
+}
+
+// experienceEvents lists the interaction events, for enums.
+func experienceEvents() []string {
+	var out []string
+	for _, e := range experience.Events() {
+		out = append(out, string(e))
 	}
 	return out
 }
@@ -282,6 +304,10 @@ func fieldHints() map[reflect.Type]map[string]map[string]any {
 		reflect.TypeFor[rotateKeysBody]():              {"signingKeyAlgorithm": {"enum": []string{keyAlgorithmEC}}, "rotationGracePeriod": {"minimum": 0, "maximum": 0}},
 		reflect.TypeFor[createResourceBody]():          {"accessTokenTtl": {"minimum": 1, "maximum": apps.MaxAccessTokenTTL}, "name": {"minLength": 1}, "indicator": {"minLength": 1}},
 		reflect.TypeFor[createApplicationBody]():       {"name": {"minLength": 1}},
+		reflect.TypeFor[experience.Identifier]():       {"type": {"enum": []string{"email"}}, "value": {"maxLength": 256}},
+		reflect.TypeFor[profileBody]():                 {"type": {"enum": []string{experience.ProfileEmail, experience.ProfileUsername, experience.ProfilePassword}}},
+		reflect.TypeFor[verifyExperienceCodeBody]():    {"code": {"minLength": 1, "maxLength": 32}},
+		reflect.TypeFor[verifyPasswordBody]():          {"password": {"minLength": 1}},
 	}
 }
 
@@ -289,11 +315,13 @@ func fieldHints() map[reflect.Type]map[string]map[string]any {
 // tell, or whose values form a fixed set.
 func typeHints() map[reflect.Type]map[string]any {
 	return map[reflect.Type]map[string]any{
-		reflect.TypeFor[json.RawMessage]():     {},
-		reflect.TypeFor[time.Time]():           {"type": "string", "format": "date-time"},
-		reflect.TypeFor[connector.UsageType](): {"type": "string", "enum": usageTypes()},
-		reflect.TypeFor[apps.Type]():           {"type": "string", "enum": appTypes()},
-		reflect.TypeFor[apps.RoleType]():       {"type": "string", "enum": roleTypes()},
+		reflect.TypeFor[json.RawMessage]():       {},
+		reflect.TypeFor[time.Time]():             {"type": "string", "format": "date-time"},
+		reflect.TypeFor[connector.UsageType]():   {"type": "string", "enum": usageTypes()},
+		reflect.TypeFor[apps.Type]():             {"type": "string", "enum": appTypes()},
+		reflect.TypeFor[apps.RoleType]():         {"type": "string", "enum": roleTypes()},
+		reflect.TypeFor[experience.Event]():      {"type": "string", "enum": experienceEvents()},
+		reflect.TypeFor[experience.RecordType](): {"type": "string", "enum": []string{string(experience.RecordEmailCode), string(experience.RecordPassword)}},
 		reflect.TypeFor[dnscheck.Status](): {"type": "string", "enum": []string{string(dnscheck.StatusPass), string(dnscheck.StatusWarn),
 			string(dnscheck.StatusFail), string(dnscheck.StatusError)}},
 	}

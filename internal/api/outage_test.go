@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/authmail/authmail/internal/app/apptest"
+	"github.com/authmail/authmail/internal/experience"
 )
 
 // outageCall is a request to one route that the route would serve on a
@@ -24,11 +25,14 @@ type outageCall struct {
 	path       string
 	body       any
 	noDatabase bool
+	// interaction sends the fixtures' interaction cookie.
+	interaction bool
 }
 
-// outageFixtures are IDs of things that exist before the outage.
+// outageFixtures are IDs of things that exist before the outage, and the
+// cookie of an interaction begun before it.
 type outageFixtures struct {
-	connector, template, message, user, app, resource string
+	connector, template, message, user, app, resource, interaction string
 }
 
 // outageCalls holds one call for every route of the route table, keyed
@@ -88,6 +92,19 @@ func outageCalls(fx outageFixtures) map[string]outageCall {
 		"GET /api/messages/{id}":                                  {path: "/api/messages/" + fx.message},
 		"GET /api/dev-inbox/messages":                             {path: "/api/dev-inbox/messages"},
 		"GET /api/deliverability/check":                           {path: "/api/deliverability/check?domain=auth.example.com"},
+		"PUT /api/experience":                                     {path: "/api/experience", body: map[string]string{"interactionEvent": "SignIn"}, interaction: true},
+		"PUT /api/experience/interaction-event":                   {path: "/api/experience/interaction-event", body: map[string]string{"interactionEvent": "Register"}, interaction: true},
+		"GET /api/experience/interaction":                         {path: "/api/experience/interaction", interaction: true},
+		"POST /api/experience/verification/verification-code": {path: "/api/experience/verification/verification-code",
+			body: map[string]any{"identifier": map[string]string{"type": "email", "value": "outage@example.com"}, "interactionEvent": "SignIn"}, interaction: true},
+		"POST /api/experience/verification/verification-code/verify": {path: "/api/experience/verification/verification-code/verify",
+			body: map[string]any{"identifier": map[string]string{"type": "email", "value": "outage@example.com"}, "verificationId": "v", "code": "123456"}, interaction: true},
+		"POST /api/experience/verification/password": {path: "/api/experience/verification/password",
+			body: map[string]any{"identifier": map[string]string{"type": "email", "value": "before@example.com"}, "password": "correct horse battery"}, interaction: true},
+		"POST /api/experience/identification":  {path: "/api/experience/identification", body: map[string]string{"verificationId": "v"}, interaction: true},
+		"POST /api/experience/profile":         {path: "/api/experience/profile", body: map[string]string{"type": "username", "value": "outage"}, interaction: true},
+		"PUT /api/experience/profile/password": {path: "/api/experience/profile/password", body: map[string]string{"password": "correct horse battery"}, interaction: true},
+		"POST /api/experience/submit":          {path: "/api/experience/submit", interaction: true},
 	}
 }
 
@@ -107,7 +124,7 @@ func TestDatabaseOutageAnswers503OnEveryRoute(t *testing.T) {
 		if strings.HasPrefix(dbURL, "postgres") {
 			dbURL, kill = proxiedDatabase(t, dbURL)
 		}
-		a := apptest.New(t, dbURL, apptest.WithNow(clock.Now))
+		a := apptest.New(t, dbURL, apptest.WithNow(clock.Now), apptest.WithCompleter(&completer{}))
 		if kill == nil {
 			kill = func() {
 				// The queue stops first: a closed SQLite database cannot come
@@ -136,6 +153,15 @@ func TestDatabaseOutageAnswers503OnEveryRoute(t *testing.T) {
 		a.JSON("POST", "/api/applications/"+app.ID+"/roles", map[string]any{"roleIds": []string{"management-api-access"}}, http.StatusCreated, nil)
 		a.JSON("POST", "/api/resources", map[string]any{"name": "Before", "indicator": "https://before.example.com"}, http.StatusCreated, &res)
 		fx.app, fx.resource = app.ID, res.ID
+		started, err := a.App.Experience.Start(context.Background(), "default", experience.AuthRequest{ID: "ar-outage", ClientID: "app"}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fx.interaction = started.InteractionCookie
+		if resp, b := a.Request("PUT", "/api/experience", http.Header{"Cookie": {experience.InteractionCookie + "=" + fx.interaction}},
+			map[string]string{"interactionEvent": "SignIn"}); resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("beginning the interaction: %d %s", resp.StatusCode, b)
+		}
 		calls := outageCalls(fx)
 
 		doc := fetchOpenAPI(t, a)
@@ -181,7 +207,11 @@ func TestDatabaseOutageAnswers503OnEveryRoute(t *testing.T) {
 					continue
 				}
 				method, _, _ := strings.Cut(op, " ")
-				resp, b := a.Request(method, call.path, http.Header{"Authorization": {"Bearer " + a.AdminKey}}, call.body)
+				h := http.Header{"Authorization": {"Bearer " + a.AdminKey}}
+				if call.interaction {
+					h = http.Header{"Cookie": {experience.InteractionCookie + "=" + fx.interaction}}
+				}
+				resp, b := a.Request(method, call.path, h, call.body)
 				if call.noDatabase && (keyCached || public(op)) {
 					if resp.StatusCode != success(op) {
 						t.Errorf("%s: %s needs no database but answered %d %.300s", phase, op, resp.StatusCode, b)

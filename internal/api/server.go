@@ -20,7 +20,9 @@ import (
 	"github.com/authmail/authmail/internal/connconfig"
 	"github.com/authmail/authmail/internal/delivery"
 	"github.com/authmail/authmail/internal/dnscheck"
+	"github.com/authmail/authmail/internal/experience"
 	"github.com/authmail/authmail/internal/identity"
+	"github.com/authmail/authmail/internal/ratelimit"
 	"github.com/authmail/authmail/internal/savedtemplates"
 	"github.com/authmail/authmail/internal/sendcode"
 	"github.com/authmail/authmail/internal/signingkeys"
@@ -60,6 +62,12 @@ type Deps struct {
 	// management API access token must name; "" accepts no token, only
 	// the admin key.
 	Issuer string
+	// Experience runs the sign-in flows of the experience API.
+	Experience *experience.Service
+	// Limiter and PublicLimit cap the requests one client makes to the
+	// public routes marked capped (the experience API).
+	Limiter     *ratelimit.Limiter
+	PublicLimit ratelimit.Limit
 }
 
 // Server serves the API.
@@ -75,6 +83,8 @@ type route struct {
 	method, path string
 	summary      string
 	public       bool // no admin key needed
+	cookie       bool // bound to the _interaction cookie (OpenAPI: cookieAuth)
+	capped       bool // counted toward PublicLimit per client
 	handler      func(w http.ResponseWriter, r *http.Request) error
 	request      any     // the body's type, or nil
 	mergePatch   bool    // the body is a JSON merge patch of request's type
@@ -83,6 +93,7 @@ type route struct {
 	response     any     // the success body's type, or nil for no body
 	headers      []param // headers of the success response
 	status       int     // success status
+	alsoStatus   []int   // other success statuses, with no body
 }
 
 // New builds the server.
@@ -143,6 +154,16 @@ func (s *Server) routeTable() []route {
 		{method: "GET", path: "/api/messages", summary: "Message log, newest first, filtered by to and status", handler: s.listMessages, query: messageQuery(), response: []messageJSON{}, status: 200},
 		{method: "GET", path: "/api/messages/{id}", summary: "One message with every attempt", handler: s.getMessage, response: messageJSON{}, status: 200},
 		{method: "GET", path: "/api/dev-inbox/messages", summary: "Messages kept by the dev inbox connector, newest first", handler: s.devInbox, query: []param{toParam()}, response: []inboxJSON{}, status: 200},
+		{method: "PUT", path: "/api/experience", summary: "Start the flow over for an interaction event (SignIn, Register, ForgotPassword)", public: true, cookie: true, capped: true, handler: s.putExperience, request: eventBody{}, status: 204},
+		{method: "PUT", path: "/api/experience/interaction-event", summary: "Switch between SignIn and Register, keeping the verification records", public: true, cookie: true, capped: true, handler: s.switchExperienceEvent, request: switchEventBody{}, status: 204},
+		{method: "GET", path: "/api/experience/interaction", summary: "The interaction so far: event, identified user, profile and verification records", public: true, cookie: true, capped: true, handler: s.getInteraction, response: interactionJSON{}, status: 200},
+		{method: "POST", path: "/api/experience/verification/verification-code", summary: "Email a code for an event; the new record replaces the previous code record; resendAfter is the server's cooldown in seconds", public: true, cookie: true, capped: true, handler: s.sendExperienceCode, request: sendExperienceCodeBody{}, response: codeSentJSON{}, status: 200},
+		{method: "POST", path: "/api/experience/verification/verification-code/verify", summary: "Check the code of a code record", public: true, cookie: true, capped: true, handler: s.verifyExperienceCode, request: verifyExperienceCodeBody{}, response: verificationJSON{}, status: 200},
+		{method: "POST", path: "/api/experience/verification/password", summary: "Check an email address's password", public: true, cookie: true, capped: true, handler: s.verifyExperiencePassword, request: verifyPasswordBody{}, response: verificationJSON{}, status: 200},
+		{method: "POST", path: "/api/experience/identification", summary: "Identify the user of a verified record; in Register create it (201) from the record and the profile", public: true, cookie: true, capped: true, handler: s.identify, request: identificationBody{}, bodyOptional: true, status: 204, alsoStatus: []int{201}},
+		{method: "POST", path: "/api/experience/profile", summary: "Add to the profile sign-up requires: a verified email, a username or a password", public: true, cookie: true, capped: true, handler: s.addProfile, request: profileBody{}, status: 204},
+		{method: "PUT", path: "/api/experience/profile/password", summary: "Set the new password of a ForgotPassword interaction", public: true, cookie: true, capped: true, handler: s.resetPassword, request: newPasswordBody{}, status: 204},
+		{method: "POST", path: "/api/experience/submit", summary: "Finish the interaction: sign in (redirectTo) or write the new password", public: true, cookie: true, capped: true, handler: s.submitExperience, response: submitResultJSON{}, status: 200},
 		{method: "GET", path: "/api/deliverability/check", summary: "Check the sending domain's SPF, DKIM, DMARC, alignment and MX (domain, selector, from, provider, smtpHost default to the active connector's)", handler: s.deliverabilityCheck, query: deliverabilityQuery(), response: dnscheck.Report{}, status: 200},
 	}
 }
@@ -170,6 +191,14 @@ func (s *Server) wrap(rt route) http.Handler {
 			}
 		}()
 		r = r.WithContext(tenant.NewContext(r.Context(), s.resolveTenant(r)))
+		if rt.capped {
+			if err := s.Limiter.Allow(r.Context(), tenant.FromContext(r.Context()), s.PublicLimit, clientIP(r)); err != nil {
+				ae := s.toAPIError(r.Context(), err)
+				logRequestError(s.logger, r, ae)
+				s.writeError(w, r, ae)
+				return
+			}
+		}
 		if !rt.public {
 			if err := s.authorized(r); err != nil {
 				ae := s.toAPIError(r.Context(), err) // once: an unexpected error gets one ID

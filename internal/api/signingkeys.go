@@ -1,10 +1,8 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -65,18 +63,9 @@ func (s *Server) writeKeys(w http.ResponseWriter, ctx context.Context, t string)
 }
 
 func (s *Server) rotatePrivateKeys(w http.ResponseWriter, r *http.Request) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		return &Error{Status: http.StatusUnsupportedMediaType, Code: "guard.invalid_content_type", Message: "send the body as application/json"}
-	}
-	raw, err := io.ReadAll(r.Body)
-	if err != nil {
-		return bodyError(err, int64(len(raw)))
-	}
 	var b rotateKeysBody
-	if len(bytes.TrimSpace(raw)) > 0 {
-		if err := decodeJSON(bytes.NewReader(raw), &b); err != nil {
-			return err
-		}
+	if err := decodeOptional(r, &b); err != nil {
+		return err
 	}
 	if b.SigningKeyAlgorithm != nil && *b.SigningKeyAlgorithm != keyAlgorithmEC {
 		return invalidInput("signingKeyAlgorithm", "must be EC: authmail signs with ES256 (P-256) keys only")

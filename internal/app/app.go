@@ -24,11 +24,13 @@ import (
 	"github.com/authmail/authmail/internal/config"
 	"github.com/authmail/authmail/internal/connconfig"
 	"github.com/authmail/authmail/internal/delivery"
+	"github.com/authmail/authmail/internal/experience"
 	"github.com/authmail/authmail/internal/identity"
 	"github.com/authmail/authmail/internal/keyring"
 	"github.com/authmail/authmail/internal/outbound"
 	"github.com/authmail/authmail/internal/pages"
 	"github.com/authmail/authmail/internal/password"
+	"github.com/authmail/authmail/internal/ratelimit"
 	"github.com/authmail/authmail/internal/savedtemplates"
 	"github.com/authmail/authmail/internal/sendcode"
 	"github.com/authmail/authmail/internal/signingkeys"
@@ -53,6 +55,13 @@ type App struct {
 	Apps *apps.Service
 	// SigningKeys holds the tenants' token signing keys.
 	SigningKeys *signingkeys.Service
+	// Users holds the tenants' users.
+	Users *identity.Service
+	// Experience runs the sign-in flows (the experience API and the hosted
+	// pages call it).
+	Experience *experience.Service
+	// Limiter caps the requests one client makes to the public routes.
+	Limiter *ratelimit.Limiter
 	// AdminKey is the admin key when this start generated it, else "".
 	AdminKey string
 	// PublicURL is the URL authmail is reached at (config.Settings.PublicBaseURL).
@@ -81,6 +90,8 @@ type Options struct {
 	// Delivery overrides delivery tuning (Workers and FirstAttemptWait
 	// come from the settings when zero).
 	Delivery delivery.Config
+	// Completer completes the authorization requests sign-ins are for.
+	Completer experience.Completer
 }
 
 // MinAdminKeyLen is the shortest admin key New accepts. The key guards
@@ -159,13 +170,24 @@ func (a *App) build(ctx context.Context, s config.Settings, opts Options, now fu
 	// A rotated-out key stays published as long as the longest-lived
 	// token it may have signed.
 	a.SigningKeys = signingkeys.New(a.Store, a.Keys, now, apps.MaxAccessTokenTTL*time.Second)
+	a.Users = identity.New(a.Store, now, password.NewChecker(guard.HTTPClient(), s.PwnedPasswordsURL))
+	a.Experience = experience.New(experience.Deps{Store: a.Store, Keys: a.Keys, Tenants: a.Tenants, Users: a.Users, Codes: a.Codes,
+		Verification: codes, Completer: opts.Completer, PublicURL: a.PublicURL, Logger: a.logger.With("component", "experience"), Now: now})
+	a.Limiter = ratelimit.New(a.Store, a.Keys, now)
 	a.API = api.New(api.Deps{Store: a.Store, Connectors: a.conns, Tenants: a.Tenants, Codes: a.Codes, Verification: codes,
-		Configs: connconfig.New(a.Store, a.conns, a.logger, now), Templates: savedtemplates.New(a.Store, now), Users: identity.New(a.Store, now, password.NewChecker(guard.HTTPClient(), s.PwnedPasswordsURL)),
+		Configs: connconfig.New(a.Store, a.conns, a.logger, now), Templates: savedtemplates.New(a.Store, now), Users: a.Users,
 		Apps: a.Apps, SigningKeys: a.SigningKeys, Issuer: a.PublicURL + "/oidc",
+		Experience: a.Experience, Limiter: a.Limiter, PublicLimit: PublicLimit(s),
 		Registry: reg, Logger: a.logger, Now: now, DNSResolver: opts.DNSResolver})
 	a.Pages, err = pages.New(pages.Deps{Tenants: a.Tenants, Keys: a.Keys, Logger: a.logger, Now: now,
 		SecureCookies: strings.HasPrefix(a.PublicURL, "https://")})
 	return err
+}
+
+// PublicLimit is the per-client cap on the public sign-in routes the
+// settings ask for.
+func PublicLimit(s config.Settings) ratelimit.Limit {
+	return ratelimit.Limit{Name: "public", N: s.PublicRequestLimit, Window: time.Minute}
 }
 
 // Handler serves the hosted pages and the API.

@@ -52,6 +52,10 @@ type Settings struct {
 	// PwnedPasswordsURL is the base URL of the Pwned Passwords range API
 	// the password policy's breach check asks (passwordPolicy.rejects.pwned).
 	PwnedPasswordsURL string
+	// PublicRequestLimit is how many requests one client (an IPv6 client
+	// by its /64) may make to the public sign-in routes a minute; 0 turns
+	// the cap off.
+	PublicRequestLimit int
 }
 
 // The flag names of the settings other packages name in their messages.
@@ -67,6 +71,9 @@ const (
 	PublicURL = "public-url"
 	// PwnedPasswordsURL is the flag of the breach check's range API.
 	PwnedPasswordsURL = "pwned-passwords-url"
+	// PublicRequestLimit is the flag of the per-client cap on the public
+	// sign-in routes.
+	PublicRequestLimit = "public-request-limit"
 )
 
 // PublicBaseURL is the URL authmail is reached at: PublicURL when it is
@@ -130,6 +137,8 @@ func options() []option {
 			help: "the URL browsers and apps reach authmail at (http or https, no query); the OpenID Connect issuer is it + /oidc (default http:// + the listen address)"},
 		{name: PwnedPasswordsURL, kind: kindString, def: "https://api.pwnedpasswords.com", commands: serve,
 			help: "base URL of the Pwned Passwords range API the password policy's breach check asks (GET {url}/range/{5 hex digits}), through the outbound policy"},
+		{name: PublicRequestLimit, kind: kindInt, def: "300", commands: serve,
+			help: "requests one client (an IPv6 client by its /64) may make to the public sign-in routes a minute, counted in the database across processes; 0 turns the cap off"},
 	}
 }
 
@@ -250,6 +259,9 @@ func Parse(cmd string, args []string, getenv func(string) string, output io.Writ
 	if s.PwnedPasswordsURL, err = parseServiceURL(val[PwnedPasswordsURL]); err != nil {
 		return s, fmt.Errorf("%s %w", src[PwnedPasswordsURL], err)
 	}
+	if s.PublicRequestLimit, err = strconv.Atoi(val[PublicRequestLimit]); err != nil {
+		return s, fmt.Errorf("%s must be a number, not %q", src[PublicRequestLimit], val[PublicRequestLimit])
+	}
 	return s, s.validate(src)
 }
 
@@ -368,6 +380,9 @@ func (s Settings) validate(src map[string]string) error {
 	}
 	if s.ShutdownTimeout < time.Second || s.ShutdownTimeout > 10*time.Minute {
 		return fmt.Errorf("%s must be from 1s to 10m", src["shutdown-timeout"])
+	}
+	if s.PublicRequestLimit < 0 || s.PublicRequestLimit > 1000000 {
+		return fmt.Errorf("%s must be from 0 to 1000000", src[PublicRequestLimit])
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"math"
 	mrand "math/rand/v2"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -124,6 +125,9 @@ type Service struct {
 	cfg     Config
 	metrics *Metrics
 	river   *river.Client[*sql.Tx]
+	// detached counts the first attempts running after their request
+	// returned (DeliverDetached), which Stop waits for.
+	detached sync.WaitGroup
 }
 
 // New builds the service and its River client. Call Start to run workers.
@@ -178,6 +182,7 @@ func (s *Service) Start(ctx context.Context) error {
 // deliveries still running when ctx ends are cancelled; the queue retries
 // them.
 func (s *Service) Stop(ctx context.Context) error {
+	s.waitDetached(ctx)
 	if s.cfg.Workers == 0 {
 		return nil
 	}
@@ -269,6 +274,32 @@ func (s *Service) Deliver(ctx context.Context, p Pending) error {
 		return &SendError{Connector: res.connector, Err: res.err}
 	}
 	return nil
+}
+
+// DeliverDetached makes the first attempt as Deliver does, but after the
+// call returns: the caller's answer does not wait for the connector. A
+// failure is recorded and logged as any attempt's, and the queue retries a
+// temporary one. Stop waits for the attempts still running.
+func (s *Service) DeliverDetached(ctx context.Context, p Pending) {
+	s.detached.Add(1)
+	go func() {
+		defer s.detached.Done()
+		_ = s.Deliver(context.WithoutCancel(ctx), p)
+	}()
+}
+
+// waitDetached waits for the detached attempts still running, until ctx
+// ends (their messages' jobs then deliver them).
+func (s *Service) waitDetached(ctx context.Context) {
+	done := make(chan struct{})
+	go func() {
+		s.detached.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
 }
 
 type attemptResult struct {

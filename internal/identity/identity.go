@@ -33,6 +33,9 @@ var (
 	ErrEmailInUse = errors.New("the email belongs to another user")
 	// ErrUsernameInUse means another user of the tenant has the username.
 	ErrUsernameInUse = errors.New("the username belongs to another user")
+	// ErrInvalidCredentials is Authenticate's one answer for an address no
+	// user has, a user without a password and a wrong password.
+	ErrInvalidCredentials = errors.New("incorrect account or password")
 )
 
 // FieldError is an input the service refuses: the field (by its JSON
@@ -122,9 +125,13 @@ type User struct {
 // email code); it is refused without a primary email.
 type NewUser struct {
 	PrimaryEmail, Username, Password, Name, Avatar string
-	CustomData                                     map[string]any
-	Profile                                        Profile
-	EmailVerified                                  bool
+	// PasswordDigest, instead of Password, is a digest HashPassword made
+	// earlier (a password chosen in one step of a flow and stored in the
+	// next).
+	PasswordDigest string
+	CustomData     map[string]any
+	Profile        Profile
+	EmailVerified  bool
 }
 
 // Create checks and stores a new user with a generated ID. A password is
@@ -133,36 +140,140 @@ type NewUser struct {
 // a *password.Error, a breach check that could not be made an error
 // matching password.ErrPwnedUnavailable.
 func (s *Service) Create(ctx context.Context, tenant string, n NewUser, policy password.Policy) (User, error) {
+	p, err := s.Prepare(ctx, tenant, n, policy)
+	if err != nil {
+		return User{}, err
+	}
+	if err := s.st.WriteQ().UserInsert(ctx, p.row); err != nil {
+		return User{}, writeError(err)
+	}
+	return view(p.row)
+}
+
+// Prepared is a new user checked and its password hashed, ready to be
+// inserted inside a transaction with the step that creates it.
+type Prepared struct {
+	row store.User
+}
+
+// Prepare checks a new user (a password against policy, as Create does)
+// and hashes its password, the slow part, so that Insert's transaction
+// does not wait on it.
+func (s *Service) Prepare(ctx context.Context, tenant string, n NewUser, policy password.Policy) (Prepared, error) {
 	now := s.now()
 	u := store.User{TenantID: tenant, ID: newID(), Name: n.Name, Avatar: n.Avatar, CreatedAt: now, UpdatedAt: now}
 	var err error
 	if u.PrimaryEmail, err = canonicalEmail(n.PrimaryEmail); err != nil {
-		return User{}, err
+		return Prepared{}, err
 	}
 	if n.EmailVerified && u.PrimaryEmail == "" {
-		return User{}, &FieldError{Field: "primaryEmail", Reason: "is needed to be verified"}
+		return Prepared{}, &FieldError{Field: "primaryEmail", Reason: "is needed to be verified"}
 	}
 	u.EmailVerified = n.EmailVerified
 	u.Username = n.Username
 	if err := checkProfile(u.Username, u.Name, u.Avatar); err != nil {
-		return User{}, err
+		return Prepared{}, err
 	}
 	if u.CustomData, u.Profile, err = encodeData(n.CustomData, n.Profile); err != nil {
-		return User{}, err
+		return Prepared{}, err
 	}
-	if n.Password != "" {
+	switch {
+	case n.Password != "":
 		info := password.UserInfo{Name: u.Name, Username: u.Username, Email: u.PrimaryEmail}
-		if err := s.passwords.Check(ctx, policy, n.Password, info); err != nil {
-			return User{}, err
+		if u.PasswordDigest, err = s.HashPassword(ctx, policy, n.Password, info); err != nil {
+			return Prepared{}, err
 		}
-		if u.PasswordDigest, err = s.hash(ctx, n.Password); err != nil {
-			return User{}, err
+	case n.PasswordDigest != "":
+		if _, err := DigestParams(n.PasswordDigest); err != nil {
+			return Prepared{}, err
 		}
+		u.PasswordDigest = n.PasswordDigest
 	}
-	if err := s.st.WriteQ().UserInsert(ctx, u); err != nil {
+	return Prepared{row: u}, nil
+}
+
+// Insert stores a prepared user inside tx: ErrEmailInUse or
+// ErrUsernameInUse when another user has the email or the username.
+func (s *Service) Insert(ctx context.Context, tx *store.Tx, p Prepared) (User, error) {
+	if err := tx.UserInsert(ctx, p.row); err != nil {
+		return User{}, writeError(err)
+	}
+	return view(p.row)
+}
+
+// HashPassword checks a password against policy, the tenant's
+// passwordPolicy, with info as the user information (errors as Create's),
+// and returns its digest, for a step that stores it later
+// (SetPasswordDigest, or a new user's PasswordDigest).
+func (s *Service) HashPassword(ctx context.Context, policy password.Policy, pw string, info password.UserInfo) (string, error) {
+	if err := s.passwords.Check(ctx, policy, pw, info); err != nil {
+		return "", err
+	}
+	return s.hash(ctx, pw)
+}
+
+// FindByEmail returns the user whose primary email is the address (in its
+// canonical form), or ErrUserNotFound.
+func (s *Service) FindByEmail(ctx context.Context, tenant string, email address.Address) (User, error) {
+	u, err := s.st.UserByEmail(ctx, tenant, email.String())
+	if err != nil {
 		return User{}, writeError(err)
 	}
 	return view(u)
+}
+
+// Authenticate returns the user whose primary email is the address if
+// password is theirs. An address no user has, a user without a password
+// and a wrong password are all ErrInvalidCredentials, and all take one
+// argon2id check at DefaultParams (the first two against a digest no
+// password matches), so neither the answer nor its time says whether the
+// account exists.
+func (s *Service) Authenticate(ctx context.Context, tenant string, email address.Address, password string) (User, error) {
+	u, err := s.st.UserByEmail(ctx, tenant, email.String())
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return User{}, err
+	}
+	digest := u.PasswordDigest
+	if digest == "" { // no such user, or no password
+		digest = dummyDigest()
+	}
+	ok, err := s.verify(ctx, digest, password)
+	if errors.Is(err, ErrMalformedDigest) {
+		ok, err = false, nil
+	}
+	if err != nil {
+		return User{}, err
+	}
+	if !ok || u.PasswordDigest == "" {
+		return User{}, ErrInvalidCredentials
+	}
+	return view(u)
+}
+
+// verify is Verify, one per CPU at a time.
+func (s *Service) verify(ctx context.Context, digest, password string) (bool, error) {
+	select {
+	case s.hashing <- struct{}{}:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	defer func() { <-s.hashing }()
+	return Verify(digest, password)
+}
+
+// SetPasswordDigest stores a digest HashPassword made as the user's
+// password, inside tx. ErrUserNotFound when there is no such user.
+func (s *Service) SetPasswordDigest(ctx context.Context, tx *store.Tx, tenant, id, digest string) error {
+	if _, err := DigestParams(digest); err != nil {
+		return err
+	}
+	return writeError(tx.UserSetPassword(ctx, tenant, id, digest, s.now()))
+}
+
+// SignedIn records that the user signed in at at, inside tx.
+// ErrUserNotFound when there is no such user.
+func (s *Service) SignedIn(ctx context.Context, tx *store.Tx, tenant, id string, at time.Time) error {
+	return writeError(tx.UserSignedIn(ctx, tenant, id, at))
 }
 
 // Get reads a user.
@@ -223,8 +334,20 @@ type Patch struct {
 
 // Update applies a patch.
 func (s *Service) Update(ctx context.Context, tenant, id string, p Patch) (User, error) {
-	var out store.User
+	var out User
 	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		out, err = s.UpdateIn(ctx, tx, tenant, id, p)
+		return err
+	})
+	return out, err
+}
+
+// UpdateIn applies a patch inside tx, for a step that changes a user with
+// other writes.
+func (s *Service) UpdateIn(ctx context.Context, tx *store.Tx, tenant, id string, p Patch) (User, error) {
+	var out store.User
+	err := func() error {
 		if err := tx.LockKey(ctx, "user:"+tenant+":"+id); err != nil {
 			return err
 		}
@@ -273,7 +396,7 @@ func (s *Service) Update(ctx context.Context, tenant, id string, p Patch) (User,
 		u.UpdatedAt = s.now()
 		out = u
 		return tx.UserUpdate(ctx, u)
-	})
+	}()
 	if err != nil {
 		return User{}, writeError(err)
 	}
@@ -328,13 +451,7 @@ func (s *Service) CheckPasswordOf(ctx context.Context, tenant, id, password stri
 	if u.PasswordDigest == "" {
 		return false, nil
 	}
-	select {
-	case s.hashing <- struct{}{}:
-	case <-ctx.Done():
-		return false, ctx.Err()
-	}
-	defer func() { <-s.hashing }()
-	return Verify(u.PasswordDigest, password)
+	return s.verify(ctx, u.PasswordDigest, password)
 }
 
 // read reads a user back through the handle that wrote it.
@@ -382,9 +499,19 @@ const (
 	maxAvatar   = 2048
 )
 
-func checkProfile(username, name, avatar string) error {
-	if username != "" && (!usernamePattern.MatchString(username) || len(username) > maxUsername) {
+// CheckUsername applies Logto's username rule, returning a *FieldError.
+func CheckUsername(username string) error {
+	if !usernamePattern.MatchString(username) || len(username) > maxUsername {
 		return &FieldError{Field: "username", Reason: fmt.Sprintf("must start with a letter or _ and hold only letters, digits and _ (at most %d)", maxUsername)}
+	}
+	return nil
+}
+
+func checkProfile(username, name, avatar string) error {
+	if username != "" {
+		if err := CheckUsername(username); err != nil {
+			return err
+		}
 	}
 	if utf8.RuneCountInString(name) > maxName {
 		return &FieldError{Field: "name", Reason: fmt.Sprintf("must be at most %d characters", maxName)}

@@ -70,6 +70,16 @@ func Verify(digest, password string) (bool, error) {
 	return subtle.ConstantTimeCompare(got, key) == 1, nil
 }
 
+// dummyDigest is a digest no password matches, at DefaultParams: checking
+// a password against it costs what checking a real digest does, so that
+// an account without a password, or no account, answers in the same time
+// as a wrong password.
+func dummyDigest() string {
+	p := DefaultParams
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Time, p.Threads,
+		b64.EncodeToString(make([]byte, p.SaltLen)), b64.EncodeToString(make([]byte, p.KeyLen)))
+}
+
 // DigestParams returns the parameters a digest was made with, so that a
 // digest made with weaker ones than DefaultParams can be renewed at the
 // next sign-in.

@@ -74,6 +74,18 @@ type Request struct {
 	// behalf of all of its users, so it is not capped by IP; every other
 	// cap applies.
 	FromAdmin bool
+	// Suppress records the send without delivering it: the code is issued
+	// and counted toward every cap and the message is rendered, as for any
+	// send, but no message is written or delivered. A flow sets it for an
+	// address that must not learn whether it has an account (Logto's
+	// suppressed delivery), so the answer is the same either way.
+	Suppress bool
+	// Detach makes the first delivery attempt after SendCode returns, not
+	// before. A flow that may suppress a send sets it on every send of
+	// that kind, so that the provider's answer time does not tell a
+	// delivered send from a suppressed one; a failure then shows only in
+	// the message log.
+	Detach bool
 }
 
 // cappedIP is the IP the per-IP cap counts for a request: none for one
@@ -118,11 +130,20 @@ func (s *Service) SendCode(ctx context.Context, req Request) error {
 			return err
 		}
 		out.ExpiresAt = issued.ExpiresAt
+		if req.Suppress {
+			return nil
+		}
 		pending, err = s.d.Delivery.Enqueue(ctx, tx, out)
 		return err
 	})
-	if err != nil {
+	switch {
+	case err != nil:
 		return err
+	case req.Suppress:
+		return nil
+	case req.Detach:
+		s.d.Delivery.DeliverDetached(ctx, pending)
+		return nil
 	}
 	return s.d.Delivery.Deliver(ctx, pending)
 }

@@ -279,3 +279,18 @@ func (w Writer) LockoutLift(ctx context.Context, tenant, key, bucket string, now
 	_, err = w.exec(ctx, `DELETE FROM rate_events WHERE tenant_id = $1 AND bucket = $2 AND key_hash = $3`, tenant, bucket, key)
 	return err == nil, err
 }
+
+// --- request caps ---
+
+// CounterHit adds one to the counter c in the window starting at start
+// and returns its count there and in the window before it (starting at
+// previous), in one statement. A request cap counts under one shard: a
+// client's requests seldom arrive at once.
+func (w Writer) CounterHit(ctx context.Context, tenant string, c Counter, start, previous time.Time) (HourCounts, error) {
+	var out HourCounts
+	err := w.db.QueryRowContext(ctx, `INSERT INTO rate_counters (tenant_id, bucket, key_hash, window_start, shard, n) VALUES ($1, $2, $3, $4, 0, 1)
+		ON CONFLICT (tenant_id, bucket, key_hash, window_start, shard) DO UPDATE SET n = rate_counters.n + 1
+		RETURNING n, (SELECT COALESCE(SUM(p.n), 0) FROM rate_counters p WHERE p.tenant_id = $1 AND p.bucket = $2 AND p.key_hash = $3 AND p.window_start = $5)`,
+		tenant, c.Bucket, c.Key, Micros(start), Micros(previous)).Scan(&out.Current, &out.Previous)
+	return out, interpret(err)
+}

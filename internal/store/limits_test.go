@@ -181,3 +181,25 @@ func TestLockouts(t *testing.T) {
 		}
 	})
 }
+
+func TestCounterHit(t *testing.T) {
+	ctx := context.Background()
+	run(t, "CountsEachHitAndReadsThePreviousWindow", func(t *testing.T, s *store.Store) {
+		w := s.WriteQ()
+		start := testNow().Truncate(time.Minute)
+		prev := start.Add(-time.Minute)
+		c := store.Counter{Bucket: "requests", Key: "client"}
+		for i := 1; i <= 3; i++ {
+			if got, err := w.CounterHit(ctx, "default", c, prev, prev.Add(-time.Minute)); err != nil || got.Current != i || got.Previous != 0 {
+				t.Fatalf("hit %d in the earlier window = %+v, %v", i, got, err)
+			}
+		}
+		got, err := w.CounterHit(ctx, "default", c, start, prev)
+		if err != nil || got != (store.HourCounts{Current: 1, Previous: 3}) {
+			t.Errorf("first hit of the next window = %+v, %v; want 1 and the 3 before", got, err)
+		}
+		if got, err := w.CounterHit(ctx, "other", c, start, prev); err != nil || got != (store.HourCounts{Current: 1}) {
+			t.Errorf("another tenant's counter = %+v, %v; want its own", got, err)
+		}
+	})
+}

@@ -54,11 +54,21 @@ func TestPurge(t *testing.T) {
 		must(w.InboxInsert(ctx, store.InboxMessage{TenantID: "default", ID: "old", Payload: "{}", CreatedAt: old}))
 		must(w.InboxInsert(ctx, store.InboxMessage{TenantID: "default", ID: "recent", Payload: "{}", CreatedAt: recent}))
 
+		for _, x := range []struct {
+			id      string
+			expires time.Time
+		}{{"ended", now.Add(-time.Second)}, {"live", now.Add(time.Hour)}} {
+			must(w.InteractionInsert(ctx, store.Interaction{TenantID: "default", IDHash: x.id, AuthRequestID: "ar", Request: "{}", State: "s",
+				CreatedAt: now.Add(-time.Hour), UpdatedAt: now.Add(-time.Hour), ExpiresAt: x.expires}))
+			must(w.SessionInsert(ctx, store.SignInSession{TenantID: "default", IDHash: x.id, UserID: "u", AuthTime: now.Add(-time.Hour), AMR: "[]",
+				CreatedAt: now.Add(-time.Hour), ExpiresAt: x.expires}))
+		}
+
 		r, err := w.Purge(ctx, now, 90*time.Minute, 24*time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := (store.PurgeResult{Codes: 1, RateEvents: 2, RateCounters: 1, Lockouts: 1, Messages: 2}); r != want {
+		if want := (store.PurgeResult{Codes: 1, RateEvents: 2, RateCounters: 1, Lockouts: 1, Messages: 2, Interactions: 1, Sessions: 1}); r != want {
 			t.Fatalf("purge = %+v, want %+v", r, want)
 		}
 
@@ -83,6 +93,12 @@ func TestPurge(t *testing.T) {
 			if atts, err := s.AttemptList(ctx, "default", id); err != nil || len(atts) != want {
 				t.Errorf("attempts of %s = %d, %v; want %d", id, len(atts), err, want)
 			}
+		}
+		if _, err := s.InteractionGet(ctx, "default", "live", now); err != nil {
+			t.Errorf("the live interaction: %v", err)
+		}
+		if _, err := s.SessionGet(ctx, "default", "live", now); err != nil {
+			t.Errorf("the live sign-in session: %v", err)
 		}
 		if inbox, err := s.InboxList(ctx, "default", "", 10); err != nil || len(inbox) != 1 || inbox[0].ID != "recent" {
 			t.Errorf("inbox = %+v, %v; want only the recent message", inbox, err)

@@ -419,12 +419,15 @@ type PurgeResult struct {
 	Codes, Records, RateEvents, RateCounters, Lockouts, Messages int64
 	// OIDC counts expired authorization requests and tokens.
 	OIDC int64
+	// Interactions and Sessions count expired interactions and sign-in
+	// sessions.
+	Interactions, Sessions int64
 }
 
 // Purge deletes expired codes and verification records, rate events and
 // counter hours older than keepEvents, ended lockouts, expired OpenID
-// Connect authorization requests and tokens, and message log rows older
-// than keepMessages.
+// Connect authorization requests and tokens, expired interactions and
+// sign-in sessions, and message log rows older than keepMessages.
 func (w Writer) Purge(ctx context.Context, now time.Time, keepEvents, keepMessages time.Duration) (PurgeResult, error) {
 	var r PurgeResult
 	var err error
@@ -441,6 +444,12 @@ func (w Writer) Purge(ctx context.Context, now time.Time, keepEvents, keepMessag
 		return r, err
 	}
 	if r.Lockouts, err = w.exec(ctx, `DELETE FROM lockouts WHERE until < $1`, Micros(now)); err != nil {
+		return r, err
+	}
+	if r.Interactions, err = w.exec(ctx, `DELETE FROM interactions WHERE expires_at < $1`, Micros(now)); err != nil {
+		return r, err
+	}
+	if r.Sessions, err = w.exec(ctx, `DELETE FROM sign_in_sessions WHERE expires_at < $1`, Micros(now)); err != nil {
 		return r, err
 	}
 	if r.OIDC, err = w.oidcPurge(ctx, now); err != nil {

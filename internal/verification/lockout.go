@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/authmail/authmail/internal/address"
@@ -166,4 +167,46 @@ func (s *Service) Lift(ctx context.Context, st *store.Store, tenant, id string) 
 		}
 		return err
 	})
+}
+
+// ReportCheck records the outcome of a check of something other than a
+// code for an address (a password), made by the client at ip, under the
+// same lockouts as wrong codes: Logto's sentinel, whose password and code
+// failures share one pool. A failure (ok false) counts as a wrong code
+// does, for the address with the client and for the address alone. While
+// the address or the client is locked out the answer is ErrIdentifierLock
+// (with RetryAfter) whatever the outcome, so a right password tells a
+// guesser nothing then; otherwise it is nil.
+//
+// The check itself (an argon2id run) is the caller's, made before this and
+// outside any transaction.
+func (s *Service) ReportCheck(ctx context.Context, st *store.Store, tenant string, to address.Address, ip string, p Policy, ok bool) error {
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("reporting a check: %w", err)
+	}
+	var outcome error
+	err := st.InTx(ctx, func(tx *store.Tx) error {
+		outcome = nil
+		if err := tx.LockKey(ctx, lockKey(tenant, to.Base())); err != nil {
+			return err
+		}
+		now := s.now()
+		g := s.guardFor(tenant, to, ip)
+		until, err := tx.LockoutUntil(ctx, tenant, g.addressKey, g.clientKey)
+		if err != nil {
+			return err
+		}
+		if until.After(now) {
+			outcome = withRetry(ErrIdentifierLock, until.Sub(now))
+			return nil
+		}
+		if ok {
+			return nil
+		}
+		return s.countFailure(ctx, tx, g, p, now)
+	})
+	if err != nil {
+		return err
+	}
+	return outcome
 }

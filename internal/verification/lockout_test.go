@@ -177,6 +177,40 @@ func TestLockouts(t *testing.T) {
 		locked(t, verify(b, to, right, ip, p), 30*time.Minute, "the right code after the address's third failure")
 	})
 
+	capsTest(t, "PasswordAndCodeFailuresShareOnePoolUntilLifted", func(t *testing.T, b bundle) {
+		ctx := context.Background()
+		p := policy(3, 100)
+		const to, ip = "frank@example.com", "203.0.113.5"
+		report := func(ok bool) error { return b.svc.ReportCheck(ctx, b.st, "default", addr(to), ip, p, ok) }
+		right, wrong := issueCode(t, b, to, p)
+		// Two wrong passwords, given with another spelling of the address,
+		// and one wrong code: three failures of one client for one address.
+		for range 2 {
+			if err := b.svc.ReportCheck(ctx, b.st, "default", addr("Frank@EXAMPLE.com"), ip, p, false); err != nil {
+				t.Fatalf("a wrong password below the threshold = %v, want nil", err)
+			}
+		}
+		if err := verify(b, to, wrong, ip, p); !errors.Is(err, verification.ErrMismatch) {
+			t.Fatal(err)
+		}
+		locked(t, report(true), 30*time.Minute, "the right password once the pool is full")
+		locked(t, verify(b, to, right, ip, p), 30*time.Minute, "the right code once the pool is full")
+		if err := b.svc.ReportCheck(ctx, b.st, "default", addr(to), "198.51.100.7", p, true); err != nil {
+			t.Errorf("another client's right password: %v", err)
+		}
+		who := addr(to)
+		ls, err := b.svc.Lockouts(ctx, b.st.Reader, "default", &who, 0)
+		if err != nil || len(ls) != 1 || ls[0].Scope != verification.ScopeClient || ls[0].IP != ip {
+			t.Fatalf("frank's lockouts = %+v, %v; want his client's", ls, err)
+		}
+		if err := b.svc.Lift(ctx, b.st, "default", ls[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := report(true); err != nil {
+			t.Errorf("the right password after the lift: %v", err)
+		}
+	})
+
 	capsTest(t, "ALockoutKeepsItsAddressSealed", func(t *testing.T, b bundle) {
 		p := policy(1, 1)
 		const to, ip = "erin@example.com", "192.0.2.44"

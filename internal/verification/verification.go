@@ -14,12 +14,12 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/big"
-	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/authmail/authmail/internal/address"
 	"github.com/authmail/authmail/internal/keyring"
+	"github.com/authmail/authmail/internal/ratelimit"
 	"github.com/authmail/authmail/internal/store"
 )
 
@@ -206,26 +206,10 @@ func (s *Service) hourlyCaps(tenant string, to address.Address, ip string, p Pol
 }
 
 // hourlyWait is how long until a cap of limit sends an hour allows one
-// more: zero when it does now. The sliding hour is estimated from the
-// fixed hour in progress and the one before it, weighted by the share of
-// it the sliding hour still covers, as many rate limiters do: a few rows
-// to read however many sends are counted, exact for sends spread evenly,
-// and never off by more than the previous hour's count.
+// more: zero when it does now (the sliding hour is estimated as
+// ratelimit.Wait says).
 func hourlyWait(c store.HourCounts, limit int, now, hour time.Time) time.Duration {
-	f := float64(now.Sub(hour)) / float64(time.Hour)
-	cur, prev, l := float64(c.Current), float64(c.Previous), float64(limit)
-	if prev*(1-f)+cur < l {
-		return 0
-	}
-	// The share of the current hour at which, with no more sends, the
-	// estimate falls below the limit: within this hour while its own count
-	// is below the limit (prev is then above zero), else in the next,
-	// where this hour's count is the previous one.
-	until := 2 - l/cur
-	if cur < l {
-		until = 1 - (l-cur)/prev
-	}
-	return time.Duration((until-f)*float64(time.Hour)) + time.Second
+	return ratelimit.Wait(c, limit, now, hour, time.Hour)
 }
 
 // shardOf spreads mailboxes over the counter shards.
@@ -235,23 +219,9 @@ func shardOf(mailbox string) int {
 	return int(h.Sum32() % store.CounterShards)
 }
 
-// clientKey is what a client's IP is counted under: an IPv4 address as it
-// is, an IPv6 address by its /64 (a subscriber's usual allocation, so that
-// hopping within it gains nothing), and an address that does not parse as
-// it was given. Empty means unknown.
-func clientKey(ip string) string {
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		return ip
-	}
-	a = a.Unmap().WithZone("")
-	if a.Is6() {
-		if p, err := a.Prefix(64); err == nil {
-			return p.String()
-		}
-	}
-	return a.String()
-}
+// clientKey is what a client's IP is counted under (ratelimit.ClientKey:
+// an IPv6 client by its /64); empty means unknown.
+func clientKey(ip string) string { return ratelimit.ClientKey(ip) }
 
 // Verify checks a code for a recipient and usage type, presented by the
 // client at ip (empty when unknown). A right code is consumed, so it

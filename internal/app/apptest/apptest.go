@@ -15,6 +15,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"github.com/authmail/authmail/internal/config"
 	"github.com/authmail/authmail/internal/delivery"
 	"github.com/authmail/authmail/internal/dnscheck"
+	"github.com/authmail/authmail/internal/experience"
 	"github.com/authmail/authmail/internal/store/storetest"
 )
 
@@ -58,8 +60,9 @@ type App struct {
 
 // options collects what New may be told.
 type options struct {
-	now      func() time.Time
-	settings []func(*config.Settings)
+	now       func() time.Time
+	settings  []func(*config.Settings)
+	completer experience.Completer
 }
 
 // Option changes how New builds the app.
@@ -67,6 +70,10 @@ type Option func(*options)
 
 // WithNow sets the app's clock (app.Options.Now).
 func WithNow(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithCompleter sets what completes the authorization requests sign-ins
+// are for (app.Options.Completer).
+func WithCompleter(c experience.Completer) Option { return func(o *options) { o.completer = c } }
 
 // WithSettings changes the app's settings before it starts, such as its
 // outbound policy (by default, loopback is allowed: see New).
@@ -79,7 +86,7 @@ func WithSettings(fn func(*config.Settings)) Option {
 var Loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 
 // New starts an app on dbURL (storetest.SQLiteURL or storetest.PostgresURL)
-// with 4 workers, a 2 s first-attempt wait and a 50 ms poll interval,
+// with the default cap on the public routes, 4 workers, a 2 s first-attempt wait and a 50 ms poll interval,
 // connectors allowed to reach loopback (--allow-endpoints with Loopback:
 // the tests' receivers listen there) but not the app's own address,
 // logging at debug level into the App's buffer; serves it with httptest;
@@ -95,8 +102,9 @@ func New(t testing.TB, dbURL string, opts ...Option) *App {
 	dc := delivery.Config{Workers: 4, FirstAttemptWait: 2 * time.Second, PollInterval: 50 * time.Millisecond}
 	// Listen first, so that the app knows its own address.
 	srv := httptest.NewUnstartedServer(nil)
+	limit, _ := strconv.Atoi(config.Default(config.PublicRequestLimit))
 	settings := config.Settings{Addr: srv.Listener.Addr().String(), DataDir: t.TempDir(), Database: dbURL,
-		Workers: dc.Workers, FirstAttemptWait: dc.FirstAttemptWait, AllowEndpoints: Loopback}
+		Workers: dc.Workers, FirstAttemptWait: dc.FirstAttemptWait, AllowEndpoints: Loopback, PublicRequestLimit: limit}
 	for _, fn := range o.settings {
 		fn(&settings)
 	}
@@ -104,7 +112,7 @@ func New(t testing.TB, dbURL string, opts ...Option) *App {
 	// The app reads no environment; like the command, the harness passes
 	// the resolver a test set with t.Setenv(dnscheck.ResolverEnv, ...).
 	a, err := app.New(ctx, settings, app.Options{SecretKey: SecretKey, AdminKey: AdminKey, Now: o.now, Delivery: dc,
-		DNSResolver: os.Getenv(dnscheck.ResolverEnv)}, logger)
+		DNSResolver: os.Getenv(dnscheck.ResolverEnv), Completer: o.completer}, logger)
 	if err != nil {
 		srv.Close()
 		t.Fatalf("starting app: %v", err)

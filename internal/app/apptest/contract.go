@@ -54,7 +54,7 @@ func (c *Contract) Check(req *http.Request, body []byte, resp *http.Response, re
 		return nil // not an API route: /metrics, a wrong method, an unknown path
 	}
 	in := &openapi3filter.RequestValidationInput{Request: vreq, PathParams: pathParams, Route: route,
-		Options: &openapi3filter.Options{AuthenticationFunc: bearerPresent, RejectWhenRequestBodyNotSpecified: true, SkipSettingDefaults: true}}
+		Options: &openapi3filter.Options{AuthenticationFunc: credentialsPresent, RejectWhenRequestBodyNotSpecified: true, SkipSettingDefaults: true}}
 	reqErr := openapi3filter.ValidateRequest(context.Background(), in)
 	in.Options = &openapi3filter.Options{IncludeResponseStatus: true}
 	respErr := openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
@@ -74,11 +74,18 @@ func (c *Contract) Check(req *http.Request, body []byte, resp *http.Response, re
 	return errors.Join(errs...)
 }
 
-// bearerPresent satisfies the document's bearer scheme when the request
-// carries a Bearer token; whether it is the right key is the server's to
-// say.
-func bearerPresent(_ context.Context, in *openapi3filter.AuthenticationInput) error {
-	key, ok := strings.CutPrefix(in.RequestValidationInput.Request.Header.Get("Authorization"), "Bearer ")
+// credentialsPresent satisfies the document's bearer scheme when the
+// request carries a Bearer token, and its cookie scheme when it carries
+// the cookie; whether they are right is the server's to say.
+func credentialsPresent(_ context.Context, in *openapi3filter.AuthenticationInput) error {
+	req := in.RequestValidationInput.Request
+	if in.SecurityScheme != nil && in.SecurityScheme.Type == "apiKey" && in.SecurityScheme.In == "cookie" {
+		if c, err := req.Cookie(in.SecurityScheme.Name); err != nil || c.Value == "" {
+			return in.NewError(errors.New("no " + in.SecurityScheme.Name + " cookie"))
+		}
+		return nil
+	}
+	key, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
 	if in.SecurityScheme == nil || in.SecurityScheme.Scheme != "bearer" || !ok || strings.TrimSpace(key) == "" {
 		return in.NewError(errors.New("no Bearer token"))
 	}

@@ -1,0 +1,207 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/authmail/authmail/internal/experience"
+	"github.com/authmail/authmail/internal/tenant"
+)
+
+// The experience API (Logto's /api/experience): public, bound to the
+// _interaction cookie, capped per client. Each handler decodes the body,
+// calls one step of the experience service and encodes its answer.
+
+// eventBody is PUT /api/experience.
+type eventBody struct {
+	InteractionEvent experience.Event `json:"interactionEvent"`
+	// CaptchaToken is accepted for Logto's clients; no captcha policy is
+	// enforced.
+	CaptchaToken string `json:"captchaToken,omitempty"`
+}
+
+// switchEventBody is PUT /api/experience/interaction-event.
+type switchEventBody struct {
+	InteractionEvent experience.Event `json:"interactionEvent"`
+}
+
+// sendExperienceCodeBody is POST /api/experience/verification/verification-code.
+type sendExperienceCodeBody struct {
+	Identifier       experience.Identifier `json:"identifier"`
+	InteractionEvent experience.Event      `json:"interactionEvent"`
+}
+
+// verifyExperienceCodeBody is POST .../verification-code/verify.
+type verifyExperienceCodeBody struct {
+	Identifier     experience.Identifier `json:"identifier"`
+	VerificationID string                `json:"verificationId"`
+	Code           string                `json:"code"`
+}
+
+// verifyPasswordBody is POST /api/experience/verification/password.
+type verifyPasswordBody struct {
+	Identifier experience.Identifier `json:"identifier"`
+	Password   string                `json:"password"`
+}
+
+// identificationBody is POST /api/experience/identification; it may be
+// empty (Register from the profile gathered).
+type identificationBody struct {
+	VerificationID string `json:"verificationId,omitempty"`
+}
+
+// profileBody is POST /api/experience/profile.
+type profileBody struct {
+	Type           string `json:"type"`
+	Value          string `json:"value,omitempty"`
+	VerificationID string `json:"verificationId,omitempty"`
+}
+
+// newPasswordBody is PUT /api/experience/profile/password.
+type newPasswordBody struct {
+	Password string `json:"password"`
+}
+
+// verificationJSON is a verification step's answer.
+type verificationJSON struct {
+	VerificationID string `json:"verificationId"`
+}
+
+// interactionJSON is GET /api/experience/interaction's answer.
+type interactionJSON experience.View
+
+// codeSentJSON is the code send's answer.
+type codeSentJSON experience.CodeSent
+
+// submitResultJSON is POST /api/experience/submit's answer.
+type submitResultJSON experience.Submitted
+
+func (s *Server) caller(r *http.Request) experience.Caller {
+	return experience.CallerOf(r, tenant.FromContext(r.Context()))
+}
+
+func (s *Server) putExperience(w http.ResponseWriter, r *http.Request) error {
+	var b eventBody
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	if err := s.Experience.SetEvent(r.Context(), s.caller(r), b.InteractionEvent); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) switchExperienceEvent(w http.ResponseWriter, r *http.Request) error {
+	var b switchEventBody
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	if err := s.Experience.SwitchEvent(r.Context(), s.caller(r), b.InteractionEvent); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) getInteraction(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.Experience.Interaction(r.Context(), s.caller(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, interactionJSON(v))
+	return nil
+}
+
+func (s *Server) sendExperienceCode(w http.ResponseWriter, r *http.Request) error {
+	var b sendExperienceCodeBody
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	sent, err := s.Experience.SendCode(r.Context(), s.caller(r), b.Identifier, b.InteractionEvent)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, codeSentJSON(sent))
+	return nil
+}
+
+func (s *Server) verifyExperienceCode(w http.ResponseWriter, r *http.Request) error {
+	var b verifyExperienceCodeBody
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	id, err := s.Experience.VerifyCode(r.Context(), s.caller(r), b.Identifier, b.VerificationID, b.Code)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, verificationJSON{VerificationID: id})
+	return nil
+}
+
+func (s *Server) verifyExperiencePassword(w http.ResponseWriter, r *http.Request) error {
+	var b verifyPasswordBody
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	id, err := s.Experience.VerifyPassword(r.Context(), s.caller(r), b.Identifier, b.Password)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, verificationJSON{VerificationID: id})
+	return nil
+}
+
+func (s *Server) identify(w http.ResponseWriter, r *http.Request) error {
+	var b identificationBody
+	if err := decodeOptional(r, &b); err != nil {
+		return err
+	}
+	id, err := s.Experience.Identify(r.Context(), s.caller(r), b.VerificationID)
+	if err != nil {
+		return err
+	}
+	if id.Created {
+		w.WriteHeader(http.StatusCreated)
+	} else {
+		w.WriteHeader(http.StatusNoContent)
+	}
+	return nil
+}
+
+func (s *Server) addProfile(w http.ResponseWriter, r *http.Request) error {
+	var b profileBody
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	err := s.Experience.AddProfile(r.Context(), s.caller(r), experience.ProfileInput{Type: b.Type, Value: b.Value, VerificationID: b.VerificationID})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) error {
+	var b newPasswordBody
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	if err := s.Experience.ResetPassword(r.Context(), s.caller(r), b.Password); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) submitExperience(w http.ResponseWriter, r *http.Request) error {
+	out, err := s.Experience.Submit(r.Context(), s.caller(r))
+	if err != nil {
+		return err
+	}
+	if out.Session != "" {
+		s.Experience.SetSessionCookie(w, out.Session)
+		s.Experience.ClearInteractionCookie(w)
+	}
+	writeJSON(w, http.StatusOK, submitResultJSON(out))
+	return nil
+}
