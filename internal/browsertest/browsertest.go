@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -104,6 +105,25 @@ func (b *Browser) Do(ctx context.Context, doing string, steps ...chromedp.Action
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		b.t.Fatalf("%s: %v", doing, err)
 	}
+}
+
+// Navigating runs steps that make the tab load another page (a click on a
+// submit button or a link) and returns once the new page has loaded, so the
+// steps after it query the new page and not the one going away (a query
+// that races a navigation fails with "Cannot find context with specified
+// id"). It listens for the load before the steps run, so a fast page is
+// not missed.
+func (b *Browser) Navigating(ctx context.Context, doing string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	loaded := chromedp.Events(ctx, page.LoadEventFired)
+	b.Do(ctx, doing, steps...)
+	for _, err := range loaded {
+		if err != nil {
+			b.t.Fatalf("%s: waiting for the next page: %v", doing, err)
+		}
+		return
+	}
+	b.t.Fatalf("%s: the tab closed before the next page loaded", doing)
 }
 
 // Get runs one action in ctx and returns its value (a text, a location, an

@@ -37,12 +37,11 @@ func TestBrowserSubmitsFormsAndKeepsEachContextsCookiesApart(t *testing.T) {
 	b := browsertest.New(t)
 
 	first := b.Context()
-	b.Do(first, "submitting the form",
+	b.Do(first, "filling in the form",
 		chromedp.Navigate(srv.URL),
 		chromedp.SendKeys(chromedp.CSS("#name"), "ada"),
-		chromedp.Click(chromedp.CSS("#go")),
-		chromedp.WaitVisible(chromedp.CSS("#seen")),
 	)
+	b.Navigating(first, "submitting the form", chromedp.Click(chromedp.CSS("#go")))
 	seen := browsertest.Get(b, first, "reading the page", chromedp.Text(chromedp.CSS("#seen")))
 	if seen != "ada" {
 		t.Fatalf("after submitting, the page shows cookie %q, want %q", seen, "ada")
