@@ -1,18 +1,15 @@
 package pages
 
 import (
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"fmt"
-	"io/fs"
 	"math"
-	"mime"
 	"net/http"
-	"path"
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/authmail/authmail/internal/web"
 )
 
 //go:embed assets/*
@@ -25,34 +22,12 @@ const assetPrefix = "/assets/"
 // file.
 const themeAsset = "theme.css"
 
-// assetHashes holds a short content hash per embedded asset, the version
-// in its URL.
-var assetHashes = func() map[string]string {
-	out := map[string]string{}
-	entries, err := fs.ReadDir(assetFiles, "assets")
-	if err != nil {
-		panic(err)
-	}
-	for _, e := range entries {
-		b, err := assetFiles.ReadFile("assets/" + e.Name())
-		if err != nil {
-			panic(err)
-		}
-		sum := sha256.Sum256(b)
-		out[e.Name()] = hex.EncodeToString(sum[:6])
-	}
-	return out
-}()
+// assets are the embedded stylesheet and script, under content-hashed URLs.
+var assets = web.MustAssets(assetFiles, "assets", assetPrefix)
 
 // assetURL is an embedded asset's URL with its content hash, so a browser
 // may keep it forever and still gets a changed one at once.
-func assetURL(name string) (string, error) {
-	h, ok := assetHashes[name]
-	if !ok {
-		return "", fmt.Errorf("no asset %q", name)
-	}
-	return assetPrefix + name + "?v=" + h, nil
-}
+func assetURL(name string) (string, error) { return assets.URL(name) }
 
 // asset serves an embedded asset, or the theme stylesheet.
 func (s *Server) asset(w http.ResponseWriter, r *http.Request) {
@@ -61,24 +36,7 @@ func (s *Server) asset(w http.ResponseWriter, r *http.Request) {
 		serveTheme(w, r)
 		return
 	}
-	h, ok := assetHashes[name]
-	if !ok {
-		http.NotFound(w, r)
-		return
-	}
-	b, _ := assetFiles.ReadFile("assets/" + name)
-	if r.URL.Query().Get("v") == h {
-		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
-	} else {
-		w.Header().Set("Cache-Control", "no-cache")
-	}
-	w.Header().Set("ETag", `"`+h+`"`)
-	w.Header().Set("Content-Type", mime.TypeByExtension(path.Ext(name)))
-	if r.Header.Get("If-None-Match") == `"`+h+`"` {
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
-	_, _ = w.Write(b)
+	assets.Serve(w, r, name)
 }
 
 // hexColor is a colour as the settings hold it, #rrggbb.

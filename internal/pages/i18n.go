@@ -2,16 +2,10 @@ package pages
 
 import (
 	"embed"
-	"encoding/json"
-	"fmt"
-	"path"
-	"regexp"
-	"slices"
-	"strings"
 
 	"golang.org/x/text/language"
 
-	"github.com/authmail/authmail/internal/emailtemplate"
+	"github.com/authmail/authmail/internal/web"
 )
 
 // msg is the key of a sentence in the message catalogues. Go code writes
@@ -22,84 +16,39 @@ type msg string
 //go:embed i18n/*.json
 var catalogueFiles embed.FS
 
-// catalogue is one language's sentences by key. A value may hold
-// placeholders such as {email}, filled in by text.
+// catalogue is one language's sentences (web.Catalogue) as the pages use
+// them: keys written as msg.
 type catalogue struct {
-	lang     string
-	messages map[string]string
+	*web.Catalogue
+	lang string
 }
 
 // catalogues are the page languages, the first the default.
 type catalogues struct {
-	langs   []string // "en", "fr"
-	byLang  map[string]*catalogue
-	matcher language.Matcher
+	*web.Catalogues
+	byLang map[string]*catalogue
 }
 
 // loadCatalogues reads every i18n/<lang>.json; English comes first, being
 // the language of last resort.
 func loadCatalogues() (*catalogues, error) {
-	names, err := catalogueFiles.ReadDir("i18n")
+	cs, err := web.LoadCatalogues(catalogueFiles, "i18n")
 	if err != nil {
 		return nil, err
 	}
-	cs := &catalogues{byLang: map[string]*catalogue{}}
-	for _, n := range names {
-		lang := strings.TrimSuffix(n.Name(), ".json")
-		raw, err := catalogueFiles.ReadFile(path.Join("i18n", n.Name()))
-		if err != nil {
-			return nil, err
-		}
-		c := &catalogue{lang: lang}
-		if err := json.Unmarshal(raw, &c.messages); err != nil {
-			return nil, fmt.Errorf("message catalogue %s: %w", n.Name(), err)
-		}
-		cs.byLang[lang] = c
-		cs.langs = append(cs.langs, lang)
+	out := &catalogues{Catalogues: cs, byLang: map[string]*catalogue{}}
+	for lang, c := range cs.ByLang {
+		out.byLang[lang] = &catalogue{Catalogue: c, lang: lang}
 	}
-	if cs.byLang[defaultLanguage] == nil {
-		return nil, fmt.Errorf("no message catalogue for %s", defaultLanguage)
-	}
-	slices.SortFunc(cs.langs, func(a, b string) int {
-		switch {
-		case a == b:
-			return 0
-		case a == defaultLanguage:
-			return -1
-		case b == defaultLanguage:
-			return 1
-		}
-		return strings.Compare(a, b)
-	})
-	tags := make([]language.Tag, len(cs.langs))
-	for i, l := range cs.langs {
-		tags[i] = language.MustParse(l)
-	}
-	cs.matcher = language.NewMatcher(tags)
-	return cs, nil
+	return out, nil
 }
 
 // defaultLanguage is the language of last resort.
-const defaultLanguage = "en"
+const defaultLanguage = web.DefaultLanguage
 
 // match returns the page language closest to tag, or "" when none is
 // close enough: "fr" for "fr-CA", "" for "de".
-func (cs *catalogues) match(tag language.Tag) string {
-	_, i, conf := cs.matcher.Match(tag)
-	if conf < language.High {
-		return ""
-	}
-	return cs.langs[i]
-}
-
-// matchString is match for a tag given as text.
-func (cs *catalogues) matchString(tag string) string {
-	t, err := language.Parse(tag)
-	if err != nil {
-		return ""
-	}
-	return cs.match(t)
-}
+func (cs *catalogues) match(tag language.Tag) string { return cs.Match(tag) }
 
 // choose picks the page language, as Logto's hosted pages do: the first of
 // the interaction's ui_locales that a catalogue serves, then, when the
@@ -107,48 +56,13 @@ func (cs *catalogues) matchString(tag string) string {
 // first of the Accept-Language header's, then the tenant's fallback
 // language, then English.
 func (cs *catalogues) choose(uiLocales []string, acceptLanguage string, autoDetect bool, fallback string) string {
-	for _, l := range uiLocales {
-		if m := cs.matchString(l); m != "" {
-			return m
-		}
-	}
-	if autoDetect {
-		for _, t := range emailtemplate.ParseAcceptLanguage(acceptLanguage) {
-			if m := cs.match(t); m != "" {
-				return m
-			}
-		}
-	}
-	if m := cs.matchString(fallback); m != "" {
-		return m
-	}
-	return defaultLanguage
+	return cs.Choose(uiLocales, acceptLanguage, autoDetect, fallback)
 }
-
-// placeholder is a {name} in a sentence.
-var placeholder = regexp.MustCompile(`\{([a-zA-Z]+)\}`)
 
 // text returns the sentence for key in the catalogue's language with its
 // placeholders filled from args, given as name, value pairs. A key the
 // catalogue lacks (a test keeps that from happening) shows as the key.
-func (c *catalogue) text(key msg, args ...string) string { return c.translate(string(key), args...) }
+func (c *catalogue) text(key msg, args ...string) string { return c.Text(string(key), args...) }
 
 // translate is text for a key a template names.
-func (c *catalogue) translate(key string, args ...string) string {
-	s, ok := c.messages[key]
-	if !ok {
-		return key
-	}
-	if len(args) == 0 {
-		return s
-	}
-	return placeholder.ReplaceAllStringFunc(s, func(m string) string {
-		name := m[1 : len(m)-1]
-		for i := 0; i+1 < len(args); i += 2 {
-			if args[i] == name {
-				return args[i+1]
-			}
-		}
-		return m
-	})
-}
+func (c *catalogue) translate(key string, args ...string) string { return c.Text(key, args...) }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/authmail/authmail/internal/keyring"
 	"github.com/authmail/authmail/internal/tenant"
+	"github.com/authmail/authmail/internal/web"
 )
 
 // Deps are the services the pages use.
@@ -168,34 +169,15 @@ func autoDetect(tenant.Experience) bool { return true }
 // interaction (Logto's _interaction).
 const InteractionCookie = "_interaction"
 
-// headers sets the security headers every page and asset carries: a
-// Content-Security-Policy that allows only this origin's scripts and
-// styles (no inline script or style) and the tenant's logo, no framing,
-// no referrer, no MIME sniffing. Pages are never cached (they carry codes
-// and CSRF tokens); assets set their own caching.
-func (s *Server) headers(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", csp(nil))
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		h.Set("Cache-Control", "no-store")
-		next.ServeHTTP(w, r)
-	})
-}
+// headers sets the security headers every page and asset carries
+// (web.SetSecurityHeaders): a Content-Security-Policy that allows only this
+// origin's scripts and styles (no inline script or style), no framing, no
+// referrer, no MIME sniffing; pages are never cached.
+func (s *Server) headers(next http.Handler) http.Handler { return web.Headers(next) }
 
 // csp is the Content-Security-Policy of a page whose images may also come
 // from imageOrigins (the tenant's logo).
-func csp(imageOrigins []string) string {
-	img := "'self'"
-	if len(imageOrigins) > 0 {
-		img += " " + strings.Join(imageOrigins, " ")
-	}
-	return "default-src 'none'; script-src 'self'; style-src 'self'; img-src " + img +
-		"; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-}
+func csp(imageOrigins []string) string { return web.CSP(web.Policy{ImageOrigins: imageOrigins}) }
 
 // page is one request to a page: what wrap resolved, and the helpers a
 // handler renders and redirects with.

@@ -3,15 +3,12 @@ package pages
 import (
 	"bytes"
 	"embed"
-	"fmt"
 	"html/template"
-	"io/fs"
 	"net/http"
-	"net/url"
 	"path"
-	"strings"
 
 	"github.com/authmail/authmail/internal/tenant"
+	"github.com/authmail/authmail/internal/web"
 )
 
 //go:embed templates/*.html
@@ -26,43 +23,15 @@ const (
 
 // views are the parsed pages, per language: each catalogue gets its own
 // copy, whose t function speaks that language.
-type views struct {
-	byLang map[string]map[string]*template.Template
-}
-
-// pageNames lists the page templates (every file but the layout).
-func pageNames() ([]string, error) {
-	entries, err := fs.ReadDir(templateFiles, "templates")
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, e := range entries {
-		if e.Name() != layoutFile && e.Name() != partialsFile {
-			out = append(out, strings.TrimSuffix(e.Name(), ".html"))
-		}
-	}
-	return out, nil
-}
+type views struct{ *web.Views }
 
 func parseViews(cats *catalogues) (*views, error) {
-	names, err := pageNames()
+	v, err := web.ParseViews(templateFiles, "templates", []string{layoutFile, partialsFile}, cats.Langs,
+		func(lang string) template.FuncMap { return templateFuncs(cats.byLang[lang]) })
 	if err != nil {
 		return nil, err
 	}
-	v := &views{byLang: map[string]map[string]*template.Template{}}
-	for lang, c := range cats.byLang {
-		v.byLang[lang] = map[string]*template.Template{}
-		for _, name := range names {
-			t, err := template.New(layoutFile).Funcs(templateFuncs(c)).ParseFS(templateFiles,
-				"templates/"+layoutFile, "templates/"+partialsFile, "templates/"+name+".html")
-			if err != nil {
-				return nil, fmt.Errorf("page %s: %w", name, err)
-			}
-			v.byLang[lang][name] = t
-		}
-	}
-	return v, nil
+	return &views{v}, nil
 }
 
 // templateFuncs are the functions templates call: t translates a key
@@ -122,11 +91,11 @@ func (p *page) view() view {
 // render writes page name with v and status. The Content-Security-Policy
 // then also allows the logos' origins.
 func (p *page) render(status int, name string, v view) {
-	t := p.s.views.byLang[p.cat.lang][name]
+	t := p.s.views.Page(p.cat.lang, name)
 	var buf bytes.Buffer
 	if t == nil {
 		p.s.logger.ErrorContext(p.r.Context(), "no such page template", "page", name)
-		status, t = http.StatusInternalServerError, p.s.views.byLang[p.cat.lang]["error"]
+		status, t = http.StatusInternalServerError, p.s.views.Page(p.cat.lang, "error")
 		v.Error = p.cat.text(msg("error.unexpected"), "reference", "template")
 	}
 	if err := t.Execute(&buf, v); err != nil {
@@ -149,29 +118,7 @@ func (p *page) render(status int, name string, v view) {
 }
 
 // imageOrigins are the origins of the given image URLs, for img-src.
-func imageOrigins(urls ...string) []string {
-	var out []string
-	for _, raw := range urls {
-		u, err := url.Parse(raw)
-		if raw == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			continue
-		}
-		o := u.Scheme + "://" + u.Host
-		if !contains(out, o) {
-			out = append(out, o)
-		}
-	}
-	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
+func imageOrigins(urls ...string) []string { return web.Origins(urls...) }
 
 // brandOf is the tenant's branding as the pages show it.
 func (s *Server) brandOf(exp tenant.Experience) brand {
