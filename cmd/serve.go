@@ -30,6 +30,8 @@ func serveCommand() command {
 			return code
 		}
 		logger := newLogger(s, env.stderr)
+		// The OpenID Connect library logs through slog's default logger.
+		slog.SetDefault(logger.With("component", "oidc"))
 		defer startCPUProfile(env.getenv(cpuProfileEnv), logger)()
 		// Listen first: a busy address must stop the start before the
 		// database or any key is written to the data dir.

@@ -27,6 +27,7 @@ import (
 	"github.com/authmail/authmail/internal/experience"
 	"github.com/authmail/authmail/internal/identity"
 	"github.com/authmail/authmail/internal/keyring"
+	"github.com/authmail/authmail/internal/oidc"
 	"github.com/authmail/authmail/internal/outbound"
 	"github.com/authmail/authmail/internal/pages"
 	"github.com/authmail/authmail/internal/password"
@@ -62,6 +63,8 @@ type App struct {
 	Experience *experience.Service
 	// Limiter caps the requests one client makes to the public routes.
 	Limiter *ratelimit.Limiter
+	// OIDC is the OpenID Connect provider, under /oidc.
+	OIDC *oidc.Provider
 	// AdminKey is the admin key when this start generated it, else "".
 	AdminKey string
 	// PublicURL is the URL authmail is reached at (config.Settings.PublicBaseURL).
@@ -171,8 +174,18 @@ func (a *App) build(ctx context.Context, s config.Settings, opts Options, now fu
 	// token it may have signed.
 	a.SigningKeys = signingkeys.New(a.Store, a.Keys, now, apps.MaxAccessTokenTTL*time.Second)
 	a.Users = identity.New(a.Store, now, password.NewChecker(guard.HTTPClient(), s.PwnedPasswordsURL))
+	a.OIDC, err = oidc.New(oidc.Deps{Store: a.Store, Keys: a.Keys, Apps: a.Apps, SigningKeys: a.SigningKeys, Users: a.Users,
+		PublicURL: a.PublicURL, Logger: a.logger, Now: now})
+	if err != nil {
+		return err
+	}
+	completer := opts.Completer
+	if completer == nil {
+		completer = a.OIDC
+	}
 	a.Experience = experience.New(experience.Deps{Store: a.Store, Keys: a.Keys, Tenants: a.Tenants, Users: a.Users, Codes: a.Codes,
-		Verification: codes, Completer: opts.Completer, PublicURL: a.PublicURL, Logger: a.logger.With("component", "experience"), Now: now})
+		Verification: codes, Completer: completer, PublicURL: a.PublicURL, Logger: a.logger.With("component", "experience"), Now: now})
+	a.OIDC.SetExperience(a.Experience)
 	a.Limiter = ratelimit.New(a.Store, a.Keys, now)
 	a.API = api.New(api.Deps{Store: a.Store, Connectors: a.conns, Tenants: a.Tenants, Codes: a.Codes, Verification: codes,
 		Configs: connconfig.New(a.Store, a.conns, a.logger, now), Templates: savedtemplates.New(a.Store, now), Users: a.Users,
@@ -190,9 +203,11 @@ func PublicLimit(s config.Settings) ratelimit.Limit {
 	return ratelimit.Limit{Name: "public", N: s.PublicRequestLimit, Window: time.Minute}
 }
 
-// Handler serves the hosted pages and the API.
+// Handler serves the OpenID Connect provider, the hosted pages and the
+// API.
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
+	a.OIDC.Mount(mux)
 	a.Pages.Mount(mux)
 	mux.Handle("/", a.API.Handler())
 	return mux

@@ -77,15 +77,19 @@ const (
 )
 
 // PublicBaseURL is the URL authmail is reached at: PublicURL when it is
-// set, else "http://" + the listen address, with localhost for an
-// unspecified host (":8080", "0.0.0.0:8080").
+// set, else "http://" + the listen address (the default one when Addr is
+// empty), with localhost for an unspecified host (":8080", "0.0.0.0:8080").
 func (s Settings) PublicBaseURL() string {
 	if s.PublicURL != "" {
 		return s.PublicURL
 	}
-	host, port, err := net.SplitHostPort(s.Addr)
+	addr := s.Addr
+	if addr == "" {
+		addr = Default(Addr)
+	}
+	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return "http://" + s.Addr
+		return "http://" + addr
 	}
 	if ip, err := netip.ParseAddr(host); host == "" || (err == nil && ip.IsUnspecified()) {
 		host = "localhost"

@@ -259,7 +259,7 @@ func TestPublicURLSetting(t *testing.T) {
 		t.Fatalf("default: PublicURL %q, PublicBaseURL %q, %v; want http://127.0.0.1:9000", s.PublicURL, s.PublicBaseURL(), err)
 	}
 	for addr, want := range map[string]string{":8080": "http://localhost:8080", "0.0.0.0:80": "http://localhost:80",
-		"[::]:8443": "http://localhost:8443", "[::1]:8080": "http://[::1]:8080"} {
+		"[::]:8443": "http://localhost:8443", "[::1]:8080": "http://[::1]:8080", "": "http://127.0.0.1:8080"} {
 		if got := (Settings{Addr: addr}).PublicBaseURL(); got != want {
 			t.Errorf("listening on %s: public URL %q, want %q", addr, got, want)
 		}

@@ -184,22 +184,32 @@ func (w Writer) OIDCRefreshTokenInsert(ctx context.Context, t OIDCRefreshToken) 
 	return err
 }
 
-// OIDCRefreshTokenByHash reads a refresh token by its hash, expired,
-// used, revoked or not, or ErrNotFound.
-func (r Reader) OIDCRefreshTokenByHash(ctx context.Context, tenant, tokenHash string) (OIDCRefreshToken, error) {
+const oidcRefreshColumns = `tenant_id, id, token_hash, family_id, client_id, subject, scopes, resources,
+	auth_time, amr, created_at, expires_at, used_at, revoked_at`
+
+func scanOIDCRefreshToken(row scanner) (OIDCRefreshToken, error) {
 	var t OIDCRefreshToken
 	var authTime, created, expires, used, revoked int64
-	err := r.db.QueryRowContext(ctx, `SELECT tenant_id, id, token_hash, family_id, client_id, subject, scopes, resources,
-		auth_time, amr, created_at, expires_at, used_at, revoked_at FROM oidc_refresh_tokens
-		WHERE tenant_id = $1 AND token_hash = $2`, tenant, tokenHash).
-		Scan(&t.TenantID, &t.ID, &t.TokenHash, &t.FamilyID, &t.ClientID, &t.Subject, &t.Scopes, &t.Resources,
-			&authTime, &t.AMR, &created, &expires, &used, &revoked)
-	if err != nil {
+	if err := row.Scan(&t.TenantID, &t.ID, &t.TokenHash, &t.FamilyID, &t.ClientID, &t.Subject, &t.Scopes, &t.Resources,
+		&authTime, &t.AMR, &created, &expires, &used, &revoked); err != nil {
 		return OIDCRefreshToken{}, interpret(err)
 	}
 	t.AuthTime, t.CreatedAt, t.ExpiresAt = FromMicros(authTime), FromMicros(created), FromMicros(expires)
 	t.UsedAt, t.RevokedAt = FromMicros(used), FromMicros(revoked)
 	return t, nil
+}
+
+// OIDCRefreshTokenByHash reads a refresh token by its hash, expired,
+// used, revoked or not, or ErrNotFound.
+func (r Reader) OIDCRefreshTokenByHash(ctx context.Context, tenant, tokenHash string) (OIDCRefreshToken, error) {
+	return scanOIDCRefreshToken(r.db.QueryRowContext(ctx, `SELECT `+oidcRefreshColumns+` FROM oidc_refresh_tokens
+		WHERE tenant_id = $1 AND token_hash = $2`, tenant, tokenHash))
+}
+
+// OIDCRefreshTokenByID reads a refresh token by its ID, or ErrNotFound.
+func (r Reader) OIDCRefreshTokenByID(ctx context.Context, tenant, id string) (OIDCRefreshToken, error) {
+	return scanOIDCRefreshToken(r.db.QueryRowContext(ctx, `SELECT `+oidcRefreshColumns+` FROM oidc_refresh_tokens
+		WHERE tenant_id = $1 AND id = $2`, tenant, id))
 }
 
 // OIDCRefreshTokenUse marks a live, unused, unrevoked refresh token used,

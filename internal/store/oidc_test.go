@@ -119,6 +119,9 @@ func TestOIDC(t *testing.T) {
 		if err != nil || got != rt {
 			t.Fatalf("read back: %+v, %v; want %+v", got, err, rt)
 		}
+		if got, err := s.OIDCRefreshTokenByID(ctx, "default", "rt1"); err != nil || got != rt {
+			t.Fatalf("read back by ID: %+v, %v; want %+v", got, err, rt)
+		}
 		if err := w.OIDCRefreshTokenUse(ctx, "default", "rt1", now.Add(time.Hour)); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("using an expired token: %v, want ErrNotFound", err)
 		}
