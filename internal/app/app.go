@@ -192,7 +192,8 @@ func (a *App) build(ctx context.Context, s config.Settings, opts Options, now fu
 		Apps: a.Apps, SigningKeys: a.SigningKeys, Issuer: a.PublicURL + "/oidc",
 		Experience: a.Experience, Limiter: a.Limiter, PublicLimit: PublicLimit(s),
 		Registry: reg, Logger: a.logger, Now: now, DNSResolver: opts.DNSResolver})
-	a.Pages, err = pages.New(pages.Deps{Tenants: a.Tenants, Keys: a.Keys, Logger: a.logger, Now: now,
+	a.Pages, err = pages.New(pages.Deps{Experience: a.Experience, Tenants: a.Tenants, AppName: a.appName,
+		Limiter: a.Limiter, Limit: PublicLimit(s), Keys: a.Keys, Logger: a.logger, Now: now,
 		SecureCookies: strings.HasPrefix(a.PublicURL, "https://")})
 	return err
 }
@@ -201,6 +202,16 @@ func (a *App) build(ctx context.Context, s config.Settings, opts Options, now fu
 // settings ask for.
 func PublicLimit(s config.Settings) ratelimit.Limit {
 	return ratelimit.Limit{Name: "public", N: s.PublicRequestLimit, Window: time.Minute}
+}
+
+// appName names the application of a client ID, "" for one the tenant
+// does not have.
+func (a *App) appName(ctx context.Context, tenant, clientID string) (string, error) {
+	app, err := a.Apps.Get(ctx, tenant, clientID)
+	if errors.Is(err, apps.ErrNotFound) {
+		return "", nil
+	}
+	return app.Name, err
 }
 
 // Handler serves the OpenID Connect provider, the hosted pages and the

@@ -27,12 +27,19 @@ func TestDesignListsEveryPageRoute(t *testing.T) {
 		section = section[:i[0]]
 	}
 	cell := regexp.MustCompile("`((?:[A-Z]+/)*[A-Z]+) (/[^` ?]*)`")
-	var documented []string
+	// A bullet runs on over the indented lines that follow it.
+	var bullets []string
 	for _, line := range strings.Split(section, "\n") {
-		if !strings.HasPrefix(line, "- ") {
-			continue
+		switch {
+		case strings.HasPrefix(line, "- "):
+			bullets = append(bullets, line)
+		case strings.HasPrefix(line, "  ") && len(bullets) > 0:
+			bullets[len(bullets)-1] += " " + strings.TrimSpace(line)
 		}
-		for _, m := range cell.FindAllStringSubmatch(line, -1) {
+	}
+	var documented []string
+	for _, b := range bullets {
+		for _, m := range cell.FindAllStringSubmatch(b, -1) {
 			for _, method := range strings.Split(m[1], "/") {
 				documented = append(documented, method+" "+m[2])
 			}

@@ -8,58 +8,70 @@ import (
 	"time"
 
 	"github.com/authmail/authmail/internal/delivery"
+	"github.com/authmail/authmail/internal/experience"
 	"github.com/authmail/authmail/internal/identity"
 	"github.com/authmail/authmail/internal/password"
+	"github.com/authmail/authmail/internal/ratelimit"
 	"github.com/authmail/authmail/internal/store"
 	"github.com/authmail/authmail/internal/verification"
 )
 
 // errorText is the sentence a page shows for an error code, and the
-// status of an error page that shows it.
+// status of the page that shows it. A fatal error ends what the page can
+// do (the sign-in is gone, or may not go on): it shows the error page
+// rather than the form.
 type errorText struct {
 	key    msg
 	status int
+	fatal  bool
 }
 
 // errorTexts maps the experience's error codes (Logto's, which the JSON
 // API answers) to sentences. A code not listed shows error.generic.
 var errorTexts = map[string]errorText{
-	"session.not_found":                              {msg("error.session_not_found"), http.StatusBadRequest},
-	"session.interaction_not_found":                  {msg("error.session_not_found"), http.StatusNotFound},
-	"session.verification_session_not_found":         {msg("error.verification_not_found"), http.StatusNotFound},
-	"session.verification_failed":                    {msg("error.verification_failed"), http.StatusBadRequest},
-	"session.identifier_not_found":                   {msg("error.session_not_found"), http.StatusNotFound},
-	"session.invalid_interaction_type":               {msg("error.session_not_found"), http.StatusBadRequest},
-	"session.not_supported_for_forgot_password":      {msg("error.forgot_password_off"), http.StatusUnprocessableEntity},
-	"session.identity_conflict":                      {msg("error.identity_conflict"), http.StatusConflict},
-	"session.invalid_credentials":                    {msg("error.invalid_credentials"), http.StatusUnprocessableEntity},
-	"session.verification_blocked_too_many_attempts": {msg("error.locked"), http.StatusTooManyRequests},
-	"auth.forbidden":                                 {msg("error.forbidden"), http.StatusForbidden},
-	"user.user_not_exist":                            {msg("error.user_not_exist"), http.StatusNotFound},
-	"user.email_already_in_use":                      {msg("error.email_in_use"), http.StatusUnprocessableEntity},
-	"user.sign_in_method_not_enabled":                {msg("error.method_not_enabled"), http.StatusUnprocessableEntity},
-	"user.suspended":                                 {msg("error.suspended"), http.StatusUnauthorized},
-	"user.same_password":                             {msg("error.same_password"), http.StatusUnprocessableEntity},
-	"user.new_password_required_in_profile":          {msg("error.new_password_required"), http.StatusUnprocessableEntity},
-	"password.rejected":                              {msg("error.password_rejected"), http.StatusUnprocessableEntity},
-	"verification_code.not_found":                    {msg("error.code_not_found"), http.StatusBadRequest},
-	"verification_code.email_mismatch":               {msg("error.code_mismatch"), http.StatusBadRequest},
-	"verification_code.code_mismatch":                {msg("error.code_mismatch"), http.StatusBadRequest},
-	"verification_code.expired":                      {msg("error.code_expired"), http.StatusBadRequest},
-	"verification_code.exceed_max_try":               {msg("error.code_exceed_max_try"), http.StatusBadRequest},
-	"verification_code.resend_too_soon":              {msg("error.resend_too_soon"), http.StatusTooManyRequests},
-	"request.message_rate_limited":                   {msg("error.rate_limited"), http.StatusTooManyRequests},
-	"request.too_many_requests":                      {msg("error.rate_limited"), http.StatusTooManyRequests},
-	"connector.not_found":                            {msg("error.cannot_send"), http.StatusServiceUnavailable},
-	"connector.general":                              {msg("error.cannot_send"), http.StatusBadGateway},
-	"connector.rate_limit_exceeded":                  {msg("error.cannot_send"), http.StatusServiceUnavailable},
-	"guard.invalid_input":                            {msg("error.invalid_input"), http.StatusBadRequest},
-	"request.unavailable":                            {msg("error.unavailable"), http.StatusServiceUnavailable},
-	"request.timeout":                                {msg("error.unavailable"), http.StatusServiceUnavailable},
+	"session.not_found":                              {msg("error.session_not_found"), http.StatusBadRequest, true},
+	"session.interaction_not_found":                  {msg("error.session_not_found"), http.StatusNotFound, true},
+	"session.identifier_not_found":                   {msg("error.session_not_found"), http.StatusNotFound, true},
+	"session.invalid_interaction_type":               {msg("error.session_not_found"), http.StatusBadRequest, true},
+	"oidc.login_required":                            {msg("error.session_not_found"), http.StatusBadRequest, true},
+	"session.identity_conflict":                      {msg("error.identity_conflict"), http.StatusConflict, true},
+	"auth.forbidden":                                 {msg("error.forbidden"), http.StatusForbidden, true},
+	"session.not_supported_for_forgot_password":      {msg("error.forgot_password_off"), http.StatusUnprocessableEntity, true},
+	"user.suspended":                                 {msg("error.suspended"), http.StatusUnauthorized, true},
+	"user.sign_in_method_not_enabled":                {msg("error.method_not_enabled"), http.StatusUnprocessableEntity, false},
+	"session.verification_session_not_found":         {msg("error.verification_not_found"), http.StatusNotFound, false},
+	"verification_record.not_found":                  {msg("error.verification_not_found"), http.StatusBadRequest, false},
+	"session.verification_failed":                    {msg("error.verification_failed"), http.StatusBadRequest, false},
+	"session.invalid_credentials":                    {msg("error.invalid_credentials"), http.StatusUnprocessableEntity, false},
+	"session.verification_blocked_too_many_attempts": {msg("error.locked"), http.StatusTooManyRequests, false},
+	"user.user_not_exist":                            {msg("error.user_not_exist"), http.StatusNotFound, false},
+	"user.email_already_in_use":                      {msg("error.email_in_use"), http.StatusUnprocessableEntity, false},
+	"user.email_exists_in_profile":                   {msg("error.email_in_use"), http.StatusUnprocessableEntity, false},
+	"user.username_already_in_use":                   {msg("error.username_in_use"), http.StatusUnprocessableEntity, false},
+	"user.username_exists_in_profile":                {msg("error.profile_has_it"), http.StatusUnprocessableEntity, false},
+	"user.password_exists_in_profile":                {msg("error.profile_has_it"), http.StatusUnprocessableEntity, false},
+	"user.missing_profile":                           {msg("error.missing_profile"), http.StatusUnprocessableEntity, true},
+	"user.same_password":                             {msg("error.same_password"), http.StatusUnprocessableEntity, false},
+	"user.new_password_required_in_profile":          {msg("error.new_password_required"), http.StatusUnprocessableEntity, false},
+	"password.rejected":                              {msg("error.password_rejected"), http.StatusUnprocessableEntity, false},
+	"verification_code.not_found":                    {msg("error.code_not_found"), http.StatusBadRequest, false},
+	"verification_code.email_mismatch":               {msg("error.code_mismatch"), http.StatusBadRequest, false},
+	"verification_code.code_mismatch":                {msg("error.code_mismatch"), http.StatusBadRequest, false},
+	"verification_code.expired":                      {msg("error.code_expired"), http.StatusBadRequest, false},
+	"verification_code.exceed_max_try":               {msg("error.code_exceed_max_try"), http.StatusBadRequest, false},
+	"verification_code.resend_too_soon":              {msg("error.resend_too_soon"), http.StatusTooManyRequests, false},
+	"request.message_rate_limited":                   {msg("error.rate_limited"), http.StatusTooManyRequests, false},
+	"request.too_many_requests":                      {msg("error.too_many_requests"), http.StatusTooManyRequests, true},
+	"connector.not_found":                            {msg("error.cannot_send"), http.StatusServiceUnavailable, false},
+	"connector.general":                              {msg("error.cannot_send"), http.StatusBadGateway, false},
+	"connector.rate_limit_exceeded":                  {msg("error.cannot_send"), http.StatusServiceUnavailable, false},
+	"guard.invalid_input":                            {msg("error.invalid_input"), http.StatusBadRequest, false},
+	"request.unavailable":                            {msg("error.unavailable"), http.StatusServiceUnavailable, true},
+	"request.timeout":                                {msg("error.unavailable"), http.StatusServiceUnavailable, true},
 }
 
 // genericError is what a page shows for a code errorTexts lacks.
-var genericError = errorText{msg("error.generic"), http.StatusBadRequest}
+var genericError = errorText{msg("error.generic"), http.StatusBadRequest, false}
 
 // coded is an error with a stable code, as the services' errors are.
 type coded interface {
@@ -70,9 +82,18 @@ type coded interface {
 // errorCode is the stable code of err, and how long until trying again
 // may succeed; "" for an error that has none (a fault of the server).
 func errorCode(err error) (string, time.Duration) {
+	var ee *experience.Error
 	var ve *verification.Error
 	var ce coded
+	var pwe *password.Error
+	var le *ratelimit.LimitedError
 	switch {
+	case errors.As(err, &ee):
+		return ee.Code, ee.RetryAfter
+	case errors.As(err, &le):
+		return "request.too_many_requests", le.RetryAfter
+	case errors.As(err, &pwe):
+		return "password.rejected", 0
 	case errors.As(err, &ve):
 		return ve.Code, ve.RetryAfter
 	case errors.As(err, &ce):
@@ -97,30 +118,18 @@ func errorCode(err error) (string, time.Duration) {
 	return "", 0
 }
 
-// errorMessage is the sentence and error page status for err; the key is
-// "" for an error without a code, which the page reports as unexpected.
-func errorMessage(err error) (msg, int) {
+// errorMessage is the sentence, status and fatality of err; the key is ""
+// for an error without a code, which the page reports as unexpected.
+func errorMessage(err error) errorText {
 	code, _ := errorCode(err)
 	if code == "" {
-		return "", http.StatusInternalServerError
+		return errorText{status: http.StatusInternalServerError, fatal: true}
 	}
 	t, ok := errorTexts[code]
 	if !ok {
 		t = genericError
 	}
-	return t.key, t.status
-}
-
-// sentence is the sentence for err in the page's language, with the wait
-// filled in where the error has one.
-func (p *page) sentence(err error) string {
-	key, _ := errorMessage(err)
-	if key == "" {
-		ref := p.logUnexpected(err)
-		return p.cat.text(msg("error.unexpected"), "reference", ref)
-	}
-	_, wait := errorCode(err)
-	return p.cat.text(key, "wait", p.duration(wait))
+	return t
 }
 
 // duration says d in the page's language, rounded up to a minute beyond

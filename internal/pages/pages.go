@@ -12,6 +12,7 @@
 package pages
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,15 +20,26 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authmail/authmail/internal/experience"
 	"github.com/authmail/authmail/internal/keyring"
+	"github.com/authmail/authmail/internal/ratelimit"
 	"github.com/authmail/authmail/internal/tenant"
 	"github.com/authmail/authmail/internal/web"
 )
 
 // Deps are the services the pages use.
 type Deps struct {
+	// Experience runs the flows, as it does for the JSON experience API.
+	Experience *experience.Service
 	// Tenants holds the tenants' sign-in experience settings.
 	Tenants *tenant.Settings
+	// AppName names the application of a client ID ("" when unknown); nil
+	// leaves the pages without the app's name.
+	AppName func(ctx context.Context, tenant, clientID string) (string, error)
+	// Limiter and Limit cap the requests one client makes to the pages
+	// (the cap the experience API counts toward too).
+	Limiter *ratelimit.Limiter
+	Limit   ratelimit.Limit
 	// Keys derives the forms' CSRF tokens and seals the page state.
 	Keys   *keyring.Keyring
 	Logger *slog.Logger
@@ -80,7 +92,33 @@ func New(d Deps) (*Server, error) {
 
 func (s *Server) routeTable() []route {
 	return []route{
-		{method: "GET", path: "/sign-in", interaction: true, handler: s.signInPage},
+		{method: "GET", path: signInFlow.path, interaction: true, handler: s.signInPage},
+		{method: "POST", path: signInFlow.path, interaction: true, handler: s.signInSubmit},
+		{method: "GET", path: passwordPath, interaction: true, handler: s.passwordPage},
+		{method: "POST", path: passwordPath, interaction: true, handler: s.passwordSubmit},
+		{method: "GET", path: signInFlow.codePath(), interaction: true, handler: s.codePage(signInFlow)},
+		{method: "POST", path: signInFlow.codePath(), interaction: true, handler: s.codeSubmit(signInFlow)},
+		{method: "POST", path: signInFlow.codePath() + "/send", interaction: true, handler: s.codeSend(signInFlow)},
+		{method: "GET", path: createAccountPath, interaction: true, handler: s.createAccountPage},
+		{method: "POST", path: createAccountPath, interaction: true, handler: s.createAccountSubmit},
+		{method: "GET", path: registerFlow.path, interaction: true, handler: s.registerPage},
+		{method: "POST", path: registerFlow.path, interaction: true, handler: s.registerSubmit},
+		{method: "GET", path: registerFlow.codePath(), interaction: true, handler: s.codePage(registerFlow)},
+		{method: "POST", path: registerFlow.codePath(), interaction: true, handler: s.codeSubmit(registerFlow)},
+		{method: "POST", path: registerFlow.codePath() + "/send", interaction: true, handler: s.codeSend(registerFlow)},
+		{method: "GET", path: existingAccountPath, interaction: true, handler: s.existingAccountPage},
+		{method: "POST", path: existingAccountPath, interaction: true, handler: s.existingAccountSubmit},
+		{method: "GET", path: forgotFlow.path, interaction: true, handler: s.forgotPage},
+		{method: "POST", path: forgotFlow.path, interaction: true, handler: s.forgotSubmit},
+		{method: "GET", path: forgotFlow.codePath(), interaction: true, handler: s.codePage(forgotFlow)},
+		{method: "POST", path: forgotFlow.codePath(), interaction: true, handler: s.codeSubmit(forgotFlow)},
+		{method: "POST", path: forgotFlow.codePath() + "/send", interaction: true, handler: s.codeSend(forgotFlow)},
+		{method: "GET", path: resetPath, interaction: true, handler: s.resetPage},
+		{method: "POST", path: resetPath, interaction: true, handler: s.resetSubmit},
+		{method: "GET", path: continuePassword, interaction: true, handler: s.continuePasswordPage},
+		{method: "POST", path: continuePassword, interaction: true, handler: s.continuePasswordSubmit},
+		{method: "GET", path: continueUsername, interaction: true, handler: s.continueUsernamePage},
+		{method: "POST", path: continueUsername, interaction: true, handler: s.continueUsernameSubmit},
 	}
 }
 
@@ -132,15 +170,22 @@ func (s *Server) wrap(rt route) http.Handler {
 			return
 		}
 		p.exp = exp
-		p.cat = s.cats.byLang[s.cats.choose(nil, r.Header.Get("Accept-Language"), autoDetect(exp), exp.LanguageInfo.FallbackLanguage)]
-		if rt.interaction {
-			if c, err := r.Cookie(InteractionCookie); err == nil && c.Value != "" {
-				p.interaction = c.Value
-			}
-			if p.interaction == "" {
-				p.errorPage(http.StatusBadRequest, msg("error.session_not_found"))
+		p.caller = experience.CallerOf(r, p.tenant)
+		p.cat = s.cats.byLang[s.cats.choose(nil, r.Header.Get("Accept-Language"), exp.LanguageInfo.AutoDetect, exp.LanguageInfo.FallbackLanguage)]
+		if s.Limiter != nil {
+			if err := s.Limiter.Allow(r.Context(), p.tenant, s.Limit, p.caller.IP); err != nil {
+				p.fail(err)
 				return
 			}
+		}
+		if rt.interaction {
+			req, err := s.Experience.Request(r.Context(), p.caller)
+			if err != nil {
+				p.fail(err)
+				return
+			}
+			p.req, p.interaction = req, p.caller.Interaction
+			p.cat = s.cats.byLang[s.cats.choose(req.UILocales, r.Header.Get("Accept-Language"), exp.LanguageInfo.AutoDetect, exp.LanguageInfo.FallbackLanguage)]
 			p.state = s.readState(r, p.tenant, p.interaction)
 		}
 		if r.Method == http.MethodPost {
@@ -161,23 +206,26 @@ func (s *Server) wrap(rt route) http.Handler {
 	}))
 }
 
-// autoDetect is languageInfo.autoDetect: whether the browser's languages
-// come before the fallback language.
-func autoDetect(tenant.Experience) bool { return true }
-
-// InteractionCookie names the cookie that binds a browser to its sign-in
-// interaction (Logto's _interaction).
-const InteractionCookie = "_interaction"
-
 // headers sets the security headers every page and asset carries
-// (web.SetSecurityHeaders): a Content-Security-Policy that allows only this
-// origin's scripts and styles (no inline script or style), no framing, no
-// referrer, no MIME sniffing; pages are never cached.
-func (s *Server) headers(next http.Handler) http.Handler { return web.Headers(next) }
+// (web.SetSecurityHeaders, with the pages' Content-Security-Policy): only
+// this origin's scripts and styles (no inline script or style), no
+// framing, no referrer, no MIME sniffing; pages are never cached (they
+// carry codes and CSRF tokens); assets set their own caching.
+func (s *Server) headers(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		web.SetSecurityHeaders(w.Header())
+		w.Header().Set("Content-Security-Policy", csp(nil))
+		next.ServeHTTP(w, r)
+	})
+}
 
 // csp is the Content-Security-Policy of a page whose images may also come
-// from imageOrigins (the tenant's logo).
-func csp(imageOrigins []string) string { return web.CSP(web.Policy{ImageOrigins: imageOrigins}) }
+// from imageOrigins (the tenant's logo). It has no form-action: browsers
+// apply it to the redirects that answer a form, and the last form of a
+// sign-in is answered by a redirect to the app.
+func csp(imageOrigins []string) string {
+	return web.CSP(web.Policy{ImageOrigins: imageOrigins, FormsLeave: true})
+}
 
 // page is one request to a page: what wrap resolved, and the helpers a
 // handler renders and redirects with.
@@ -188,6 +236,10 @@ type page struct {
 	tenant string
 	exp    tenant.Experience
 	cat    *catalogue
+	// caller is the browser as the experience service knows it; req the
+	// authorization request its interaction is for.
+	caller experience.Caller
+	req    experience.AuthRequest
 	// interaction is the interaction cookie's value ("" on a page that
 	// needs none).
 	interaction string
@@ -231,13 +283,13 @@ func (p *page) fail(err error) {
 		p.errorPage(pe.status, pe.key, pe.args...)
 		return
 	}
-	key, status := errorMessage(err)
-	if key == "" {
+	et := errorMessage(err)
+	if et.key == "" {
 		p.unexpected(err)
 		return
 	}
-	_, wait := errorCode(err)
-	p.errorPage(status, key, "wait", p.duration(wait))
+	p.retryAfter(err)
+	p.errorPage(et.status, et.key, "wait", p.waitOf(err))
 }
 
 // logUnexpected logs a fault of the server with a reference for the page

@@ -5,7 +5,11 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/net/html"
+
 	"github.com/authmail/authmail/internal/app/apptest"
+	"github.com/authmail/authmail/internal/config"
+	"github.com/authmail/authmail/internal/experience"
 	"github.com/authmail/authmail/internal/store/storetest"
 )
 
@@ -125,5 +129,144 @@ func TestAssetsAreEmbeddedAndCachedByVersion(t *testing.T) {
 	}
 	if r := v.get("/assets/nothing.js"); r.StatusCode != http.StatusNotFound {
 		t.Errorf("GET /assets/nothing.js: %d, want 404", r.StatusCode)
+	}
+}
+
+// TestThePageLanguageFollowsUILocalesThenTheBrowser: the interaction's
+// ui_locales choose the language before the browser's Accept-Language,
+// which comes before the fallback language only while
+// languageInfo.autoDetect is on.
+func TestThePageLanguageFollowsUILocalesThenTheBrowser(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, a *apptest.App) {
+		for _, c := range []struct {
+			name       string
+			ui         []string
+			accept     string
+			autoDetect bool
+			want       string
+			heading    string
+		}{
+			{"ui_locales over the browser", []string{"fr"}, "en-US,en", true, "fr", "Connexion"},
+			{"the browser without ui_locales", nil, "fr-CH, en;q=0.5", true, "fr", "Connexion"},
+			{"the fallback without autoDetect", nil, "fr", false, "en", "Sign in"},
+			{"ui_locales without autoDetect", []string{"fr-FR"}, "en", false, "fr", "Connexion"},
+		} {
+			a.JSON("PATCH", "/api/sign-in-exp", map[string]any{
+				"signIn":       map[string]any{"methods": []map[string]any{{"identifier": "email", "verificationCode": false, "password": true, "isPasswordPrimary": true}}},
+				"languageInfo": map[string]any{"autoDetect": c.autoDetect, "fallbackLanguage": "en"}}, http.StatusOK, nil)
+			v := newVisitor(t, a)
+			v.lang = c.accept
+			v.start(experience.AuthRequest{UILocales: c.ui})
+			r := v.get("/sign-in")
+			if r.lang() != c.want || text(find(r.doc, byTag("h1"))) != c.heading {
+				t.Errorf("%s: <html lang=%q>, heading %q; want %s, %q", c.name, r.lang(), text(find(r.doc, byTag("h1"))), c.want, c.heading)
+			}
+		}
+	})
+}
+
+// TestEveryPageCarriesTheSecurityHeaders: each page of the route table,
+// opened in a sign-in, answers with the security headers and is never
+// cached; the branding's logo origin is the only other image source.
+func TestEveryPageCarriesTheSecurityHeaders(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, a *apptest.App) {
+		a.JSON("PATCH", "/api/sign-in-exp", map[string]any{
+			"signIn":   map[string]any{"methods": []map[string]any{{"identifier": "email", "verificationCode": false, "password": true, "isPasswordPrimary": true}}},
+			"branding": map[string]any{"logoUrl": "https://cdn.example.net/logo.png"},
+		}, http.StatusOK, nil)
+		v := newVisitor(t, a)
+		v.start(experience.AuthRequest{})
+		checked := 0
+		for _, route := range a.App.Pages.Routes() {
+			method, path, _ := strings.Cut(route, " ")
+			if method != "GET" || strings.Contains(path, "{") {
+				continue
+			}
+			r := v.get(path)
+			wantSecurityHeaders(t, path, r.Header)
+			if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
+				t.Errorf("%s: Cache-Control %q, want no-store", path, cc)
+			}
+			if r.StatusCode == http.StatusOK {
+				if csp := r.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "img-src 'self' https://cdn.example.net;") {
+					t.Errorf("%s: Content-Security-Policy %q does not allow the logo's origin alone", path, csp)
+				}
+			}
+			checked++
+		}
+		if checked < 10 {
+			t.Fatalf("checked %d pages", checked)
+		}
+	})
+}
+
+// TestThePagesShowTheAppAndTheTenantsBranding: the identifier page names
+// the app the sign-in is for, shows the tenant's logo, and takes its
+// colour from the theme stylesheet.
+func TestThePagesShowTheAppAndTheTenantsBranding(t *testing.T) {
+	a := apptest.New(t, storetest.SQLiteURL(t))
+	a.JSON("PATCH", "/api/sign-in-exp", map[string]any{
+		"signIn":   map[string]any{"methods": []map[string]any{{"identifier": "email", "verificationCode": false, "password": true, "isPasswordPrimary": true}}},
+		"branding": map[string]any{"logoUrl": "https://cdn.example.net/logo.png", "darkLogoUrl": "https://cdn.example.net/dark.png"},
+		"color":    map[string]any{"primaryColor": "#7c3aed", "isDarkModeEnabled": true, "darkPrimaryColor": "#c4b5fd"},
+	}, http.StatusOK, nil)
+	var app struct {
+		ID string `json:"id"`
+	}
+	a.JSON("POST", "/api/applications", map[string]any{"name": "Acme Notes", "type": "Traditional",
+		"oidcClientMetadata": map[string]any{"redirectUris": []string{"https://notes.example.com/callback"}, "postLogoutRedirectUris": []string{}}},
+		http.StatusOK, &app)
+	v := newVisitor(t, a)
+	v.start(experience.AuthRequest{ClientID: app.ID})
+	r := v.get("/sign-in")
+	if got := text(find(r.doc, byTag("title"))); got != "Sign in · Acme Notes" {
+		t.Errorf("the title is %q", got)
+	}
+	if got := text(find(r.doc, func(n *html.Node) bool { c, _ := attr(n, "class"); return c == "lead" })); got != "to continue to Acme Notes" {
+		t.Errorf("the page says %q under its heading", got)
+	}
+	logo := find(r.doc, byTag("img"))
+	if src, _ := attr(logo, "src"); src != "https://cdn.example.net/logo.png" {
+		t.Errorf("the logo is %q", src)
+	}
+	if alt, _ := attr(logo, "alt"); alt != "Acme Notes" {
+		t.Errorf("the logo's alt text is %q", alt)
+	}
+	if dark := find(r.doc, byTag("source")); dark == nil {
+		t.Error("no dark logo for dark mode")
+	}
+	if cls, _ := attr(find(r.doc, byTag("html")), "class"); cls != "dark-mode" {
+		t.Errorf("<html class=%q>, want dark-mode", cls)
+	}
+	var theme string
+	for _, l := range findAll(r.doc, byTag("link")) {
+		if href, _ := attr(l, "href"); strings.Contains(href, "theme.css") {
+			theme = href
+		}
+	}
+	css := v.get(theme).body
+	if !strings.Contains(css, "--primary:#7c3aed") || !strings.Contains(css, "--primary:#c4b5fd") {
+		t.Errorf("the theme %s is %q, want the primary colour and its dark twin", theme, css)
+	}
+}
+
+// TestThePagesAreCappedPerClient: one client's requests to the pages
+// count toward the public cap, and one over it gets a sentence and
+// Retry-After.
+func TestThePagesAreCappedPerClient(t *testing.T) {
+	a := apptest.New(t, storetest.SQLiteURL(t), apptest.WithSettings(func(s *config.Settings) { s.PublicRequestLimit = 3 }))
+	v := newVisitor(t, a)
+	v.start(experience.AuthRequest{})
+	for i := range 3 {
+		if r := v.get("/sign-in"); r.StatusCode == http.StatusTooManyRequests {
+			t.Fatalf("request %d of 3 refused", i+1)
+		}
+	}
+	r := v.get("/sign-in")
+	if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("the request over the cap: %d, Retry-After %q; want 429 with Retry-After", r.StatusCode, r.Header.Get("Retry-After"))
+	}
+	if got := r.alert(); !strings.HasPrefix(got, "Too many attempts from your connection. Try again in ") {
+		t.Errorf("the page says %q", got)
 	}
 }

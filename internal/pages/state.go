@@ -20,9 +20,11 @@ type pageState struct {
 	VerificationID string `json:"v,omitempty"`
 	// Event is the interaction event the code was sent for.
 	Event string `json:"ev,omitempty"`
-	// SentAt is when the last code was sent (Unix seconds), for the
-	// resend countdown.
-	SentAt int64 `json:"s,omitempty"`
+	// ResendAt is when another code may be sent (Unix seconds): the
+	// server's resend cooldown, which the code page counts down.
+	ResendAt int64 `json:"r,omitempty"`
+	// Identified says the code identified the user of a password reset.
+	Identified bool `json:"i,omitempty"`
 	// Notice is a sentence to show once on the next page.
 	Notice msg `json:"n,omitempty"`
 }
@@ -60,4 +62,10 @@ func (s *Server) writeState(w http.ResponseWriter, tenantID, interaction string,
 	http.SetCookie(w, &http.Cookie{Name: stateCookie, Value: s.Keys.Seal(raw, s.stateAAD(tenantID, interaction)),
 		Path: "/", HttpOnly: true, Secure: s.SecureCookies, SameSite: http.SameSiteLaxMode})
 	return nil
+}
+
+// clearState removes the page state cookie (the interaction is over).
+func (s *Server) clearState(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: stateCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		Secure: s.SecureCookies, SameSite: http.SameSiteLaxMode})
 }

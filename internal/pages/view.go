@@ -5,9 +5,7 @@ import (
 	"embed"
 	"html/template"
 	"net/http"
-	"path"
 
-	"github.com/authmail/authmail/internal/tenant"
 	"github.com/authmail/authmail/internal/web"
 )
 
@@ -84,8 +82,7 @@ type brand struct {
 
 // view returns the common part of a page's values.
 func (p *page) view() view {
-	b := p.s.brandOf(p.exp)
-	return view{Lang: p.cat.lang, Brand: b, CSRF: p.s.csrfToken(p.tenant, p.interaction)}
+	return view{Lang: p.cat.lang, Brand: p.brandOf(), CSRF: p.s.csrfToken(p.tenant, p.interaction), Fields: map[string]string{}}
 }
 
 // render writes page name with v and status. The Content-Security-Policy
@@ -120,12 +117,20 @@ func (p *page) render(status int, name string, v view) {
 // imageOrigins are the origins of the given image URLs, for img-src.
 func imageOrigins(urls ...string) []string { return web.Origins(urls...) }
 
-// brandOf is the tenant's branding as the pages show it.
-func (s *Server) brandOf(exp tenant.Experience) brand {
-	return brand{LogoURL: exp.EmailBranding.LogoURL,
-		ThemeURL: themeURL(exp.EmailBranding.PrimaryColor, "", false)}
+// brandOf is the tenant's branding as the pages show it, with the name of
+// the app the sign-in is for.
+func (p *page) brandOf() brand {
+	b := brand{LogoURL: p.exp.Branding.LogoURL, DarkMode: p.exp.Color.IsDarkModeEnabled,
+		ThemeURL: themeURL(p.exp.Color.PrimaryColor, p.exp.Color.DarkPrimaryColor, p.exp.Color.IsDarkModeEnabled)}
+	if b.DarkMode {
+		b.DarkLogoURL = p.exp.Branding.DarkLogoURL
+	}
+	if p.s.AppName != nil && p.req.ClientID != "" {
+		name, err := p.s.AppName(p.r.Context(), p.tenant, p.req.ClientID)
+		if err != nil {
+			p.s.logger.WarnContext(p.r.Context(), "no application name for the page", "clientId", p.req.ClientID, "err", err)
+		}
+		b.Name = name
+	}
+	return b
 }
-
-// pagePath joins a flow's base path and a step ("/sign-in",
-// "verification-code").
-func pagePath(parts ...string) string { return path.Join(append([]string{"/"}, parts...)...) }

@@ -31,11 +31,15 @@ type Policy struct {
 	Frames bool
 	// Connect allows fetch() to this origin.
 	Connect bool
+	// FormsLeave drops form-action: browsers apply it to the redirects
+	// that answer a form too, and a sign-in's last form is answered by a
+	// redirect to the app, on another origin.
+	FormsLeave bool
 }
 
 // CSP is the Content-Security-Policy for p: nothing by default, this
 // origin's scripts and styles (no inline script, no eval), forms posted
-// only here, never framed, no <base>.
+// only here (unless FormsLeave), never framed, no <base>.
 func CSP(p Policy) string {
 	img := []string{"'self'"}
 	if p.AnyImages {
@@ -54,7 +58,10 @@ func CSP(p Policy) string {
 	if p.Frames {
 		parts = append(parts, "frame-src 'self'")
 	}
-	parts = append(parts, "form-action 'self'", "frame-ancestors 'none'", "base-uri 'none'")
+	if !p.FormsLeave {
+		parts = append(parts, "form-action 'self'")
+	}
+	parts = append(parts, "frame-ancestors 'none'", "base-uri 'none'")
 	return strings.Join(parts, "; ")
 }
 

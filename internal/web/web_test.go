@@ -8,7 +8,8 @@ import (
 )
 
 // TestCSPAllowsInlineStylesAndFramesOnlyWhenAsked: the default policy
-// allows no inline style, no frame and no fetch; a page that shows an
+// allows no inline style, no frame and no fetch, and forms post only here
+// unless a page's forms redirect elsewhere; a page that shows an
 // email may ask for inline styles, any https image and srcdoc frames, and
 // never gets inline script.
 func TestCSPAllowsInlineStylesAndFramesOnlyWhenAsked(t *testing.T) {
@@ -23,6 +24,9 @@ func TestCSPAllowsInlineStylesAndFramesOnlyWhenAsked(t *testing.T) {
 		if !strings.Contains(mail, want) {
 			t.Errorf("mail policy %q lacks %s", mail, want)
 		}
+	}
+	if !strings.Contains(def, "form-action 'self'") || strings.Contains(CSP(Policy{FormsLeave: true}), "form-action") {
+		t.Errorf("form-action: default policy %q should have it, FormsLeave should drop it", def)
 	}
 	if got := CSP(Policy{ImageOrigins: Origins("https://cdn.example.com/logo.png", "javascript:alert(1)", "https://cdn.example.com/x")}); !strings.Contains(got, "img-src 'self' https://cdn.example.com;") {
 		t.Errorf("policy with a logo: %q, want the logo's origin once", got)
