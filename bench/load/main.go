@@ -45,6 +45,7 @@ type options struct {
 	baseline    bool
 	verbose     bool
 	server      string
+	scenario    string
 }
 
 func parseFlags(args []string) (options, error) {
@@ -64,6 +65,7 @@ func parseFlags(args []string) (options, error) {
 	fs.BoolVar(&o.baseline, "baseline", false, "measure the SMTP sink alone: a plain go-smtp client sends N messages at concurrency c")
 	fs.BoolVar(&o.verbose, "v", false, "show the server's log")
 	fs.StringVar(&o.server, "server", "", "binary mode: run this authmail binary instead of building ./cmd/authmail (an older build, for an interleaved comparison)")
+	fs.StringVar(&o.scenario, "scenario", "codes", "codes: send codes through the management API; signin: whole sign-ins by email code through the OIDC provider and the experience API (authorize, send, receive, verify, identify, submit, token)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -72,6 +74,10 @@ func parseFlags(args []string) (options, error) {
 		return o, fmt.Errorf("-db must be sqlite or postgres")
 	case o.mode != "binary" && o.mode != "inproc":
 		return o, fmt.Errorf("-mode must be binary or inproc")
+	case o.scenario != "codes" && o.scenario != "signin":
+		return o, fmt.Errorf("-scenario must be codes or signin")
+	case o.baseline && o.scenario != "codes":
+		return o, fmt.Errorf("-baseline measures the sink alone; it takes no -scenario")
 	case o.n < 1 || o.c < 1 || o.warmup < 0:
 		return o, fmt.Errorf("-n and -c must be positive, -warmup not negative")
 	}
@@ -102,9 +108,12 @@ func main() {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	var res Result
-	if o.baseline {
+	switch {
+	case o.baseline:
 		res, err = runBaseline(ctx, o)
-	} else {
+	case o.scenario == "signin":
+		res, err = runSignIn(ctx, o)
+	default:
 		res, err = run(ctx, o)
 	}
 	if err != nil {
@@ -116,6 +125,7 @@ func main() {
 
 // Result is one run's figures. The JSON form is the last line printed.
 type Result struct {
+	Scenario       string  `json:"scenario,omitempty"`
 	DB             string  `json:"db"`
 	Mode           string  `json:"mode"`
 	N              int     `json:"n"`
@@ -141,6 +151,10 @@ type Result struct {
 }
 
 func (r Result) print(w io.Writer) {
+	if r.Scenario == "signin" {
+		r.printSignIn(w)
+		return
+	}
 	fmt.Fprintf(w, "database            %s (%s), n=%d c=%d\n", r.DB, r.Mode, r.N, r.C)
 	fmt.Fprintf(w, "requests/s          %.0f (accepted %d in %.2fs, errors %d)\n", r.RequestsPerSec, r.Accepted, r.RequestSeconds, r.Errors)
 	fmt.Fprintf(w, "delivered/s         %.0f\n", r.DeliveredPerS)
@@ -216,4 +230,21 @@ func run(ctx context.Context, o options) (Result, error) {
 	}
 	res.PeakRSSMB, res.RSSMB = srv.memory()
 	return res, nil
+}
+
+func (r Result) printSignIn(w io.Writer) {
+	fmt.Fprintf(w, "database            %s (%s), sign-ins n=%d c=%d\n", r.DB, r.Mode, r.N, r.C)
+	fmt.Fprintf(w, "sign-ins/s          %.0f (completed %d in %.2fs, errors %d)\n", r.RequestsPerSec, r.Accepted, r.RequestSeconds, r.Errors)
+	fmt.Fprintf(w, "sign-in p50/p99     %.2f / %.2f ms (authorize to tokens)\n", r.ReqP50Ms, r.ReqP99Ms)
+	fmt.Fprintf(w, "send-to-inbox p50/p99 %.2f / %.2f ms\n", r.InboxP50Ms, r.InboxP99Ms)
+	if r.PeakRSSMB > 0 {
+		fmt.Fprintf(w, "cpu per sign-in     %.3f ms (server process); %.3f ms this tool (client and sink); %.3f ms machine-wide (%.0f%% of all CPUs busy)\n",
+			r.CPUMsPerCode, r.ToolCPUMs, r.MachineCPUMs, 100*r.MachineBusy)
+		fmt.Fprintf(w, "rss                 peak %.1f MB, now %.1f MB (server process)\n", r.PeakRSSMB, r.RSSMB)
+	}
+	if r.FirstError != "" {
+		fmt.Fprintf(w, "first error         %s\n", r.FirstError)
+	}
+	b, _ := json.Marshal(r)
+	fmt.Fprintln(w, string(b))
 }
