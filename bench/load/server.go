@@ -36,6 +36,11 @@ type server struct {
 	stop     func()
 }
 
+// publicRequestLimit is the per-client cap on the public sign-in routes
+// the server runs with: its highest value, since every request of a run
+// comes from one address.
+const publicRequestLimit = 1000000
+
 // randomHex returns n random bytes, hex encoded.
 func randomHex(n int) string {
 	b := make([]byte, n)
@@ -148,7 +153,10 @@ func startBinary(ctx context.Context, o options, dir, dbURL, addr, adminKey, sec
 	// The variable rather than the flag, so that a build older than the
 	// setting (-server) still starts.
 	cmd.Env = append(os.Environ(), "AUTHMAIL_ADMIN_KEY="+adminKey, "AUTHMAIL_SECRET_KEY="+secret,
-		config.EnvName(config.AllowEndpoints)+"="+loopback)
+		config.EnvName(config.AllowEndpoints)+"="+loopback,
+		// Every sign-in of a run comes from 127.0.0.1: the per-client cap
+		// is still counted on every request, at its highest value.
+		config.EnvName(config.PublicRequestLimit)+"="+strconv.Itoa(publicRequestLimit))
 	if o.cpuProfile != "" {
 		abs, err := filepath.Abs(o.cpuProfile)
 		if err != nil {
@@ -200,7 +208,7 @@ func startInproc(ctx context.Context, o options, dir, dbURL, addr, adminKey, sec
 		return nil, err
 	}
 	s := config.Settings{Addr: addr, DataDir: dir, Database: dbURL, Workers: o.workers, FirstAttemptWait: 8 * time.Second,
-		AllowEndpoints: allow}
+		AllowEndpoints: allow, PublicRequestLimit: publicRequestLimit}
 	a, err := app.New(ctx, s, app.Options{SecretKey: key, AdminKey: adminKey}, logger)
 	if err != nil {
 		return nil, err
