@@ -164,6 +164,11 @@ type Factory struct {
 	Description string
 	// Logo is an SVG document or an https URL.
 	Logo string
+	// Group is where the console's catalog lists the connector: GroupBuiltIn
+	// (what works with no account anywhere), GroupProvider (an email
+	// provider's API; the default when empty) or GroupCustom (a protocol that
+	// reaches a server of your choosing: SMTP, your own HTTP endpoint).
+	Group string
 	// ConfigSchema is the JSON Schema (draft 2020-12) of the config.
 	ConfigSchema json.RawMessage
 	// SecretFields are the dotted paths of config fields that hold secrets,
@@ -193,6 +198,22 @@ type Factory struct {
 	// (a pointer to its struct). Build decodes a raw config into it with
 	// DecodeConfig, after the schema check, and calls its Build.
 	NewConfig func() Config
+}
+
+// The catalog groups of Factory.Group.
+const (
+	GroupBuiltIn  = "builtin"
+	GroupProvider = "provider"
+	GroupCustom   = "custom"
+)
+
+// CatalogGroup is f's catalog group: f.Group, or GroupProvider when it is
+// empty.
+func (f Factory) CatalogGroup() string {
+	if f.Group == "" {
+		return GroupProvider
+	}
+	return f.Group
 }
 
 // FormItem is a console hint for one config field.

@@ -50,8 +50,9 @@ func init() {
 // Factory returns the dev inbox connector's factory.
 func Factory() connector.Factory {
 	return connector.Factory{
-		ID:   ID,
-		Name: "Dev inbox",
+		ID:    ID,
+		Name:  "Dev inbox",
+		Group: connector.GroupBuiltIn,
 		Description: "Keeps every message in authmail's own database, readable at GET /api/dev-inbox/messages, " +
 			"instead of sending it; for development only, never use it in production.",
 		Logo:         logo,

@@ -63,6 +63,7 @@ func Factory() connector.Factory {
 	return connector.Factory{
 		ID:                ID,
 		Name:              "HTTP email",
+		Group:             connector.GroupCustom,
 		Description:       "POSTs each message as JSON to your own endpoint, which renders and delivers it; compatible with Logto's HTTP email connector.",
 		Logo:              logo,
 		ConfigSchema:      json.RawMessage(schema),

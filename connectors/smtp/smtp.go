@@ -53,6 +53,7 @@ func Factory() connector.Factory {
 		ID:           ID,
 		Aliases:      []string{LogtoID},
 		Name:         "SMTP",
+		Group:        connector.GroupCustom,
 		Description:  "Send email through any SMTP server or relay, with STARTTLS or implicit TLS and password or OAuth2 login.",
 		Logo:         logo,
 		ConfigSchema: json.RawMessage(schema),

@@ -23,6 +23,7 @@ import (
 	"github.com/authmail/authmail/internal/apps"
 	"github.com/authmail/authmail/internal/config"
 	"github.com/authmail/authmail/internal/connconfig"
+	"github.com/authmail/authmail/internal/console"
 	"github.com/authmail/authmail/internal/delivery"
 	"github.com/authmail/authmail/internal/experience"
 	"github.com/authmail/authmail/internal/identity"
@@ -52,6 +53,8 @@ type App struct {
 	API   *api.Server
 	// Pages are the hosted sign-in pages.
 	Pages *pages.Server
+	// Console is the admin console at /console.
+	Console *console.Server
 	// Apps holds the tenants' applications, API resources and roles.
 	Apps *apps.Service
 	// SigningKeys holds the tenants' token signing keys.
@@ -187,13 +190,20 @@ func (a *App) build(ctx context.Context, s config.Settings, opts Options, now fu
 		Verification: codes, Completer: completer, PublicURL: a.PublicURL, Logger: a.logger.With("component", "experience"), Now: now})
 	a.OIDC.SetExperience(a.Experience)
 	a.Limiter = ratelimit.New(a.Store, a.Keys, now)
+	configs, templates := connconfig.New(a.Store, a.conns, a.logger, now), savedtemplates.New(a.Store, now)
 	a.API = api.New(api.Deps{Store: a.Store, Connectors: a.conns, Tenants: a.Tenants, Codes: a.Codes, Verification: codes,
-		Configs: connconfig.New(a.Store, a.conns, a.logger, now), Templates: savedtemplates.New(a.Store, now), Users: a.Users,
+		Configs: configs, Templates: templates, Users: a.Users,
 		Apps: a.Apps, SigningKeys: a.SigningKeys, Issuer: a.PublicURL + "/oidc",
 		Experience: a.Experience, Limiter: a.Limiter, PublicLimit: PublicLimit(s),
 		Registry: reg, Logger: a.logger, Now: now, DNSResolver: opts.DNSResolver})
 	a.Pages, err = pages.New(pages.Deps{Experience: a.Experience, Tenants: a.Tenants, AppName: a.appName,
 		Limiter: a.Limiter, Limit: PublicLimit(s), Keys: a.Keys, Logger: a.logger, Now: now,
+		SecureCookies: strings.HasPrefix(a.PublicURL, "https://")})
+	if err != nil {
+		return err
+	}
+	a.Console, err = console.New(console.Deps{Store: a.Store, Tenants: a.Tenants, Keys: a.Keys, Configs: configs, Codes: a.Codes,
+		Templates: templates, Delivery: a.Delivery, Connectors: a.conns, DNSResolver: opts.DNSResolver, Logger: a.logger, Now: now,
 		SecureCookies: strings.HasPrefix(a.PublicURL, "https://")})
 	return err
 }
@@ -220,9 +230,14 @@ func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	a.OIDC.Mount(mux)
 	a.Pages.Mount(mux)
+	a.Console.Mount(mux)
 	mux.Handle("/", a.API.Handler())
 	return mux
 }
+
+// Connectors is the per-tenant cache of built connectors, which also
+// seals and opens their stored configs.
+func (a *App) Connectors() *delivery.Connectors { return a.conns }
 
 // Start runs the delivery workers.
 func (a *App) Start(ctx context.Context) error { return a.Delivery.Start(ctx) }

@@ -70,6 +70,10 @@ type MessageFilter struct {
 	Tenant string
 	To     string
 	Status string
+	// UsageType keeps only messages of one usage type.
+	UsageType string
+	// Since keeps only messages created at or after it.
+	Since  time.Time
 	Before time.Time // only messages created before this, for paging
 	Limit  int
 }
@@ -86,6 +90,12 @@ func (r Reader) MessageList(ctx context.Context, f MessageFilter) ([]Message, er
 	}
 	if f.Status != "" {
 		add("status = $%d", f.Status)
+	}
+	if f.UsageType != "" {
+		add("usage_type = $%d", f.UsageType)
+	}
+	if !f.Since.IsZero() {
+		add("created_at >= $%d", Micros(f.Since))
 	}
 	if !f.Before.IsZero() {
 		add("created_at < $%d", Micros(f.Before))
@@ -241,6 +251,36 @@ func (r Reader) MessageCounts(ctx context.Context) (map[string]int64, error) {
 	return out, interpret(rows.Err())
 }
 
+// MessageStatusCounts returns how many of the tenant's messages created
+// at or after since have each status (a status with none is absent).
+func (r Reader) MessageStatusCounts(ctx context.Context, tenant string, since time.Time) (map[string]int64, error) {
+	rows, err := r.db.QueryContext(ctx, `SELECT status, COUNT(*) FROM messages WHERE tenant_id = $1 AND created_at >= $2 GROUP BY status`,
+		tenant, Micros(since))
+	if err != nil {
+		return nil, interpret(err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var s string
+		var n int64
+		if err := rows.Scan(&s, &n); err != nil {
+			return nil, interpret(err)
+		}
+		out[s] = n
+	}
+	return out, interpret(rows.Err())
+}
+
+// MessageRequeue puts a failed message back in the queue under a new
+// delivery job, and reports whether it was failed (a message in any other
+// status is left as it is).
+func (w Writer) MessageRequeue(ctx context.Context, tenant, id string, jobID int64, now time.Time) (bool, error) {
+	n, err := w.exec(ctx, `UPDATE messages SET status = 'queued', job_id = $3, lease_until = 0, updated_at = $4
+		WHERE tenant_id = $1 AND id = $2 AND status = 'failed'`, tenant, id, jobID, Micros(now))
+	return n == 1, err
+}
+
 // InboxMessage is a message kept by the dev inbox connector.
 type InboxMessage struct {
 	TenantID  string
@@ -262,6 +302,17 @@ func (w Writer) InboxInsert(ctx context.Context, m InboxMessage) error {
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		m.TenantID, m.ID, m.MessageID, m.To, m.From, m.Subject, m.HTML, m.Text, m.Type, m.Payload, Micros(m.CreatedAt))
 	return err
+}
+
+// InboxGet returns one dev inbox message.
+func (r Reader) InboxGet(ctx context.Context, tenant, id string) (InboxMessage, error) {
+	var m InboxMessage
+	var created int64
+	err := r.db.QueryRowContext(ctx, `SELECT tenant_id, id, message_id, recipient, sender, subject, html, text, usage_type, payload, created_at
+		FROM dev_inbox WHERE tenant_id = $1 AND id = $2`, tenant, id).Scan(&m.TenantID, &m.ID, &m.MessageID, &m.To, &m.From, &m.Subject,
+		&m.HTML, &m.Text, &m.Type, &m.Payload, &created)
+	m.CreatedAt = FromMicros(created)
+	return m, interpret(err)
 }
 
 // InboxList returns dev inbox messages newest first, optionally for one

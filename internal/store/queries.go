@@ -422,12 +422,15 @@ type PurgeResult struct {
 	// Interactions and Sessions count expired interactions and sign-in
 	// sessions.
 	Interactions, Sessions int64
+	// ConsoleSessions counts expired console sessions.
+	ConsoleSessions int64
 }
 
 // Purge deletes expired codes and verification records, rate events and
 // counter hours older than keepEvents, ended lockouts, expired OpenID
-// Connect authorization requests and tokens, expired interactions and
-// sign-in sessions, and message log rows older than keepMessages.
+// Connect authorization requests and tokens, expired interactions,
+// sign-in and console sessions, and message log rows older than
+// keepMessages.
 func (w Writer) Purge(ctx context.Context, now time.Time, keepEvents, keepMessages time.Duration) (PurgeResult, error) {
 	var r PurgeResult
 	var err error
@@ -450,6 +453,9 @@ func (w Writer) Purge(ctx context.Context, now time.Time, keepEvents, keepMessag
 		return r, err
 	}
 	if r.Sessions, err = w.exec(ctx, `DELETE FROM sign_in_sessions WHERE expires_at < $1`, Micros(now)); err != nil {
+		return r, err
+	}
+	if r.ConsoleSessions, err = w.exec(ctx, `DELETE FROM console_sessions WHERE expires_at < $1`, Micros(now)); err != nil {
 		return r, err
 	}
 	if r.OIDC, err = w.oidcPurge(ctx, now); err != nil {

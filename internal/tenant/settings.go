@@ -325,6 +325,18 @@ func (s *Settings) AdminKeyValid(ctx context.Context, tenant, key string) (bool,
 	return keyring.AdminKeyEqual(hash, key), nil
 }
 
+// AdminKeyVersion identifies the tenant's current admin key without
+// revealing it (the stored hash, read as AdminKeyValid reads it): a
+// session that began with the key can record it and end when the key is
+// replaced. "" when the tenant has no key.
+func (s *Settings) AdminKeyVersion(ctx context.Context, tenant string) (string, error) {
+	hash, err := s.cache.get(ctx, tenant, settingAdminKeyHash)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	return hash, err
+}
+
 // EnsureAdminKey makes sure the tenant has an admin key. When key is given
 // (AUTHMAIL_ADMIN_KEY) its hash is stored; otherwise, on first start, a new
 // key is generated and handed to keep (which writes it down once) before

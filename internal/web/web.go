@@ -22,6 +22,8 @@ type Policy struct {
 	// AnyImages lets images come from any https origin and data: URLs, for
 	// pages that show an email (whose images are the sender's).
 	AnyImages bool
+	// DataImages lets images be data: URLs (embedded logos).
+	DataImages bool
 	// InlineStyles allows style attributes and <style> elements, for pages
 	// that show an email in a sandboxed srcdoc frame: the frame inherits the
 	// page's policy, and email HTML is styled inline. Scripts stay this
@@ -45,6 +47,9 @@ func CSP(p Policy) string {
 	if p.AnyImages {
 		img = append(img, "https:", "data:")
 	} else {
+		if p.DataImages {
+			img = append(img, "data:")
+		}
 		img = append(img, p.ImageOrigins...)
 	}
 	style := "'self'"
