@@ -143,3 +143,43 @@ func TestDesignListsEveryConsoleRoute(t *testing.T) {
 		}
 	}
 }
+
+// TestGuidesPointAtConsolePagesThatExist: every console path the README,
+// the docs and the connectors' guides name is a page the console serves.
+func TestGuidesPointAtConsolePagesThatExist(t *testing.T) {
+	a := apptest.New(t, storetest.SQLiteURL(t))
+	var pages []*regexp.Regexp
+	for _, r := range a.App.Console.Routes() {
+		_, path, _ := strings.Cut(r, " ")
+		pages = append(pages, regexp.MustCompile("^"+regexp.MustCompile(`\\\{[^}]+\\\}`).ReplaceAllString(regexp.QuoteMeta(path), "[^/]+")+"$"))
+	}
+	guides, err := filepath.Glob("../../connectors/*/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs, err := filepath.Glob("../../docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mention := regexp.MustCompile(`/console(?:/[A-Za-z0-9_.{}-]+)*`)
+	found := 0
+	for _, g := range append(append(guides, docs...), "../../README.md") {
+		b, err := os.ReadFile(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, at := range mention.FindAllStringIndex(string(b), -1) {
+			if at[0] > 0 && (b[at[0]-1] == '_' || b[at[0]-1] >= 'a' && b[at[0]-1] <= 'z') {
+				continue // a package path, internal/console/...
+			}
+			m := string(b[at[0]:at[1]])
+			found++
+			if !slices.ContainsFunc(pages, func(re *regexp.Regexp) bool { return re.MatchString(m) || strings.Contains(m, "{") }) {
+				t.Errorf("%s names %s, which the console does not serve", g, m)
+			}
+		}
+	}
+	if found == 0 {
+		t.Fatal("no guide names a console page; the search no longer finds them")
+	}
+}
