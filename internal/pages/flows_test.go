@@ -11,7 +11,6 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/authmail/authmail/internal/app/apptest"
-	"github.com/authmail/authmail/internal/experience"
 )
 
 // TestSignUpAndSignInByCodeWithPlainForms: with no JavaScript, a person
@@ -20,11 +19,13 @@ import (
 // every step is a POST form answered by a redirect.
 func TestSignUpAndSignInByCodeWithPlainForms(t *testing.T) {
 	apptest.ForEachDB(t, func(t *testing.T, dbURL string) {
-		a, c := newApp(t, dbURL)
+		a, rp := newApp(t, dbURL)
 		const email = "ada@example.com"
 
 		v := newVisitor(t, a)
-		req := v.start(experience.AuthRequest{FirstScreen: "register"})
+		if got := v.start(rp, "", "register"); got != "/register" {
+			t.Fatalf("first_screen=register leads to %s", got)
+		}
 		page := v.get("/register")
 		if page.StatusCode != http.StatusOK {
 			t.Fatalf("GET /register: %d %q", page.StatusCode, page.alert())
@@ -45,44 +46,26 @@ func TestSignUpAndSignInByCodeWithPlainForms(t *testing.T) {
 			t.Errorf("the code page does not say where the code went")
 		}
 		code := nthCode(t, a, email, 1)
-		r = v.submit(page.form(t, "/register/verification-code"), "code", code)
-		if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), callback) {
-			t.Fatalf("after the registration code: %d to %q, want the app's callback; page says %q", r.StatusCode, r.Header.Get("Location"), r.alert())
-		}
-		login, ok := c.login(req)
-		if !ok || login.UserID == "" || !slices.Contains(login.AMR, experience.AMRCode) {
-			t.Fatalf("the registration completed with %+v, want a new user signed in by code", login)
-		}
+		gotEmail, sub := v.signedIn(v.submit(page.form(t, "/register/verification-code"), "code", code))
 		var users []struct {
 			ID           string `json:"id"`
 			PrimaryEmail string `json:"primaryEmail"`
 		}
 		a.JSON("GET", "/api/users?search="+email, nil, http.StatusOK, &users)
-		if len(users) != 1 || users[0].ID != login.UserID {
-			t.Fatalf("users %+v, want the one the sign-in completed with (%s)", users, login.UserID)
+		if len(users) != 1 || users[0].ID != sub || gotEmail != email {
+			t.Fatalf("users %+v, want the one the app signed in (%s, %s)", users, sub, gotEmail)
 		}
 
 		// Another browser signs in to that account.
 		v = newVisitor(t, a)
-		req = v.start(experience.AuthRequest{})
+		v.start(rp, "", "")
 		page = v.get("/sign-in")
 		r = v.submit(page.form(t, "/sign-in"), "email", email)
 		wantRedirect(t, r, "/sign-in/verification-code")
 		page = v.follow(r)
 		code = nthCode(t, a, email, 2)
-		r = v.submit(page.form(t, "/sign-in/verification-code"), "code", code)
-		if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), callback) {
-			t.Fatalf("after the sign-in code: %d to %q, want the app's callback; page says %q", r.StatusCode, r.Header.Get("Location"), r.alert())
-		}
-		if l, ok := c.login(req); !ok || l.UserID != login.UserID {
-			t.Fatalf("the sign-in completed with %+v, want user %s", l, login.UserID)
-		}
-		var session bool
-		for _, ck := range r.Cookies() {
-			session = session || (ck.Name == experience.SessionCookie && ck.Value != "")
-		}
-		if !session {
-			t.Error("the sign-in set no sign-in session cookie")
+		if _, again := v.signedIn(v.submit(page.form(t, "/sign-in/verification-code"), "code", code)); again != sub {
+			t.Fatalf("the sign-in signed in %s, want the account made at sign-up, %s", again, sub)
 		}
 	})
 }
@@ -121,14 +104,14 @@ func fieldError(t *testing.T, r response, id string) string {
 // refused and does nothing; the page's own token works.
 func TestFormsRefuseAMissingOrWrongCSRFToken(t *testing.T) {
 	apptest.ForEachDB(t, func(t *testing.T, dbURL string) {
-		a, _ := newApp(t, dbURL)
+		a, rp := newApp(t, dbURL)
 		const email = "mallory-target@example.com"
 		other := newVisitor(t, a)
-		other.start(experience.AuthRequest{})
+		other.start(rp, "", "")
 		othersToken := other.get("/sign-in").csrf()
 
 		v := newVisitor(t, a)
-		v.start(experience.AuthRequest{})
+		v.start(rp, "", "")
 		token := v.get("/sign-in").csrf()
 		for name, form := range map[string]url.Values{
 			"no token":              {"email": {email}},
@@ -159,8 +142,8 @@ func TestFormsRefuseAMissingOrWrongCSRFToken(t *testing.T) {
 func TestEachRefusalSaysWhatHappened(t *testing.T) {
 	apptest.ForEachDB(t, func(t *testing.T, dbURL string) {
 		clock := &apptest.Clock{}
-		c := &completer{}
-		a := apptest.New(t, dbURL, apptest.WithCompleter(c), apptest.WithNow(clock.Now))
+		a := apptest.New(t, dbURL, apptest.WithNow(clock.Now))
+		rp := newRelyingParty(t, a)
 		a.JSON("PATCH", "/api/sign-in-exp", map[string]any{
 			"signUp":                 map[string]any{"identifiers": []string{"email"}, "verify": true, "password": false},
 			"signIn":                 map[string]any{"methods": []map[string]any{{"identifier": "email", "verificationCode": true, "password": true, "isPasswordPrimary": false}}},
@@ -168,7 +151,7 @@ func TestEachRefusalSaysWhatHappened(t *testing.T) {
 		}, http.StatusOK, nil)
 		const email = "grace@example.com"
 		v := newVisitor(t, a)
-		v.start(experience.AuthRequest{})
+		v.start(rp, "", "")
 		page := v.get("/sign-in")
 		f := page.form(t, "/sign-in")
 
@@ -239,7 +222,7 @@ func TestEachRefusalSaysWhatHappened(t *testing.T) {
 		const other = "grace.h@example.com"
 		a.JSON("POST", "/api/users", map[string]any{"primaryEmail": other, "password": "correct horse battery"}, http.StatusOK, nil)
 		v = newVisitor(t, a)
-		v.start(experience.AuthRequest{})
+		v.start(rp, "", "")
 		v.submit(v.get("/sign-in").form(t, "/sign-in"), "email", other)
 		page = v.get("/sign-in/password")
 		if page.StatusCode != http.StatusOK {
@@ -270,31 +253,17 @@ func createUser(t *testing.T, a *apptest.App, email, password string) string {
 	return u.ID
 }
 
-// wantCallback fails unless r sends the browser to the app's callback
-// for request req, signed in as user (any user when user is "").
-func wantCallback(t *testing.T, c *completer, r response, req, user string) experience.Login {
-	t.Helper()
-	if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), callback) {
-		t.Fatalf("got %d to %q, want the app's callback; page says %q", r.StatusCode, r.Header.Get("Location"), r.alert())
-	}
-	l, ok := c.login(req)
-	if !ok || l.UserID == "" || (user != "" && l.UserID != user) {
-		t.Fatalf("the sign-in completed with %+v, want user %q", l, user)
-	}
-	return l
-}
-
 // TestCrossOversOfferTheOtherFlow: signing in with an address that has no
 // account offers to create it, and registering an address that has one
 // offers to sign in, each keeping the verified code, as Logto's pages do.
 func TestCrossOversOfferTheOtherFlow(t *testing.T) {
 	apptest.ForEachDB(t, func(t *testing.T, dbURL string) {
-		a, c := newApp(t, dbURL)
+		a, rp := newApp(t, dbURL)
 		const newcomer, member = "newcomer@example.com", "member@example.com"
 		memberID := createUser(t, a, member, "")
 
 		v := newVisitor(t, a)
-		req := v.start(experience.AuthRequest{})
+		v.start(rp, "", "")
 		page := v.follow(v.submit(v.get("/sign-in").form(t, "/sign-in"), "email", newcomer))
 		r := v.submit(page.form(t, "/sign-in/verification-code"), "code", nthCode(t, a, newcomer, 1))
 		wantRedirect(t, r, "/sign-in/create-account")
@@ -302,7 +271,9 @@ func TestCrossOversOfferTheOtherFlow(t *testing.T) {
 		if got, want := text(find(page.doc, byTag("main"))), "No account found for "+newcomer+". Create a new one?"; !strings.Contains(got, want) {
 			t.Errorf("the cross-over page says %q, want %q", got, want)
 		}
-		wantCallback(t, c, v.submit(page.form(t, "/sign-in/create-account")), req, "")
+		if got, _ := v.signedIn(v.submit(page.form(t, "/sign-in/create-account"))); got != newcomer {
+			t.Errorf("the app signed in %q, want %s", got, newcomer)
+		}
 		var users []struct {
 			PrimaryEmail string `json:"primaryEmail"`
 		}
@@ -312,7 +283,7 @@ func TestCrossOversOfferTheOtherFlow(t *testing.T) {
 		}
 
 		v = newVisitor(t, a)
-		req = v.start(experience.AuthRequest{})
+		v.start(rp, "", "register")
 		page = v.follow(v.submit(v.get("/register").form(t, "/register"), "email", member))
 		r = v.submit(page.form(t, "/register/verification-code"), "code", nthCode(t, a, member, 1))
 		wantRedirect(t, r, "/register/existing-account")
@@ -320,7 +291,9 @@ func TestCrossOversOfferTheOtherFlow(t *testing.T) {
 		if got, want := text(find(page.doc, byTag("main"))), "An account with "+member+" already exists. Continue to sign in."; !strings.Contains(got, want) {
 			t.Errorf("the cross-over page says %q, want %q", got, want)
 		}
-		wantCallback(t, c, v.submit(page.form(t, "/register/existing-account")), req, memberID)
+		if _, sub := v.signedIn(v.submit(page.form(t, "/register/existing-account"))); sub != memberID {
+			t.Errorf("the app signed in %s, want the existing account %s", sub, memberID)
+		}
 	})
 }
 
@@ -331,14 +304,14 @@ func TestCrossOversOfferTheOtherFlow(t *testing.T) {
 // account gets the same pages and no mail.
 func TestForgotPasswordEndsWithPasswordChangedAndSignIn(t *testing.T) {
 	apptest.ForEachDB(t, func(t *testing.T, dbURL string) {
-		a, c := newApp(t, dbURL)
+		a, rp := newApp(t, dbURL)
 		a.JSON("PATCH", "/api/sign-in-exp", map[string]any{"signIn": map[string]any{"methods": []map[string]any{
 			{"identifier": "email", "verificationCode": true, "password": true, "isPasswordPrimary": true}}}}, http.StatusOK, nil)
 		const email, old, fresh = "hopper@example.com", "old password 1", "a new password 2"
 		userID := createUser(t, a, email, old)
 
 		v := newVisitor(t, a)
-		req := v.start(experience.AuthRequest{})
+		v.start(rp, "", "")
 		r := v.submit(v.get("/sign-in").form(t, "/sign-in"), "email", email)
 		wantRedirect(t, r, "/sign-in/password")
 		page := v.follow(r)
@@ -380,12 +353,14 @@ func TestForgotPasswordEndsWithPasswordChangedAndSignIn(t *testing.T) {
 		}
 		v.submit(page.form(t, "/sign-in"), "email", email)
 		page = v.get("/sign-in/password")
-		wantCallback(t, c, v.submit(page.form(t, "/sign-in/password"), "password", fresh), req, userID)
+		if _, sub := v.signedIn(v.submit(page.form(t, "/sign-in/password"), "password", fresh)); sub != userID {
+			t.Errorf("the new password signed in %s, want %s", sub, userID)
+		}
 
 		// An address without an account: the same answer, and no mail.
 		const stranger = "stranger@example.com"
 		v = newVisitor(t, a)
-		v.start(experience.AuthRequest{})
+		v.start(rp, "", "")
 		r = v.submit(v.get("/forgot-password").form(t, "/forgot-password"), "email", stranger)
 		wantRedirect(t, r, "/forgot-password/verification-code")
 		if page := v.follow(r); page.StatusCode != http.StatusOK {
@@ -402,11 +377,11 @@ func TestForgotPasswordEndsWithPasswordChangedAndSignIn(t *testing.T) {
 // and the account is made with it.
 func TestAMissingPasswordIsAskedForBeforeTheAccountIsMade(t *testing.T) {
 	apptest.ForEachDB(t, func(t *testing.T, dbURL string) {
-		a, c := newApp(t, dbURL)
+		a, rp := newApp(t, dbURL)
 		a.JSON("PATCH", "/api/sign-in-exp", map[string]any{"signUp": map[string]any{"identifiers": []string{"email"}, "verify": true, "password": true}}, http.StatusOK, nil)
 		const email = "lovelace@example.com"
 		v := newVisitor(t, a)
-		req := v.start(experience.AuthRequest{})
+		v.start(rp, "", "register")
 		page := v.follow(v.submit(v.get("/register").form(t, "/register"), "email", email))
 		r := v.submit(page.form(t, "/register/verification-code"), "code", nthCode(t, a, email, 1))
 		wantRedirect(t, r, "/continue/password")
@@ -414,12 +389,12 @@ func TestAMissingPasswordIsAskedForBeforeTheAccountIsMade(t *testing.T) {
 		if hint := text(find(page.doc, byID("password-hint"))); hint != "Use 8 to 256 characters." {
 			t.Errorf("the password hint says %q", hint)
 		}
-		login := wantCallback(t, c, v.submit(page.form(t, "/continue/password"), "password", "analytical engine", "confirm", "analytical engine"), req, "")
+		_, sub := v.signedIn(v.submit(page.form(t, "/continue/password"), "password", "analytical engine", "confirm", "analytical engine"))
 		var u struct {
 			PrimaryEmail string `json:"primaryEmail"`
 			HasPassword  bool   `json:"hasPassword"`
 		}
-		a.JSON("GET", "/api/users/"+login.UserID, nil, http.StatusOK, &u)
+		a.JSON("GET", "/api/users/"+sub, nil, http.StatusOK, &u)
 		if u.PrimaryEmail != email || !u.HasPassword {
 			t.Errorf("the new account is %+v, want %s with a password", u, email)
 		}

@@ -3,19 +3,23 @@ package pages_test
 import (
 	"context"
 	"fmt"
+	"html/template"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/net/html"
+	"golang.org/x/oauth2"
 
 	"github.com/authmail/authmail/internal/app/apptest"
+	"github.com/authmail/authmail/internal/apps"
 	"github.com/authmail/authmail/internal/experience"
 	"github.com/authmail/authmail/internal/tenant"
 	"github.com/authmail/authmail/internal/testwait"
@@ -72,9 +76,15 @@ func (v *visitor) do(method, path string, form url.Values) response {
 	if v.lang != "" {
 		req.Header.Set("Accept-Language", v.lang)
 	}
+	return v.send(req)
+}
+
+// send sends req with the visitor's cookies and reads the answer.
+func (v *visitor) send(req *http.Request) response {
+	v.t.Helper()
 	resp, err := v.client.Do(req)
 	if err != nil {
-		v.t.Fatalf("%s %s: %v", method, path, err)
+		v.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
@@ -84,7 +94,7 @@ func (v *visitor) do(method, path string, form url.Values) response {
 	out := response{Response: resp, body: string(b)}
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 		if out.doc, err = html.Parse(strings.NewReader(out.body)); err != nil {
-			v.t.Fatalf("%s %s: the page is not HTML: %v", method, path, err)
+			v.t.Fatalf("%s %s: the page is not HTML: %v", req.Method, req.URL, err)
 		}
 	}
 	return out
@@ -190,72 +200,206 @@ func (r response) csrf() string {
 	return v
 }
 
-// completer stands in for the OIDC provider: it records the logins the
-// sign-ins complete and sends the browser to an app's callback.
-type completer struct {
-	// to is the callback the browser goes to; "" is callback.
-	to     string
-	mu     sync.Mutex
-	logins map[string]experience.Login // by authorization request
-}
-
-// callback is where completer sends the browser.
-const callback = "https://app.example.test/callback"
-
-func (c *completer) Complete(_ context.Context, _, authRequestID string, login experience.Login) (string, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.logins == nil {
-		c.logins = map[string]experience.Login{}
-	}
-	c.logins[authRequestID] = login
-	to := c.to
-	if to == "" {
-		to = callback
-	}
-	return to + "?request=" + url.QueryEscape(authRequestID), nil
-}
-
-func (c *completer) login(id string) (experience.Login, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	l, ok := c.logins[id]
-	return l, ok
-}
-
-// newApp starts an app whose sign-ins complete through a completer, with
-// sign-up and sign-in by email code, sign-in by password and password
-// reset by email turned on.
-func newApp(t *testing.T, dbURL string) (*apptest.App, *completer) {
+// newApp starts an app with sign-up and sign-in by email code, sign-in by
+// password and password reset by email turned on, and a registered app
+// that signs users in through /oidc/auth.
+func newApp(t *testing.T, dbURL string) (*apptest.App, *relyingParty) {
 	t.Helper()
-	c := &completer{}
-	a := apptest.New(t, dbURL, apptest.WithCompleter(c))
+	a := apptest.New(t, dbURL)
+	configureFlows(t, a)
+	return a, newRelyingParty(t, a)
+}
+
+// relyingParty is an app as a real one signs users in: its /login sends
+// the browser to /oidc/auth (authorization code with PKCE and a nonce), and
+// its /callback exchanges the code for tokens with x/oauth2, verifies the
+// ID token against the provider's keys with go-oidc, and shows whom it
+// signed in.
+type relyingParty struct {
+	t        *testing.T
+	srv      *httptest.Server
+	ctx      context.Context
+	provider *gooidc.Provider
+	conf     oauth2.Config
+	mu       sync.Mutex
+	pending  map[string]string // state -> PKCE verifier
+}
+
+func newRelyingParty(t *testing.T, a *apptest.App) *relyingParty {
+	t.Helper()
+	rp := &relyingParty{t: t, pending: map[string]string{}, ctx: gooidc.ClientContext(context.Background(), a.Client)}
+	rp.srv = httptest.NewServer(rp)
+	t.Cleanup(rp.srv.Close)
+	created, err := a.App.Apps.Create(rp.ctx, tenant.Default, apps.NewApplication{Name: "Acme Notes", Type: apps.TypeTraditional,
+		RedirectURIs: []string{rp.srv.URL + "/callback"}, PostLogoutRedirectURIs: []string{}})
+	if err != nil {
+		t.Fatalf("registering the app: %v", err)
+	}
+	if rp.provider, err = gooidc.NewProvider(rp.ctx, a.BaseURL+"/oidc"); err != nil {
+		t.Fatalf("discovery: %v", err)
+	}
+	rp.conf = oauth2.Config{ClientID: created.Application.ID, ClientSecret: created.Secret, Endpoint: rp.provider.Endpoint(),
+		RedirectURL: rp.srv.URL + "/callback", Scopes: []string{gooidc.ScopeOpenID, "email"}}
+	rp.conf.Endpoint.AuthStyle = oauth2.AuthStyleInHeader
+	return rp
+}
+
+// ServeHTTP is the app: /login?ui_locales=&first_screen= and /callback.
+func (rp *relyingParty) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	switch r.URL.Path {
+	case "/login":
+		state, verifier := oauth2.GenerateVerifier(), oauth2.GenerateVerifier()
+		rp.mu.Lock()
+		rp.pending[state] = verifier
+		rp.mu.Unlock()
+		opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier), gooidc.Nonce(state)}
+		for _, p := range []string{"ui_locales", "first_screen"} {
+			if v := r.URL.Query().Get(p); v != "" {
+				opts = append(opts, oauth2.SetAuthURLParam(p, v))
+			}
+		}
+		http.Redirect(w, r, rp.conf.AuthCodeURL(state, opts...), http.StatusFound)
+	case "/callback":
+		email, sub, err := rp.finish(r)
+		if err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprintf(w, `<!doctype html><title>App</title><p id="failed">%s</p>`, template.HTMLEscapeString(err.Error()))
+			return
+		}
+		fmt.Fprintf(w, `<!doctype html><title>App</title><h1 id="signed-in">Signed in</h1><p id="email">%s</p><p id="sub">%s</p>`,
+			template.HTMLEscapeString(email), template.HTMLEscapeString(sub))
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// finish exchanges the callback's code and verifies the ID token.
+func (rp *relyingParty) finish(r *http.Request) (email, sub string, err error) {
+	q := r.URL.Query()
+	if e := q.Get("error"); e != "" {
+		return "", "", fmt.Errorf("the provider answered %s: %s", e, q.Get("error_description"))
+	}
+	state := q.Get("state")
+	rp.mu.Lock()
+	verifier, ok := rp.pending[state]
+	delete(rp.pending, state)
+	rp.mu.Unlock()
+	if !ok {
+		return "", "", fmt.Errorf("unknown state %q", state)
+	}
+	tok, err := rp.conf.Exchange(rp.ctx, q.Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		return "", "", fmt.Errorf("exchanging the code: %w", err)
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	idt, err := rp.provider.Verifier(&gooidc.Config{ClientID: rp.conf.ClientID}).Verify(rp.ctx, raw)
+	if err != nil {
+		return "", "", fmt.Errorf("verifying the ID token: %w", err)
+	}
+	if idt.Nonce != state {
+		return "", "", fmt.Errorf("the ID token's nonce is %q, want %q", idt.Nonce, state)
+	}
+	var claims struct {
+		Email    string `json:"email"`
+		Verified bool   `json:"email_verified"`
+	}
+	if err := idt.Claims(&claims); err != nil {
+		return "", "", err
+	}
+	if !claims.Verified {
+		return "", "", fmt.Errorf("the ID token says %s is not verified", claims.Email)
+	}
+	return claims.Email, idt.Subject, nil
+}
+
+// configureFlows turns on sign-up and sign-in by email code, sign-in by
+// password and password reset by email.
+func configureFlows(t *testing.T, a *apptest.App) {
+	t.Helper()
 	a.JSON("PATCH", "/api/sign-in-exp", map[string]any{
 		"signUp":                map[string]any{"identifiers": []string{"email"}, "verify": true, "password": false},
 		"signIn":                map[string]any{"methods": []map[string]any{{"identifier": "email", "verificationCode": true, "password": true, "isPasswordPrimary": false}}},
 		"forgotPasswordMethods": []string{"EmailVerificationCode"},
 	}, http.StatusOK, nil)
-	return a, c
 }
 
-var requestIDs atomic.Int64
-
-// start begins a sign-in for the visitor as /oidc/auth does, and returns
-// the authorization request's ID.
-func (v *visitor) start(req experience.AuthRequest) string {
+// getURL GETs an absolute URL (the app's, or one a redirect names).
+func (v *visitor) getURL(raw string) response {
 	v.t.Helper()
-	if req.ID == "" {
-		req.ID = fmt.Sprintf("authreq-%d", requestIDs.Add(1))
-	}
-	if req.ClientID == "" {
-		req.ClientID = "app-1"
-	}
-	res, err := v.a.App.Experience.Start(context.Background(), tenant.Default, req, "")
+	u, err := url.Parse(raw)
 	if err != nil {
-		v.t.Fatalf("starting a sign-in: %v", err)
+		v.t.Fatal(err)
 	}
-	v.setCookie(experience.InteractionCookie, res.InteractionCookie)
-	return req.ID
+	if u.Host == "" {
+		raw = v.a.BaseURL + raw
+	}
+	req, err := http.NewRequest("GET", raw, nil)
+	if err != nil {
+		v.t.Fatal(err)
+	}
+	if v.lang != "" {
+		req.Header.Set("Accept-Language", v.lang)
+	}
+	return v.send(req)
+}
+
+// start signs in to the app rp: its login sends the visitor to
+// /oidc/auth (with ui_locales and first_screen when given), which sends it
+// through /oidc/interaction to a hosted page; start follows those
+// redirects and returns the page's path.
+func (v *visitor) start(rp *relyingParty, uiLocales, firstScreen string) string {
+	v.t.Helper()
+	q := url.Values{}
+	if uiLocales != "" {
+		q.Set("ui_locales", uiLocales)
+	}
+	if firstScreen != "" {
+		q.Set("first_screen", firstScreen)
+	}
+	r := v.getURL(rp.srv.URL + "/login?" + q.Encode())
+	for range 5 {
+		loc := r.Header.Get("Location")
+		if r.StatusCode/100 != 3 || loc == "" {
+			v.t.Fatalf("signing in to the app: %d at %s, want redirects to a hosted page\n%.1000s", r.StatusCode, r.Request.URL, r.body)
+		}
+		if u, _ := url.Parse(loc); !strings.HasPrefix(u.Path, "/oidc/") {
+			return u.Path
+		}
+		r = v.getURL(loc)
+	}
+	v.t.Fatal("signing in to the app: too many redirects")
+	return ""
+}
+
+// signedIn follows r, a page's answer to its last form, to the app: the
+// OIDC provider's callback sends the visitor to the app's, where the app
+// exchanges the code and verifies the ID token. It returns the email and
+// the subject the ID token names, failing unless the app signed the
+// visitor in.
+func (v *visitor) signedIn(r response) (email, sub string) {
+	v.t.Helper()
+	if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), v.a.BaseURL+"/oidc/") {
+		v.t.Fatalf("got %d to %q, want 303 to the OIDC provider's callback; page says %q", r.StatusCode, r.Header.Get("Location"), r.alert())
+	}
+	var gotSession bool
+	for _, ck := range r.Cookies() {
+		gotSession = gotSession || (ck.Name == experience.SessionCookie && ck.Value != "")
+	}
+	if !gotSession {
+		v.t.Error("the sign-in set no sign-in session cookie")
+	}
+	r = v.getURL(r.Header.Get("Location"))
+	for range 3 {
+		if r.StatusCode/100 != 3 {
+			break
+		}
+		r = v.getURL(r.Header.Get("Location"))
+	}
+	if n := find(r.doc, byID("signed-in")); n == nil {
+		v.t.Fatalf("the app did not sign the visitor in: %d %s", r.StatusCode, text(find(r.doc, byID("failed"))))
+	}
+	return text(find(r.doc, byID("email"))), text(find(r.doc, byID("sub")))
 }
 
 // form is a page's form: its method, action and fields.

@@ -9,7 +9,6 @@ import (
 
 	"github.com/authmail/authmail/internal/app/apptest"
 	"github.com/authmail/authmail/internal/config"
-	"github.com/authmail/authmail/internal/experience"
 	"github.com/authmail/authmail/internal/store/storetest"
 )
 
@@ -138,6 +137,7 @@ func TestAssetsAreEmbeddedAndCachedByVersion(t *testing.T) {
 // languageInfo.autoDetect is on.
 func TestThePageLanguageFollowsUILocalesThenTheBrowser(t *testing.T) {
 	apptest.Run(t, func(t *testing.T, a *apptest.App) {
+		rp := newRelyingParty(t, a)
 		for _, c := range []struct {
 			name       string
 			ui         []string
@@ -156,7 +156,7 @@ func TestThePageLanguageFollowsUILocalesThenTheBrowser(t *testing.T) {
 				"languageInfo": map[string]any{"autoDetect": c.autoDetect, "fallbackLanguage": "en"}}, http.StatusOK, nil)
 			v := newVisitor(t, a)
 			v.lang = c.accept
-			v.start(experience.AuthRequest{UILocales: c.ui})
+			v.start(rp, strings.Join(c.ui, " "), "")
 			r := v.get("/sign-in")
 			if r.lang() != c.want || text(find(r.doc, byTag("h1"))) != c.heading {
 				t.Errorf("%s: <html lang=%q>, heading %q; want %s, %q", c.name, r.lang(), text(find(r.doc, byTag("h1"))), c.want, c.heading)
@@ -175,7 +175,7 @@ func TestEveryPageCarriesTheSecurityHeaders(t *testing.T) {
 			"branding": map[string]any{"logoUrl": "https://cdn.example.net/logo.png"},
 		}, http.StatusOK, nil)
 		v := newVisitor(t, a)
-		v.start(experience.AuthRequest{})
+		v.start(newRelyingParty(t, a), "", "")
 		checked := 0
 		for _, route := range a.App.Pages.Routes() {
 			method, path, _ := strings.Cut(route, " ")
@@ -210,14 +210,8 @@ func TestThePagesShowTheAppAndTheTenantsBranding(t *testing.T) {
 		"branding": map[string]any{"logoUrl": "https://cdn.example.net/logo.png", "darkLogoUrl": "https://cdn.example.net/dark.png"},
 		"color":    map[string]any{"primaryColor": "#7c3aed", "isDarkModeEnabled": true, "darkPrimaryColor": "#c4b5fd"},
 	}, http.StatusOK, nil)
-	var app struct {
-		ID string `json:"id"`
-	}
-	a.JSON("POST", "/api/applications", map[string]any{"name": "Acme Notes", "type": "Traditional",
-		"oidcClientMetadata": map[string]any{"redirectUris": []string{"https://notes.example.com/callback"}, "postLogoutRedirectUris": []string{}}},
-		http.StatusOK, &app)
 	v := newVisitor(t, a)
-	v.start(experience.AuthRequest{ClientID: app.ID})
+	v.start(newRelyingParty(t, a), "", "")
 	r := v.get("/sign-in")
 	if got := text(find(r.doc, byTag("title"))); got != "Sign in · Acme Notes" {
 		t.Errorf("the title is %q", got)
@@ -256,15 +250,18 @@ func TestThePagesShowTheAppAndTheTenantsBranding(t *testing.T) {
 func TestThePagesAreCappedPerClient(t *testing.T) {
 	a := apptest.New(t, storetest.SQLiteURL(t), apptest.WithSettings(func(s *config.Settings) { s.PublicRequestLimit = 3 }))
 	v := newVisitor(t, a)
-	v.start(experience.AuthRequest{})
-	for i := range 3 {
-		if r := v.get("/sign-in"); r.StatusCode == http.StatusTooManyRequests {
-			t.Fatalf("request %d of 3 refused", i+1)
+	v.start(newRelyingParty(t, a), "", "")
+	if r := v.get("/sign-in"); r.StatusCode == http.StatusTooManyRequests {
+		t.Fatalf("the first page, under the cap, was refused: %q", r.alert())
+	}
+	var r response
+	for range 3 {
+		if r = v.get("/sign-in"); r.StatusCode == http.StatusTooManyRequests {
+			break
 		}
 	}
-	r := v.get("/sign-in")
 	if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
-		t.Fatalf("the request over the cap: %d, Retry-After %q; want 429 with Retry-After", r.StatusCode, r.Header.Get("Retry-After"))
+		t.Fatalf("past the cap of 3: %d, Retry-After %q; want 429 with Retry-After", r.StatusCode, r.Header.Get("Retry-After"))
 	}
 	if got := r.alert(); !strings.HasPrefix(got, "Too many attempts from your connection. Try again in ") {
 		t.Errorf("the page says %q", got)
