@@ -219,8 +219,9 @@ func TestTheFormsWorkWithJavaScriptOff(t *testing.T) {
 	ba.signedIn(ctx, email)
 }
 
-// TestTheOtherPagesInTheBrowser: the cross-over pages, the page that asks
-// for a missing password and the error page, each as a person sees it.
+// TestTheOtherPagesInTheBrowser: the cross-over pages, the pages that ask
+// for a missing password or username and the error page, each as a person
+// sees it.
 func TestTheOtherPagesInTheBrowser(t *testing.T) {
 	ba := newBrowserApp(t)
 	const newcomer, member = "newcomer@example.com", "member@example.com"
@@ -271,4 +272,19 @@ func TestTheOtherPagesInTheBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#confirm"), "difference engine"),
 		chromedp.Click(chromedp.CSS("button[type=submit]")))
 	ba.signedIn(ctx, third)
+
+	ba.a.JSON("PATCH", "/api/sign-in-exp", map[string]any{"signUp": map[string]any{"identifiers": []string{"email"}, "verify": true, "password": false,
+		"secondaryIdentifiers": []map[string]any{{"identifier": "username", "verify": false}}}}, http.StatusOK, nil)
+	const fourth = "fourth@example.com"
+	ctx = ba.b.Context()
+	ba.start(ctx, "", "register", "/register")
+	ba.act(ctx, "registering with a username to choose", "#code",
+		chromedp.SendKeys(chromedp.CSS("#email"), fourth),
+		chromedp.Click(chromedp.CSS("button[type=submit]")))
+	ba.act(ctx, "typing the code", "#username", chromedp.SendKeys(chromedp.CSS("#code"), nthCode(t, ba.a, fourth, 1)))
+	shot("continue-username")
+	ba.act(ctx, "choosing the username", "",
+		chromedp.SendKeys(chromedp.CSS("#username"), "fourth"),
+		chromedp.Click(chromedp.CSS("button[type=submit]")))
+	ba.signedIn(ctx, fourth)
 }

@@ -400,3 +400,34 @@ func TestAMissingPasswordIsAskedForBeforeTheAccountIsMade(t *testing.T) {
 		}
 	})
 }
+
+// TestAMissingUsernameIsAskedFor: when sign-up requires a username, the
+// registration code leads to /continue/username, which refuses a
+// malformed one with a sentence and makes the account with a good one.
+func TestAMissingUsernameIsAskedFor(t *testing.T) {
+	apptest.ForEachDB(t, func(t *testing.T, dbURL string) {
+		a, rp := newApp(t, dbURL)
+		a.JSON("PATCH", "/api/sign-in-exp", map[string]any{"signUp": map[string]any{"identifiers": []string{"email"}, "verify": true, "password": false,
+			"secondaryIdentifiers": []map[string]any{{"identifier": "username", "verify": false}}}}, http.StatusOK, nil)
+		const email = "babbage@example.com"
+		v := newVisitor(t, a)
+		v.start(rp, "", "register")
+		page := v.follow(v.submit(v.get("/register").form(t, "/register"), "email", email))
+		r := v.submit(page.form(t, "/register/verification-code"), "code", nthCode(t, a, email, 1))
+		wantRedirect(t, r, "/continue/username")
+		page = v.follow(r)
+		f := page.form(t, "/continue/username")
+		r = v.submit(f, "username", "9 lives")
+		if got, want := fieldError(t, r, "username"), "A username starts with a letter or an underscore and has only letters, digits and underscores."; got != want {
+			t.Errorf("a malformed username: the page says %q, want %q", got, want)
+		}
+		_, sub := v.signedIn(v.submit(f, "username", "charles"))
+		var u struct {
+			Username string `json:"username"`
+		}
+		a.JSON("GET", "/api/users/"+sub, nil, http.StatusOK, &u)
+		if u.Username != "charles" {
+			t.Errorf("the new account's username is %q", u.Username)
+		}
+	})
+}
