@@ -127,6 +127,13 @@ func (s *Server) routeTable() []route {
 		{method: "POST", path: "/console/connectors/setup/{factoryId}", handler: s.setup},
 		{method: "GET", path: "/console/connectors/delete/{id}", handler: s.deletePage},
 		{method: "POST", path: "/console/connectors/delete/{id}", handler: s.deleteConnector},
+		{method: "GET", path: "/console/templates", handler: s.templatesPage},
+		{method: "GET", path: "/console/templates/{usage}/{lang}", handler: s.editorPage},
+		{method: "POST", path: "/console/templates/{usage}/{lang}", handler: s.saveTemplate},
+		{method: "POST", path: "/console/templates/{usage}/{lang}/reset", handler: s.resetTemplate},
+		{method: "POST", path: "/console/templates/preview", handler: s.previewTemplate},
+		{method: "GET", path: "/console/branding", handler: s.brandingPage},
+		{method: "POST", path: "/console/branding", handler: s.saveBranding},
 	}
 }
 

@@ -38,6 +38,7 @@ func parseViews(cats *catalogues) (*web.Views, error) {
 			"asset": assets.URL,
 			"time":  func(t time.Time) string { return formatTime(t, lang) },
 			"join":  strings.Join,
+			"field": newSimpleField,
 		}
 	})
 }
@@ -81,6 +82,21 @@ type view struct {
 	Data any
 	// policy is what the page's Content-Security-Policy allows.
 	policy web.Policy
+}
+
+// simpleField is a labelled input the page lays out by hand (the
+// templates' and the branding's fields).
+type simpleField struct {
+	ID, Name, Label, Value, Hint string
+	// Error is the sentence about the field; Focus says the page focuses it.
+	Error string
+	Focus bool
+}
+
+// newSimpleField is the field id of page v: the templates call it as
+// (field . id name label value hint).
+func newSimpleField(v view, id, name, label, value, hint string) simpleField {
+	return simpleField{ID: id, Name: name, Label: label, Value: value, Hint: hint, Error: v.Fields[id], Focus: v.Focus == id}
 }
 
 // langOption is one language of the footer's choice.
