@@ -73,18 +73,11 @@ var errorTexts = map[string]errorText{
 // genericError is what a page shows for a code errorTexts lacks.
 var genericError = errorText{msg("error.generic"), http.StatusBadRequest, false}
 
-// coded is an error with a stable code, as the services' errors are.
-type coded interface {
-	error
-	ErrorCode() string
-}
-
 // errorCode is the stable code of err, and how long until trying again
 // may succeed; "" for an error that has none (a fault of the server).
 func errorCode(err error) (string, time.Duration) {
 	var ee *experience.Error
 	var ve *verification.Error
-	var ce coded
 	var pwe *password.Error
 	var le *ratelimit.LimitedError
 	switch {
@@ -96,8 +89,6 @@ func errorCode(err error) (string, time.Duration) {
 		return "password.rejected", 0
 	case errors.As(err, &ve):
 		return ve.Code, ve.RetryAfter
-	case errors.As(err, &ce):
-		return ce.ErrorCode(), 0
 	case errors.Is(err, identity.ErrEmailInUse):
 		return "user.email_already_in_use", 0
 	case errors.Is(err, delivery.ErrNoConnector):

@@ -26,17 +26,6 @@ var (
 	forgotFlow   = flow{path: "/forgot-password", event: experience.EventForgotPassword}
 )
 
-// flowOf is the flow of an event ("" is sign-in).
-func flowOf(e experience.Event) flow {
-	switch e {
-	case experience.EventRegister:
-		return registerFlow
-	case experience.EventForgotPassword:
-		return forgotFlow
-	}
-	return signInFlow
-}
-
 // codePath is the flow's code page, Logto's /{flow}/verification-code.
 func (f flow) codePath() string { return f.path + "/verification-code" }
 

@@ -9,6 +9,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -58,6 +59,8 @@ type response struct {
 	*http.Response
 	body string
 	doc  *html.Node
+	// routes are the page routes of the app that answered.
+	routes []string
 }
 
 func (v *visitor) do(method, path string, form url.Values) response {
@@ -91,7 +94,7 @@ func (v *visitor) send(req *http.Request) response {
 	if err != nil {
 		v.t.Fatal(err)
 	}
-	out := response{Response: resp, body: string(b)}
+	out := response{Response: resp, body: string(b), routes: v.a.App.Pages.Routes()}
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 		if out.doc, err = html.Parse(strings.NewReader(out.body)); err != nil {
 			v.t.Fatalf("%s %s: the page is not HTML: %v", req.Method, req.URL, err)
@@ -430,6 +433,9 @@ func (r response) form(t *testing.T, action string) form {
 	}
 	if f.values.Get("csrf") == "" {
 		t.Fatalf("the form to %s has no CSRF token", action)
+	}
+	if !slices.Contains(r.routes, "POST "+action) {
+		t.Fatalf("the form posts to %s, which no page route takes", action)
 	}
 	return f
 }
