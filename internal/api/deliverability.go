@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/authmail/authmail/connector"
 	"github.com/authmail/authmail/internal/delivery"
 	"github.com/authmail/authmail/internal/dnscheck"
 	"github.com/authmail/authmail/internal/tenant"
@@ -133,19 +132,5 @@ func (s *Server) connectorCheckDefaults(ctx context.Context) (dnscheck.Options, 
 		return dnscheck.Options{}, err
 	}
 	defer act.Release()
-	return checkDefaults(act.Factory, act.Conn), nil
-}
-
-// checkDefaults derives check options from a built connector.
-func checkDefaults(f connector.Factory, conn connector.Connector) dnscheck.Options {
-	var def dnscheck.Options
-	if f.DNS != nil {
-		def.Provider = f.ID
-	}
-	if id, ok := conn.(connector.SenderIdentity); ok {
-		snd := id.Sender()
-		def.From, def.Domain, def.SMTPHost = snd.From.Email, snd.Domain, snd.Relay
-		def.Selector, def.DKIMPrivateKey = snd.DKIMSelector, snd.DKIMPrivateKey
-	}
-	return def
+	return dnscheck.DefaultsFor(act.Factory, act.Conn), nil
 }

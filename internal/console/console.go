@@ -134,6 +134,13 @@ func (s *Server) routeTable() []route {
 		{method: "POST", path: "/console/templates/preview", handler: s.previewTemplate},
 		{method: "GET", path: "/console/branding", handler: s.brandingPage},
 		{method: "POST", path: "/console/branding", handler: s.saveBranding},
+		{method: "GET", path: "/console/deliverability", handler: s.deliverabilityPage},
+		{method: "POST", path: "/console/deliverability/dkim", handler: s.makeDKIMKey},
+		{method: "GET", path: "/console/messages", handler: s.messagesPage},
+		{method: "GET", path: "/console/messages/{id}", handler: s.messagePage},
+		{method: "POST", path: "/console/messages/{id}/retry", handler: s.retryMessage},
+		{method: "GET", path: "/console/inbox", handler: s.inboxPage},
+		{method: "GET", path: "/console/inbox/{id}", handler: s.inboxMessagePage},
 	}
 }
 

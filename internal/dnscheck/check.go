@@ -373,3 +373,21 @@ func (o Options) WithDefaults(def Options) Options {
 	}
 	return o
 }
+
+// DefaultsFor are the options a check of the connector conn (built from
+// factory f) defaults to: the factory as the provider when it declares
+// DNS hints and, when the connector says who it sends as
+// (connector.SenderIdentity), its sender address, sending domain, relay
+// host and DKIM selector and key.
+func DefaultsFor(f connector.Factory, conn connector.Connector) Options {
+	var def Options
+	if f.DNS != nil {
+		def.Provider = f.ID
+	}
+	if id, ok := conn.(connector.SenderIdentity); ok {
+		snd := id.Sender()
+		def.From, def.Domain, def.SMTPHost = snd.From.Email, snd.Domain, snd.Relay
+		def.Selector, def.DKIMPrivateKey = snd.DKIMSelector, snd.DKIMPrivateKey
+	}
+	return def
+}
