@@ -86,7 +86,7 @@ func (s *Server) toAPIError(ctx context.Context, err error) *Error {
 	if errors.As(err, &le) {
 		ra := max(int(le.RetryAfter.Seconds()), 1)
 		return &Error{Status: http.StatusTooManyRequests, Code: "request.too_many_requests",
-			Message: fmt.Sprintf("too many requests from this client: at most %d in %d seconds; try again in %d seconds", le.Limit.N, int(le.Limit.Window.Seconds()), ra),
+			Message: fmt.Sprintf("too many requests from this client (the cap is %d per %d s); try again after %d s", le.Limit.N, int(le.Limit.Window.Seconds()), ra),
 			Data:    map[string]int{"retryAfter": ra}, RetryAfter: ra}
 	}
 	var ve *verification.Error

@@ -45,7 +45,7 @@ func (w work) minus(o work) work {
 // the same counts toward the caps) but for the message, which is never
 // written or delivered, and its verify is code_mismatch.
 func TestForgotPasswordAnswersAnUnknownAddressAsAKnownOne(t *testing.T) {
-	runFlows(t, func(t *testing.T, a *apptest.App, c *completer) {
+	runFlows(t, func(t *testing.T, a *apptest.App) {
 		emailSignIn(t, a)
 		const known, unknown = "known@example.com", "unknown@example.com"
 		createUser(t, a, map[string]any{"primaryEmail": known})
@@ -100,7 +100,7 @@ func keys(m map[string]any) []string {
 // with the time left in the caller's language, and the admin's unlock
 // lets it in.
 func TestPasswordAndCodeFailuresLockTheAddressUntilLifted(t *testing.T) {
-	runFlows(t, func(t *testing.T, a *apptest.App, c *completer) {
+	runFlows(t, func(t *testing.T, a *apptest.App) {
 		emailSignIn(t, a)
 		patchExperience(t, a, map[string]any{"verificationCodePolicy": map[string]any{"lockoutFailures": 3}, "sentinelPolicy": map[string]any{"lockoutDuration": 60}})
 		const email, pw = "locked@example.com", "correct horse battery"
@@ -143,7 +143,7 @@ func TestPasswordAndCodeFailuresLockTheAddressUntilLifted(t *testing.T) {
 		}
 		a.JSON("DELETE", "/api/sentinel/lockouts/"+ls[0].ID, nil, http.StatusNoContent, nil)
 		b.identify(b.password(email, pw), http.StatusNoContent)
-		b.submit()
+		b.signedIn(b.submit())
 	})
 }
 
@@ -154,8 +154,8 @@ func TestPasswordAndCodeFailuresLockTheAddressUntilLifted(t *testing.T) {
 func TestPublicRoutesCapEachClientAcrossProcesses(t *testing.T) {
 	apptest.ForEachDB(t, func(t *testing.T, dbURL string) {
 		capped := apptest.WithSettings(func(s *config.Settings) { s.PublicRequestLimit = 5 })
-		one := apptest.New(t, dbURL, capped, apptest.WithCompleter(&completer{}))
-		other := apptest.New(t, dbURL, capped, apptest.WithCompleter(&completer{}))
+		one := apptest.New(t, dbURL, capped)
+		other := apptest.New(t, dbURL, capped)
 		b := newBrowser(t, one)
 		for _, a := range []*apptest.App{one, other, one, other, one} {
 			b.a = a
@@ -181,7 +181,7 @@ func TestPublicRoutesCapEachClientAcrossProcesses(t *testing.T) {
 // with registration on, both are (the code proves the mailbox, and
 // sign-up may follow).
 func TestSignInWithoutRegistrationSendsNoCodeToAnUnknownAddress(t *testing.T) {
-	runFlows(t, func(t *testing.T, a *apptest.App, c *completer) {
+	runFlows(t, func(t *testing.T, a *apptest.App) {
 		emailSignIn(t, a)
 		const member, stranger, later = "member@example.com", "stranger@example.com", "later@example.com"
 		createUser(t, a, map[string]any{"primaryEmail": member})

@@ -3,24 +3,28 @@ package api_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"testing"
 	"time"
+
+	"golang.org/x/oauth2"
 
 	"github.com/authmail/authmail/internal/app/apptest"
 	"github.com/authmail/authmail/internal/experience"
 )
 
 // TestSignUpByCodeOpensASessionTheNextAuthorizationUses: Register with a
-// code creates the user at identification (201), submit completes the
-// authorization request with the new user (amr otp) and sets the
-// _session cookie as oidc-provider's (HttpOnly, SameSite=Lax, Path=/,
-// 14 days), and the interaction is over. The browser's next authorization
-// request completes at once from the session; prompt=login makes it sign
-// in again, and after EndSession it must.
+// code creates the user at identification (201); submit completes the
+// authorization request, whose code the app exchanges for an ID token of
+// the new user (amr otp), and sets the _session cookie as oidc-provider's
+// (HttpOnly, SameSite=Lax, Path=/, 14 days); the interaction is over. The
+// browser's next authorization request completes at once from the
+// session; prompt=login makes it sign in again, and after the end of the
+// session it must (on the page first_screen asks for).
 func TestSignUpByCodeOpensASessionTheNextAuthorizationUses(t *testing.T) {
-	runFlows(t, func(t *testing.T, a *apptest.App, c *completer) {
+	runFlows(t, func(t *testing.T, a *apptest.App) {
 		emailSignIn(t, a)
 		const email = "new.user@example.com"
 		b := newBrowser(t, a)
@@ -41,13 +45,6 @@ func TestSignUpByCodeOpensASessionTheNextAuthorizationUses(t *testing.T) {
 		}
 		var out struct{ RedirectTo string }
 		_ = json.Unmarshal(raw, &out)
-		if out.RedirectTo != "https://app.example/callback?authRequest="+b.authRequest {
-			t.Errorf("redirectTo = %q, want the completer's URL", out.RedirectTo)
-		}
-		login := c.login(t, b.authRequest)
-		if login.UserID != us[0].ID || !slices.Equal(login.AMR, []string{experience.AMRCode}) || login.AuthTime.IsZero() {
-			t.Errorf("login = %+v, want user %s by code", login, us[0].ID)
-		}
 		var session *http.Cookie
 		for _, ck := range resp.Cookies() {
 			if ck.Name == experience.SessionCookie {
@@ -58,27 +55,29 @@ func TestSignUpByCodeOpensASessionTheNextAuthorizationUses(t *testing.T) {
 			session.MaxAge != int(experience.SessionTTL.Seconds()) || session.Secure {
 			t.Errorf("session cookie = %+v, want HttpOnly, SameSite=Lax, Path=/, 14 days, not Secure on http", session)
 		}
+		token := b.signedIn(out.RedirectTo)
+		if token.Subject != us[0].ID || !slices.Equal(amr(t, token), []string{experience.AMRCode}) {
+			t.Errorf("the ID token: sub %s amr %v, want %s by otp", token.Subject, amr(t, token), us[0].ID)
+		}
 		if getUser(t, a, us[0].ID).LastSignInAt == nil {
 			t.Error("lastSignInAt is not set after the sign-up")
 		}
 		b.fails("GET", "/api/experience/interaction", nil, http.StatusBadRequest, "session.not_found")
 
 		// The next authorization request completes from the session.
-		res := b.authorize(experience.AuthRequest{ClientID: "app"})
-		if res.InteractionCookie != "" || res.RedirectTo != "https://app.example/callback?authRequest="+b.authRequest {
-			t.Fatalf("start with a session = %+v, want the completer's URL and no interaction", res)
+		to := b.authorize()
+		if to.Path != "/oidc/auth/callback" {
+			t.Fatalf("with a session the interaction sends the browser to %s, want the callback", to)
 		}
-		if l := c.login(t, b.authRequest); l.UserID != us[0].ID || !l.AuthTime.Equal(login.AuthTime) {
-			t.Errorf("login from the session = %+v, want the sign-up's (%+v)", l, login)
+		if again := b.signedIn(to.String()); again.Subject != us[0].ID {
+			t.Errorf("the session's sign-in is %s, want %s", again.Subject, us[0].ID)
 		}
-		if res := b.authorize(experience.AuthRequest{ClientID: "app", Prompt: "login consent"}); res.InteractionCookie == "" || res.RedirectTo != a.BaseURL+experience.SignInPage {
-			t.Errorf("start with prompt=login = %+v, want a new interaction on the sign-in page", res)
+		if to := b.authorize(oauth2.SetAuthURLParam("prompt", "login")); to.String() != a.BaseURL+experience.SignInPage {
+			t.Errorf("prompt=login sends the browser to %s, want the sign-in page", to)
 		}
-		if err := a.App.Experience.EndSession(t.Context(), "default", b.cookies[experience.SessionCookie]); err != nil {
-			t.Fatal(err)
-		}
-		if res := b.authorize(experience.AuthRequest{ClientID: "app", FirstScreen: "register"}); res.InteractionCookie == "" || res.RedirectTo != a.BaseURL+experience.RegisterPage {
-			t.Errorf("start after the session ended = %+v, want a new interaction on the register page", res)
+		b.redirect(a.BaseURL + "/oidc/session/end?client_id=" + url.QueryEscape(b.appID))
+		if to := b.authorize(oauth2.SetAuthURLParam("first_screen", "register")); to.String() != a.BaseURL+experience.RegisterPage {
+			t.Errorf("after the end of the session the interaction sends the browser to %s, want the register page", to)
 		}
 	})
 }
@@ -88,7 +87,7 @@ func TestSignUpByCodeOpensASessionTheNextAuthorizationUses(t *testing.T) {
 // verified email, and creates the user once the profile has it, from an
 // identification with no verificationId.
 func TestSignUpAsksForTheMissingProfile(t *testing.T) {
-	runFlows(t, func(t *testing.T, a *apptest.App, c *completer) {
+	runFlows(t, func(t *testing.T, a *apptest.App) {
 		emailSignIn(t, a)
 		patchExperience(t, a, map[string]any{"signUp": map[string]any{"identifiers": []string{"email", "username"}, "verify": true}})
 		const email = "profiled@example.com"
@@ -117,9 +116,8 @@ func TestSignUpAsksForTheMissingProfile(t *testing.T) {
 		if len(us) != 1 || us[0].Username == nil || *us[0].Username != "profiled_user" {
 			t.Fatalf("users = %+v, want one with the username", us)
 		}
-		b.submit()
-		if c.login(t, b.authRequest).UserID != us[0].ID {
-			t.Error("the sign-up's login is not the new user")
+		if b.signedIn(b.submit()).Subject != us[0].ID {
+			t.Error("the sign-up's ID token is not the new user's")
 		}
 	})
 }
@@ -128,24 +126,22 @@ func TestSignUpAsksForTheMissingProfile(t *testing.T) {
 // otp) and, in another browser, by password (amr pwd); identification is
 // 204 and creates nobody.
 func TestSignInByCodeAndByPassword(t *testing.T) {
-	runFlows(t, func(t *testing.T, a *apptest.App, c *completer) {
+	runFlows(t, func(t *testing.T, a *apptest.App) {
 		emailSignIn(t, a)
 		u := createUser(t, a, map[string]any{"primaryEmail": "sam@example.com", "password": "correct horse battery"})
 
 		b := newBrowser(t, a)
 		b.event("SignIn")
 		b.identify(b.codeVerified("SAM@example.com", "SignIn"), http.StatusNoContent)
-		b.submit()
-		if l := c.login(t, b.authRequest); l.UserID != u.ID || !slices.Equal(l.AMR, []string{experience.AMRCode}) {
-			t.Errorf("code sign-in login = %+v, want %s by otp", l, u.ID)
+		if id := b.signedIn(b.submit()); id.Subject != u.ID || !slices.Equal(amr(t, id), []string{experience.AMRCode}) {
+			t.Errorf("code sign-in: sub %s amr %v, want %s by otp", id.Subject, amr(t, id), u.ID)
 		}
 
 		p := newBrowser(t, a)
 		p.event("SignIn")
 		p.identify(p.password("sam@example.com", "correct horse battery"), http.StatusNoContent)
-		p.submit()
-		if l := c.login(t, p.authRequest); l.UserID != u.ID || !slices.Equal(l.AMR, []string{experience.AMRPassword}) {
-			t.Errorf("password sign-in login = %+v, want %s by pwd", l, u.ID)
+		if id := p.signedIn(p.submit()); id.Subject != u.ID || !slices.Equal(amr(t, id), []string{experience.AMRPassword}) {
+			t.Errorf("password sign-in: sub %s amr %v, want %s by pwd", id.Subject, amr(t, id), u.ID)
 		}
 		if n := len(usersWith(t, a, "example.com")); n != 1 {
 			t.Errorf("%d users after two sign-ins, want 1", n)
@@ -158,7 +154,7 @@ func TestSignInByCodeAndByPassword(t *testing.T) {
 // no redirectTo and starts the interaction over; the old password then
 // fails and the new one signs in.
 func TestForgotPasswordChangesThePassword(t *testing.T) {
-	runFlows(t, func(t *testing.T, a *apptest.App, c *completer) {
+	runFlows(t, func(t *testing.T, a *apptest.App) {
 		emailSignIn(t, a)
 		const email, old, fresh = "forgetful@example.com", "correct horse battery", "staple battery horse"
 		createUser(t, a, map[string]any{"primaryEmail": email, "password": old})
@@ -185,8 +181,7 @@ func TestForgotPasswordChangesThePassword(t *testing.T) {
 		b.fails("POST", "/api/experience/verification/password", map[string]any{"identifier": emailID(email), "password": old},
 			http.StatusUnprocessableEntity, "session.invalid_credentials")
 		b.identify(b.password(email, fresh), http.StatusNoContent)
-		b.submit()
-		c.login(t, b.authRequest)
+		b.signedIn(b.submit())
 	})
 }
 
@@ -196,7 +191,7 @@ func TestForgotPasswordChangesThePassword(t *testing.T) {
 func TestCodeFailures(t *testing.T) {
 	apptest.ForEachDB(t, func(t *testing.T, dbURL string) {
 		clock := &apptest.Clock{}
-		a := apptest.New(t, dbURL, apptest.WithCompleter(&completer{}), apptest.WithNow(clock.Now))
+		a := apptest.New(t, dbURL, apptest.WithNow(clock.Now))
 		emailSignIn(t, a)
 		patchExperience(t, a, map[string]any{"verificationCodePolicy": map[string]any{"resendCooldown": 0, "maxRetryAttempts": 2}})
 		const email = "flaky@example.com"
@@ -261,7 +256,7 @@ func TestCodeFailures(t *testing.T) {
 // TestAVerificationRecordIsUsedOnce: a record identification consumed
 // cannot identify again, in its interaction or another.
 func TestAVerificationRecordIsUsedOnce(t *testing.T) {
-	runFlows(t, func(t *testing.T, a *apptest.App, c *completer) {
+	runFlows(t, func(t *testing.T, a *apptest.App) {
 		emailSignIn(t, a)
 		const email = "once@example.com"
 		createUser(t, a, map[string]any{"primaryEmail": email})
@@ -282,7 +277,7 @@ func TestAVerificationRecordIsUsedOnce(t *testing.T) {
 // user.user_not_exist, after which switching to Register creates it with
 // the same record; a method the settings do not enable is 422.
 func TestSignInRefusals(t *testing.T) {
-	runFlows(t, func(t *testing.T, a *apptest.App, c *completer) {
+	runFlows(t, func(t *testing.T, a *apptest.App) {
 		emailSignIn(t, a)
 		sus := createUser(t, a, map[string]any{"primaryEmail": "sus@example.com", "password": "correct horse battery"})
 		a.JSON("PATCH", "/api/users/"+sus.ID+"/is-suspended", map[string]bool{"isSuspended": true}, http.StatusOK, nil)
@@ -311,7 +306,7 @@ func TestSignInRefusals(t *testing.T) {
 		}
 		n.ok("PUT", "/api/experience/interaction-event", map[string]string{"interactionEvent": "Register"}, http.StatusNoContent, nil)
 		n.identify(rec, http.StatusCreated)
-		n.submit()
+		n.signedIn(n.submit())
 
 		// Register for an address a user has: email_already_in_use, then
 		// continue to sign in with the same record.
@@ -336,7 +331,7 @@ func TestSignInRefusals(t *testing.T) {
 // from; a resend within the cooldown is 429 with Retry-After, and the
 // send's answer gives the cooldown.
 func TestInteractionGuards(t *testing.T) {
-	runFlows(t, func(t *testing.T, a *apptest.App, c *completer) {
+	runFlows(t, func(t *testing.T, a *apptest.App) {
 		emailSignIn(t, a)
 		none := &browser{t: t, a: a, cookies: map[string]string{}, header: http.Header{}}
 		none.fails("PUT", "/api/experience", map[string]string{"interactionEvent": "SignIn"}, http.StatusBadRequest, "session.not_found")
@@ -391,7 +386,7 @@ func TestInteractionGuards(t *testing.T) {
 // policy refuses is password.rejected, and the identification after the
 // profile's password creates a user who signs in with it.
 func TestSignUpWithAPasswordRequired(t *testing.T) {
-	runFlows(t, func(t *testing.T, a *apptest.App, c *completer) {
+	runFlows(t, func(t *testing.T, a *apptest.App) {
 		emailSignIn(t, a)
 		patchExperience(t, a, map[string]any{"signUp": map[string]any{"identifiers": []string{"email"}, "verify": true, "password": true}})
 		const email, pw = "pw.required@example.com", "correct horse battery"
@@ -406,7 +401,7 @@ func TestSignUpWithAPasswordRequired(t *testing.T) {
 		b.fails("POST", "/api/experience/profile", map[string]string{"type": "password", "value": "short"}, http.StatusUnprocessableEntity, "password.rejected")
 		b.ok("POST", "/api/experience/profile", map[string]string{"type": "password", "value": pw}, http.StatusNoContent, nil)
 		b.identify("", http.StatusCreated)
-		b.submit()
+		b.signedIn(b.submit())
 		us := usersWith(t, a, email)
 		if len(us) != 1 || !us[0].HasPassword {
 			t.Fatalf("users = %+v, want one with a password", us)
@@ -414,8 +409,7 @@ func TestSignUpWithAPasswordRequired(t *testing.T) {
 		p := newBrowser(t, a)
 		p.event("SignIn")
 		p.identify(p.password(email, pw), http.StatusNoContent)
-		p.submit()
-		if c.login(t, p.authRequest).UserID != us[0].ID {
+		if p.signedIn(p.submit()).Subject != us[0].ID {
 			t.Error("the password sign-in is not the new user's")
 		}
 	})
@@ -426,7 +420,7 @@ func TestSignUpWithAPasswordRequired(t *testing.T) {
 // refuses SignIn, and without forgotPasswordMethods a reset's
 // identification is 422 session.not_supported_for_forgot_password.
 func TestSignInModeAndForgotPasswordMethodsGuardTheEvents(t *testing.T) {
-	runFlows(t, func(t *testing.T, a *apptest.App, c *completer) {
+	runFlows(t, func(t *testing.T, a *apptest.App) {
 		emailSignIn(t, a)
 		createUser(t, a, map[string]any{"primaryEmail": "member@example.com"})
 		patchExperience(t, a, map[string]any{"signInMode": "SignIn"})

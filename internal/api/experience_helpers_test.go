@@ -3,60 +3,27 @@ package api_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
 	"github.com/authmail/authmail/internal/app/apptest"
+	"github.com/authmail/authmail/internal/apps"
 	"github.com/authmail/authmail/internal/experience"
+	"github.com/authmail/authmail/internal/tenant"
 	"github.com/authmail/authmail/internal/testwait"
 )
 
-// completer stands in for the OIDC provider until internal/oidc lands:
-// it records the login each authorization request completed with and
-// answers a callback URL naming it. (Once the provider exists, these
-// tests start at /oidc/auth and end at the token endpoint instead.)
-type completer struct {
-	mu     sync.Mutex
-	logins map[string]experience.Login
-}
-
-func (c *completer) Complete(_ context.Context, _ string, authRequestID string, login experience.Login) (string, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.logins == nil {
-		c.logins = map[string]experience.Login{}
-	}
-	if _, done := c.logins[authRequestID]; done {
-		return "", fmt.Errorf("authorization request %s completed twice", authRequestID)
-	}
-	c.logins[authRequestID] = login
-	return "https://app.example/callback?authRequest=" + authRequestID, nil
-}
-
-// login returns the login the authorization request completed with.
-func (c *completer) login(t *testing.T, authRequestID string) experience.Login {
+// runFlows runs fn on SQLite and PostgreSQL, each with its own app.
+func runFlows(t *testing.T, fn func(t *testing.T, a *apptest.App), opts ...apptest.Option) {
 	t.Helper()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	l, ok := c.logins[authRequestID]
-	if !ok {
-		t.Fatalf("authorization request %s was not completed", authRequestID)
-	}
-	return l
-}
-
-// runFlows runs fn on SQLite and PostgreSQL, each with an app whose
-// authorization requests the completer completes.
-func runFlows(t *testing.T, fn func(t *testing.T, a *apptest.App, c *completer), opts ...apptest.Option) {
-	t.Helper()
-	apptest.ForEachDB(t, func(t *testing.T, dbURL string) {
-		c := &completer{}
-		fn(t, apptest.New(t, dbURL, append([]apptest.Option{apptest.WithCompleter(c)}, opts...)...), c)
-	})
+	apptest.ForEachDB(t, func(t *testing.T, dbURL string) { fn(t, apptest.New(t, dbURL, opts...)) })
 }
 
 // emailSignIn turns on email sign-up by code, email sign-in by code and
@@ -70,53 +37,139 @@ func emailSignIn(t *testing.T, a *apptest.App) {
 	})
 }
 
-// browser is one browser's cookies against the app.
+// redirectURI is where the test app is sent back to; nothing listens
+// there, since the browser follows no redirect by itself.
+const redirectURI = "https://app.example.com/callback"
+
+// browser is one browser's cookies against the app, signing in to an
+// application as a real one does: the authorization endpoint with PKCE,
+// the interaction, the experience API, the callback, the code exchange
+// (x/oauth2) and the ID token checked against the JWKS (go-oidc).
 type browser struct {
-	t           *testing.T
-	a           *apptest.App
-	cookies     map[string]string
-	authRequest string
-	header      http.Header
+	t        *testing.T
+	a        *apptest.App
+	cookies  map[string]string
+	header   http.Header
+	ctx      context.Context
+	provider *gooidc.Provider
+	conf     oauth2.Config
+	appID    string
+	// verifier is the PKCE verifier of the authorization request under
+	// way.
+	verifier string
 }
 
-var authRequests struct {
-	sync.Mutex
-	n int
-}
-
-// newBrowser starts an interaction as the OIDC provider would for a new
-// authorization request, and holds its cookie.
+// newBrowser registers an application (an SPA: public, with PKCE),
+// discovers the provider and sends the browser to sign in, so that it
+// holds an interaction's cookie.
 func newBrowser(t *testing.T, a *apptest.App) *browser {
 	t.Helper()
-	b := &browser{t: t, a: a, cookies: map[string]string{}, header: http.Header{}}
-	b.authorize(experience.AuthRequest{ClientID: "app"})
+	ctx := gooidc.ClientContext(context.Background(), a.Client)
+	created, err := a.App.Apps.Create(ctx, tenant.Default, apps.NewApplication{Name: "Flows", Type: apps.TypeSPA, RedirectURIs: []string{redirectURI}})
+	if err != nil {
+		t.Fatalf("creating the application: %v", err)
+	}
+	provider, err := gooidc.NewProvider(ctx, a.BaseURL+"/oidc")
+	if err != nil {
+		t.Fatalf("discovery: %v", err)
+	}
+	b := &browser{t: t, a: a, cookies: map[string]string{}, header: http.Header{}, ctx: ctx, provider: provider, appID: created.Application.ID,
+		conf: oauth2.Config{ClientID: created.Application.ID, Endpoint: provider.Endpoint(), RedirectURL: redirectURI,
+			Scopes: []string{gooidc.ScopeOpenID, "profile", "email"}}}
+	b.conf.Endpoint.AuthStyle = oauth2.AuthStyleInParams
+	if to := b.authorize(); to.Path != experience.SignInPage {
+		t.Fatalf("the interaction sends a new browser to %s, want the sign-in page", to)
+	}
 	return b
 }
 
-// authorize starts an interaction for a new authorization request with the
-// browser's session cookie and returns what Start said.
-func (b *browser) authorize(req experience.AuthRequest) experience.StartResult {
+// authorize sends the browser to the authorization endpoint for a new
+// request (with PKCE, and params such as prompt or first_screen), through
+// the interaction, and returns where the interaction sends it: a hosted
+// page, or the callback when its sign-in session answered.
+func (b *browser) authorize(params ...oauth2.AuthCodeOption) *url.URL {
 	b.t.Helper()
-	authRequests.Lock()
-	authRequests.n++
-	req.ID = fmt.Sprintf("ar-%d-%d", time.Now().UnixNano(), authRequests.n)
-	authRequests.Unlock()
-	b.authRequest = req.ID
-	res, err := b.a.App.Experience.Start(context.Background(), "default", req, b.cookies[experience.SessionCookie])
-	if err != nil {
-		b.t.Fatalf("starting an interaction: %v", err)
+	b.verifier = oauth2.GenerateVerifier()
+	opts := append([]oauth2.AuthCodeOption{oauth2.S256ChallengeOption(b.verifier), gooidc.Nonce("the-nonce")}, params...)
+	to := b.redirect(b.conf.AuthCodeURL("the-state", opts...))
+	if to.Path != "/oidc/interaction" {
+		b.t.Fatalf("the authorization endpoint sends the browser to %s, want /oidc/interaction", to)
 	}
-	if res.InteractionCookie != "" {
-		b.cookies[experience.InteractionCookie] = res.InteractionCookie
-	}
-	return res
+	return b.redirect(to.String())
 }
 
-// do sends a request with the browser's cookies (never the admin key) and
-// keeps the cookies the response sets.
-func (b *browser) do(method, path string, body any) (*http.Response, []byte) {
+// redirect GETs a URL with the browser's cookies, keeps those it sets,
+// and returns the redirect it answers (resolved against the URL).
+func (b *browser) redirect(raw string) *url.URL {
 	b.t.Helper()
-	h := b.header.Clone()
+	u, err := url.Parse(raw)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if !u.IsAbs() {
+		u, _ = url.Parse(b.a.BaseURL + raw)
+	}
+	req, err := http.NewRequest("GET", u.String(), nil)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	b.setCookies(req.Header)
+	client := *b.a.Client
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := client.Do(req)
+	if err != nil {
+		b.t.Fatalf("GET %s: %v", u, err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	b.keepCookies(resp)
+	if resp.StatusCode != http.StatusFound {
+		b.t.Fatalf("GET %s: %d %.300s, want a redirect", u, resp.StatusCode, body)
+	}
+	to, err := u.Parse(resp.Header.Get("Location"))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return to
+}
+
+// signedIn follows the redirect submit (or the interaction) gave to the
+// application's callback, exchanges the code with the request's verifier
+// and returns the ID token, verified against the JWKS.
+func (b *browser) signedIn(redirectTo string) *gooidc.IDToken {
+	b.t.Helper()
+	back := b.redirect(redirectTo)
+	if got := back.Scheme + "://" + back.Host + back.Path; got != redirectURI || back.Query().Get("code") == "" || back.Query().Get("state") != "the-state" {
+		b.t.Fatalf("the callback sends the browser to %s, want %s with a code and the state", back, redirectURI)
+	}
+	tok, err := b.conf.Exchange(b.ctx, back.Query().Get("code"), oauth2.VerifierOption(b.verifier))
+	if err != nil {
+		b.t.Fatalf("exchanging the code: %v", err)
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	id, err := b.provider.Verifier(&gooidc.Config{ClientID: b.conf.ClientID}).Verify(b.ctx, raw)
+	if err != nil {
+		b.t.Fatalf("verifying the ID token: %v", err)
+	}
+	if id.Nonce != "the-nonce" {
+		b.t.Errorf("the ID token's nonce is %q", id.Nonce)
+	}
+	return id
+}
+
+// amr is the ID token's amr claim.
+func amr(t *testing.T, id *gooidc.IDToken) []string {
+	t.Helper()
+	var c struct {
+		AMR []string `json:"amr"`
+	}
+	if err := id.Claims(&c); err != nil {
+		t.Fatal(err)
+	}
+	return c.AMR
+}
+
+func (b *browser) setCookies(h http.Header) {
 	var parts []string
 	for k, v := range b.cookies {
 		parts = append(parts, k+"="+v)
@@ -124,7 +177,9 @@ func (b *browser) do(method, path string, body any) (*http.Response, []byte) {
 	if len(parts) > 0 {
 		h.Set("Cookie", strings.Join(parts, "; "))
 	}
-	resp, raw := b.a.Request(method, path, h, body)
+}
+
+func (b *browser) keepCookies(resp *http.Response) {
 	for _, c := range resp.Cookies() {
 		if c.MaxAge < 0 || c.Value == "" {
 			delete(b.cookies, c.Name)
@@ -132,6 +187,16 @@ func (b *browser) do(method, path string, body any) (*http.Response, []byte) {
 			b.cookies[c.Name] = c.Value
 		}
 	}
+}
+
+// do sends a request with the browser's cookies (never the admin key) and
+// keeps the cookies the response sets.
+func (b *browser) do(method, path string, body any) (*http.Response, []byte) {
+	b.t.Helper()
+	h := b.header.Clone()
+	b.setCookies(h)
+	resp, raw := b.a.Request(method, path, h, body)
+	b.keepCookies(resp)
 	return resp, raw
 }
 

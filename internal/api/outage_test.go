@@ -124,7 +124,7 @@ func TestDatabaseOutageAnswers503OnEveryRoute(t *testing.T) {
 		if strings.HasPrefix(dbURL, "postgres") {
 			dbURL, kill = proxiedDatabase(t, dbURL)
 		}
-		a := apptest.New(t, dbURL, apptest.WithNow(clock.Now), apptest.WithCompleter(&completer{}))
+		a := apptest.New(t, dbURL, apptest.WithNow(clock.Now))
 		if kill == nil {
 			kill = func() {
 				// The queue stops first: a closed SQLite database cannot come
