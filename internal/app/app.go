@@ -177,8 +177,9 @@ func (a *App) build(ctx context.Context, s config.Settings, opts Options, now fu
 	// token it may have signed.
 	a.SigningKeys = signingkeys.New(a.Store, a.Keys, now, apps.MaxAccessTokenTTL*time.Second)
 	a.Users = identity.New(a.Store, now, password.NewChecker(guard.HTTPClient(), s.PwnedPasswordsURL))
+	a.Limiter = ratelimit.New(a.Store, a.Keys, now)
 	a.OIDC, err = oidc.New(oidc.Deps{Store: a.Store, Keys: a.Keys, Apps: a.Apps, SigningKeys: a.SigningKeys, Users: a.Users,
-		PublicURL: a.PublicURL, Logger: a.logger, Now: now})
+		PublicURL: a.PublicURL, Limiter: a.Limiter, Limit: OIDCLimit(s), Logger: a.logger, Now: now})
 	if err != nil {
 		return err
 	}
@@ -189,7 +190,6 @@ func (a *App) build(ctx context.Context, s config.Settings, opts Options, now fu
 	a.Experience = experience.New(experience.Deps{Store: a.Store, Keys: a.Keys, Tenants: a.Tenants, Users: a.Users, Codes: a.Codes,
 		Verification: codes, Completer: completer, PublicURL: a.PublicURL, Logger: a.logger.With("component", "experience"), Now: now})
 	a.OIDC.SetExperience(a.Experience)
-	a.Limiter = ratelimit.New(a.Store, a.Keys, now)
 	configs, templates := connconfig.New(a.Store, a.conns, a.logger, now), savedtemplates.New(a.Store, now)
 	a.API = api.New(api.Deps{Store: a.Store, Connectors: a.conns, Tenants: a.Tenants, Codes: a.Codes, Verification: codes,
 		Configs: configs, Templates: templates, Users: a.Users,
@@ -222,6 +222,12 @@ func (a *App) appName(ctx context.Context, tenant, clientID string) (string, err
 		return "", nil
 	}
 	return app.Name, err
+}
+
+// OIDCLimit is the per-client cap on the OpenID Connect routes: as many
+// requests as the public sign-in routes allow, counted apart.
+func OIDCLimit(s config.Settings) ratelimit.Limit {
+	return ratelimit.Limit{Name: "oidc", N: s.PublicRequestLimit, Window: time.Minute}
 }
 
 // Handler serves the OpenID Connect provider, the hosted pages and the

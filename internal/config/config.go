@@ -142,7 +142,7 @@ func options() []option {
 		{name: PwnedPasswordsURL, kind: kindString, def: "https://api.pwnedpasswords.com", commands: serve,
 			help: "base URL of the Pwned Passwords range API the password policy's breach check asks (GET {url}/range/{5 hex digits}), through the outbound policy"},
 		{name: PublicRequestLimit, kind: kindInt, def: "300", commands: serve,
-			help: "requests one client (an IPv6 client by its /64) may make to the public sign-in routes a minute, counted in the database across processes; 0 turns the cap off"},
+			help: "requests one client (an IPv6 client by its /64) may make to the public sign-in routes a minute, and as many to the OpenID Connect routes, counted in the database across processes; 0 turns the cap off"},
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/authmail/authmail/internal/app/apptest"
 	"github.com/authmail/authmail/internal/apps"
+	"github.com/authmail/authmail/internal/config"
 	"github.com/authmail/authmail/internal/experience"
 	"github.com/authmail/authmail/internal/identity"
 	"github.com/authmail/authmail/internal/oidc"
@@ -301,4 +302,37 @@ func TestAnUnprovedEmailIsNotVerified(t *testing.T) {
 			t.Errorf("userinfo = %+v, %v; want the email not verified", info, err)
 		}
 	})
+}
+
+// TestTheProviderCapsEachClient: past --public-request-limit requests a
+// minute, a client's requests to /oidc are answered 429 with Retry-After,
+// an OAuth error for an app and a page for a browser.
+func TestTheProviderCapsEachClient(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, a *apptest.App) {
+		r := newRP(t, a, apps.TypeSPA) // discovery is the first request
+		for range 2 {
+			if _, err := gooidc.NewProvider(r.ctx, a.BaseURL+"/oidc"); err != nil {
+				t.Fatalf("a request within the cap: %v", err)
+			}
+		}
+		status, body := r.post("/oidc/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}})
+		if status != http.StatusTooManyRequests || body["error"] != "temporarily_unavailable" {
+			t.Errorf("an app's request over the cap: %d %v, want 429 temporarily_unavailable", status, body)
+		}
+		req, err := http.NewRequest("GET", r.authURL(nil), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Accept", "text/html,application/xhtml+xml")
+		resp, err := r.browser.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" ||
+			!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+			t.Errorf("a browser's request over the cap: %d, Retry-After %q, Content-Type %q", resp.StatusCode,
+				resp.Header.Get("Retry-After"), resp.Header.Get("Content-Type"))
+		}
+	}, apptest.WithSettings(func(s *config.Settings) { s.PublicRequestLimit = 3 }))
 }

@@ -14,10 +14,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,6 +31,7 @@ import (
 	"github.com/authmail/authmail/internal/experience"
 	"github.com/authmail/authmail/internal/identity"
 	"github.com/authmail/authmail/internal/keyring"
+	"github.com/authmail/authmail/internal/ratelimit"
 	"github.com/authmail/authmail/internal/signingkeys"
 	"github.com/authmail/authmail/internal/store"
 	"github.com/authmail/authmail/internal/tenant"
@@ -104,7 +109,11 @@ type Deps struct {
 	// PublicURL is the URL authmail is reached at; the issuer is it +
 	// Prefix, and an http URL allows an http issuer.
 	PublicURL string
-	Logger    *slog.Logger
+	// Limiter, when set, caps the requests one client makes to the
+	// provider's routes at Limit.
+	Limiter *ratelimit.Limiter
+	Limit   ratelimit.Limit
+	Logger  *slog.Logger
 	// Now is the clock.
 	Now func() time.Time
 }
@@ -177,8 +186,42 @@ func (p *Provider) Mount(mux *http.ServeMux) {
 	h := http.StripPrefix(Prefix, inner)
 	mux.Handle(Prefix+"/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// One issuer is one tenant: the provider serves the default one.
-		h.ServeHTTP(w, r.WithContext(tenant.NewContext(r.Context(), tenant.Default)))
+		r = r.WithContext(tenant.NewContext(r.Context(), tenant.Default))
+		if !p.allow(w, r) {
+			return
+		}
+		h.ServeHTTP(w, r)
 	}))
+}
+
+// allow counts the request toward the client's cap, and answers 429 with
+// Retry-After when it is over: a page for a browser's endpoint, an OAuth
+// error for an app's.
+func (p *Provider) allow(w http.ResponseWriter, r *http.Request) bool {
+	if p.Limiter == nil {
+		return true
+	}
+	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
+	err := p.Limiter.Allow(r.Context(), tenantOf(r.Context()), p.Limit, ip)
+	var limited *ratelimit.LimitedError
+	switch {
+	case err == nil:
+		return true
+	case errors.As(err, &limited):
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(limited.RetryAfter.Seconds()))))
+		if strings.HasPrefix(r.Header.Get("Accept"), "text/html") {
+			page(w, http.StatusTooManyRequests, "Too many requests", "There were too many requests from your network. Please try again in a minute.")
+			return false
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusTooManyRequests)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": "temporarily_unavailable", "error_description": limited.Error()})
+		return false
+	default:
+		p.logger.ErrorContext(r.Context(), "counting a request toward the client's cap", "err", err)
+		http.Error(w, "the server cannot answer now; try again later", http.StatusServiceUnavailable)
+		return false
+	}
 }
 
 // Complete finishes the authorization request an interaction was started
