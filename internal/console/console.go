@@ -26,8 +26,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authmail/authmail/internal/apps"
 	"github.com/authmail/authmail/internal/connconfig"
 	"github.com/authmail/authmail/internal/delivery"
+	"github.com/authmail/authmail/internal/identity"
 	"github.com/authmail/authmail/internal/keyring"
 	"github.com/authmail/authmail/internal/savedtemplates"
 	"github.com/authmail/authmail/internal/sendcode"
@@ -54,6 +56,10 @@ type Deps struct {
 	Delivery *delivery.Service
 	// Connectors gives the active connector (deliverability defaults).
 	Connectors *delivery.Connectors
+	// Users holds the tenant's users.
+	Users *identity.Service
+	// Apps holds the tenant's applications and the roles they hold.
+	Apps *apps.Service
 	// DNSResolver is the nameserver deliverability checks query ("" is the
 	// system's).
 	DNSResolver string
@@ -141,6 +147,15 @@ func (s *Server) routeTable() []route {
 		{method: "POST", path: "/console/messages/{id}/retry", handler: s.retryMessage},
 		{method: "GET", path: "/console/inbox", handler: s.inboxPage},
 		{method: "GET", path: "/console/inbox/{id}", handler: s.inboxMessagePage},
+		{method: "GET", path: "/console/users", handler: s.usersPage},
+		{method: "POST", path: "/console/users", handler: s.createUser},
+		{method: "GET", path: "/console/users/{id}", handler: s.userPage},
+		{method: "POST", path: "/console/users/{id}/suspend", handler: s.suspendUser},
+		{method: "POST", path: "/console/users/{id}/password", handler: s.setUserPassword},
+		{method: "GET", path: "/console/applications", handler: s.applicationsPage},
+		{method: "POST", path: "/console/applications", handler: s.createApplication},
+		{method: "GET", path: "/console/applications/{id}", handler: s.applicationPage},
+		{method: "POST", path: "/console/applications/{id}", handler: s.saveApplication},
 	}
 }
 
@@ -279,7 +294,7 @@ func (p *page) errorPage(status int, key msg, args ...string) {
 // fail renders the error page for an error no form field explains.
 func (p *page) fail(err error) {
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, identity.ErrUserNotFound), errors.Is(err, apps.ErrNotFound):
 		p.errorPage(http.StatusNotFound, msg("error.not_found"))
 	case errors.Is(err, store.ErrUnavailable):
 		p.w.Header().Set("Retry-After", "5")

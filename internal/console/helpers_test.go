@@ -106,7 +106,7 @@ func (v *visitor) post(path string, form url.Values) response {
 	return v.do("POST", path, form)
 }
 
-// submit sends the page's form whose action is action, with its fields
+// submit sends the page's POST form whose action is action, with its fields
 // as the page has them (inputs, selects, text areas; checked boxes only),
 // changed by set (a value "" removes the field) and the button named
 // action=button when button is not "".
@@ -114,7 +114,8 @@ func (v *visitor) submit(page response, action, button string, set map[string]st
 	v.t.Helper()
 	form := find(page.doc, func(n *html.Node) bool {
 		a, _ := attr(n, "action")
-		return n.Data == "form" && a == action
+		m, _ := attr(n, "method")
+		return n.Data == "form" && a == action && strings.EqualFold(m, "post")
 	})
 	if form == nil {
 		v.t.Fatalf("the page has no form posting to %s", action)

@@ -5,7 +5,11 @@ import (
 	"html/template"
 
 	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/extension"
+	"github.com/yuin/goldmark/parser"
+	"github.com/yuin/goldmark/text"
+	"github.com/yuin/goldmark/util"
 
 	"github.com/authmail/authmail/connector"
 )
@@ -19,7 +23,8 @@ type readmes struct {
 }
 
 func renderReadmes() (*readmes, error) {
-	md := goldmark.New(goldmark.WithExtensions(extension.GFM))
+	md := goldmark.New(goldmark.WithExtensions(extension.GFM),
+		goldmark.WithParserOptions(parser.WithASTTransformers(util.Prioritized(demote{}, 100))))
 	out := &readmes{byFactory: map[string]template.HTML{}}
 	for _, f := range connector.Factories() {
 		var buf bytes.Buffer
@@ -29,6 +34,20 @@ func renderReadmes() (*readmes, error) {
 		out.byFactory[f.ID] = template.HTML(buf.String()) // goldmark's safe output
 	}
 	return out, nil
+}
+
+// demote moves a guide's headings two levels down, below the page's h1
+// and the guide's own h2 ("README: SMTP"): a page has one h1.
+type demote struct{}
+
+// Transform demotes every heading of doc.
+func (demote) Transform(doc *ast.Document, _ text.Reader, _ parser.Context) {
+	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if h, ok := n.(*ast.Heading); ok && entering {
+			h.Level = min(h.Level+2, 6)
+		}
+		return ast.WalkContinue, nil
+	})
 }
 
 // of is factory id's rendered guide.

@@ -175,7 +175,10 @@ func (s *Server) preview(p *page, u connector.UsageType, lang string, d emailtem
 		return previewView{}, err
 	}
 	from := out.From.String()
-	if out.From.Email == "" {
+	switch {
+	case out.From.Email == "" && out.From.Name == "":
+		from = p.cat.text(msg("templates.connector_sender"))
+	case out.From.Email == "":
 		from = p.cat.text(msg("templates.connector_address"), "name", out.From.Name)
 	}
 	return previewView{Subject: out.Subject, From: from, ReplyTo: out.ReplyTo.String(), HTML: out.HTML, Text: out.Text}, nil

@@ -122,6 +122,11 @@ var notices = map[string]msg{
 	"template_reset":    msg("notice.template_reset"),
 	"branding_saved":    msg("notice.branding_saved"),
 	"message_retried":   msg("notice.message_retried"),
+	"user_created":      msg("notice.user_created"),
+	"user_suspended":    msg("notice.user_suspended"),
+	"user_reinstated":   msg("notice.user_reinstated"),
+	"password_set":      msg("notice.password_set"),
+	"application_saved": msg("notice.application_saved"),
 }
 
 // view returns the common part of a page's values; nav names the

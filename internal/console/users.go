@@ -1,0 +1,171 @@
+package console
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/authmail/authmail/internal/identity"
+	"github.com/authmail/authmail/internal/password"
+)
+
+// usersPageSize is how many users one page of the list shows.
+const usersPageSize = 25
+
+// usersData is what the users page shows.
+type usersData struct {
+	Search string
+	Users  []identity.User
+	Total  int
+	// Prev and Next are the links to the neighbouring pages, "" at an end.
+	Prev, Next string
+	// New holds what the create form was given, after a refusal.
+	New newUserForm
+}
+
+// newUserForm is the create form's values (never the password).
+type newUserForm struct{ Email, Username, Name string }
+
+// usersPage lists the tenant's users, newest first, a page at a time,
+// those whose email, username or name holds ?search= when given.
+func (s *Server) usersPage(p *page) error {
+	return s.renderUsers(p, p.view("users"), http.StatusOK, newUserForm{})
+}
+
+// renderUsers renders the list into v with status, the create form
+// holding form.
+func (s *Server) renderUsers(p *page, v view, status int, form newUserForm) error {
+	q := p.r.URL.Query()
+	d := usersData{Search: strings.TrimSpace(q.Get("search")), New: form}
+	n, _ := strconv.Atoi(q.Get("page"))
+	n = max(n, 1)
+	var err error
+	d.Users, d.Total, err = s.Users.List(p.r.Context(), p.tenant, identity.ListQuery{Page: n, PageSize: usersPageSize, Search: d.Search})
+	if err != nil {
+		return err
+	}
+	link := func(page int) string {
+		v := url.Values{"page": {strconv.Itoa(page)}}
+		if d.Search != "" {
+			v.Set("search", d.Search)
+		}
+		return Prefix + "/users?" + v.Encode()
+	}
+	if n > 1 {
+		d.Prev = link(n - 1)
+	}
+	if n*usersPageSize < d.Total {
+		d.Next = link(n + 1)
+	}
+	v.Data = d
+	p.render(status, "users", v)
+	return nil
+}
+
+// userErrorField maps a user error to the input it is about and its
+// sentence; ok is false for an error that is not the input's.
+func (p *page) userError(err error, ids map[string]string) (id, sentence string, ok bool) {
+	var fe *identity.FieldError
+	var pe *password.Error
+	switch {
+	case errors.Is(err, identity.ErrEmailInUse):
+		return ids["primaryEmail"], p.cat.text(msg("users.email_in_use")), true
+	case errors.Is(err, identity.ErrUsernameInUse):
+		return ids["username"], p.cat.text(msg("users.username_in_use")), true
+	case errors.As(err, &pe):
+		return ids["password"], pe.Error(), true
+	case errors.As(err, &fe):
+		id := ids[fe.Field]
+		if id == "" {
+			id = ids[""]
+		}
+		return id, fe.Field + " " + fe.Reason, true
+	}
+	return "", "", false
+}
+
+// createUser creates a user from the list page's form.
+func (s *Server) createUser(p *page) error {
+	f := p.r.PostForm
+	form := newUserForm{Email: strings.TrimSpace(f.Get("primaryEmail")), Username: strings.TrimSpace(f.Get("username")), Name: strings.TrimSpace(f.Get("name"))}
+	exp, err := s.Tenants.Experience(p.r.Context(), p.tenant)
+	if err != nil {
+		return err
+	}
+	u, err := s.Users.Create(p.r.Context(), p.tenant, identity.NewUser{PrimaryEmail: form.Email, Username: form.Username, Name: form.Name,
+		Password: f.Get("password")}, exp.PasswordPolicy)
+	if err != nil {
+		id, sentence, ok := p.userError(err, map[string]string{"primaryEmail": "new-email", "username": "new-username", "name": "new-name",
+			"password": "new-password", "": "new-email"})
+		if !ok {
+			return err
+		}
+		v := p.view("users")
+		v.Fields, v.Focus, v.Error = map[string]string{id: sentence}, id, p.cat.text(msg("users.fix"))
+		return s.renderUsers(p, v, http.StatusBadRequest, form)
+	}
+	return p.redirect(Prefix + "/users/" + url.PathEscape(u.ID) + "?notice=user_created")
+}
+
+// userData is what one user's page shows.
+type userData struct {
+	User identity.User
+}
+
+// userPage shows one user with suspend or reinstate and a new password.
+func (s *Server) userPage(p *page) error {
+	u, err := s.Users.Get(p.r.Context(), p.tenant, p.r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	v := p.view("users")
+	v.Data = userData{User: u}
+	p.render(http.StatusOK, "user", v)
+	return nil
+}
+
+// suspendUser suspends or reinstates a user (suspended=true or false).
+func (s *Server) suspendUser(p *page) error {
+	on, err := strconv.ParseBool(p.r.PostForm.Get("suspended"))
+	if err != nil {
+		p.errorPage(http.StatusBadRequest, msg("error.bad_form"))
+		return nil
+	}
+	u, err := s.Users.SetSuspended(p.r.Context(), p.tenant, p.r.PathValue("id"), on)
+	if err != nil {
+		return err
+	}
+	notice := "user_reinstated"
+	if on {
+		notice = "user_suspended"
+	}
+	return p.redirect(Prefix + "/users/" + url.PathEscape(u.ID) + "?notice=" + notice)
+}
+
+// setUserPassword sets a user's password, checked against the tenant's
+// password policy.
+func (s *Server) setUserPassword(p *page) error {
+	exp, err := s.Tenants.Experience(p.r.Context(), p.tenant)
+	if err != nil {
+		return err
+	}
+	id := p.r.PathValue("id")
+	u, err := s.Users.SetPassword(p.r.Context(), p.tenant, id, p.r.PostForm.Get("password"), exp.PasswordPolicy)
+	if err != nil {
+		field, sentence, ok := p.userError(err, map[string]string{"password": "user-password", "": "user-password"})
+		if !ok {
+			return err
+		}
+		cur, gerr := s.Users.Get(p.r.Context(), p.tenant, id)
+		if gerr != nil {
+			return gerr
+		}
+		v := p.view("users")
+		v.Fields, v.Focus, v.Data = map[string]string{field: sentence}, field, userData{User: cur}
+		p.render(http.StatusBadRequest, "user", v)
+		return nil
+	}
+	return p.redirect(Prefix + "/users/" + url.PathEscape(u.ID) + "?notice=password_set")
+}
