@@ -96,8 +96,6 @@ type Options struct {
 	// Delivery overrides delivery tuning (Workers and FirstAttemptWait
 	// come from the settings when zero).
 	Delivery delivery.Config
-	// Completer completes the authorization requests sign-ins are for.
-	Completer experience.Completer
 }
 
 // MinAdminKeyLen is the shortest admin key New accepts. The key guards
@@ -183,12 +181,8 @@ func (a *App) build(ctx context.Context, s config.Settings, opts Options, now fu
 	if err != nil {
 		return err
 	}
-	completer := opts.Completer
-	if completer == nil {
-		completer = a.OIDC
-	}
 	a.Experience = experience.New(experience.Deps{Store: a.Store, Keys: a.Keys, Tenants: a.Tenants, Users: a.Users, Codes: a.Codes,
-		Verification: codes, Completer: completer, PublicURL: a.PublicURL, Logger: a.logger.With("component", "experience"), Now: now})
+		Verification: codes, Completer: a.OIDC, PublicURL: a.PublicURL, Logger: a.logger.With("component", "experience"), Now: now})
 	a.OIDC.SetExperience(a.Experience)
 	configs, templates := connconfig.New(a.Store, a.conns, a.logger, now), savedtemplates.New(a.Store, now)
 	a.API = api.New(api.Deps{Store: a.Store, Connectors: a.conns, Tenants: a.Tenants, Codes: a.Codes, Verification: codes,

@@ -25,7 +25,6 @@ import (
 	"github.com/authmail/authmail/internal/config"
 	"github.com/authmail/authmail/internal/delivery"
 	"github.com/authmail/authmail/internal/dnscheck"
-	"github.com/authmail/authmail/internal/experience"
 	"github.com/authmail/authmail/internal/store/storetest"
 )
 
@@ -60,9 +59,8 @@ type App struct {
 
 // options collects what New may be told.
 type options struct {
-	now       func() time.Time
-	settings  []func(*config.Settings)
-	completer experience.Completer
+	now      func() time.Time
+	settings []func(*config.Settings)
 }
 
 // Option changes how New builds the app.
@@ -70,10 +68,6 @@ type Option func(*options)
 
 // WithNow sets the app's clock (app.Options.Now).
 func WithNow(now func() time.Time) Option { return func(o *options) { o.now = now } }
-
-// WithCompleter sets what completes the authorization requests sign-ins
-// are for (app.Options.Completer).
-func WithCompleter(c experience.Completer) Option { return func(o *options) { o.completer = c } }
 
 // WithSettings changes the app's settings before it starts, such as its
 // outbound policy (by default, loopback is allowed: see New).
@@ -112,7 +106,7 @@ func New(t testing.TB, dbURL string, opts ...Option) *App {
 	// The app reads no environment; like the command, the harness passes
 	// the resolver a test set with t.Setenv(dnscheck.ResolverEnv, ...).
 	a, err := app.New(ctx, settings, app.Options{SecretKey: SecretKey, AdminKey: AdminKey, Now: o.now, Delivery: dc,
-		DNSResolver: os.Getenv(dnscheck.ResolverEnv), Completer: o.completer}, logger)
+		DNSResolver: os.Getenv(dnscheck.ResolverEnv)}, logger)
 	if err != nil {
 		srv.Close()
 		t.Fatalf("starting app: %v", err)
