@@ -81,8 +81,9 @@ func TestTheDeliveryLogFiltersCountsAndRetries(t *testing.T) {
 // TestAnExpiredMessageIsNotRetried: once the code in a failed message has
 // expired, the retry is refused and says why.
 func TestAnExpiredMessageIsNotRetried(t *testing.T) {
-	clock := &apptest.Clock{}
-	apptest.Run(t, func(t *testing.T, a *apptest.App) {
+	apptest.ForEachDB(t, func(t *testing.T, dbURL string) {
+		clock := &apptest.Clock{} // one per database: the subtests run at once
+		a := apptest.New(t, dbURL, apptest.WithNow(clock.Now))
 		sink := startSink(t)
 		sink.FailRecipients(func(string) *smtp.SMTPError {
 			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no"}
@@ -101,7 +102,7 @@ func TestAnExpiredMessageIsNotRetried(t *testing.T) {
 		if r.StatusCode != http.StatusConflict || !strings.Contains(r.alert(), "expired") {
 			t.Fatalf("retry of an expired message: %d %q", r.StatusCode, r.alert())
 		}
-	}, apptest.WithNow(clock.Now))
+	})
 }
 
 // TestTheDevInboxShowsMessagesAsAMailClientDoes: the list shows sender,

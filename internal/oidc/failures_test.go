@@ -101,8 +101,9 @@ func TestAuthorizationRequestsTheProviderRefuses(t *testing.T) {
 // a second exchange of a code is refused and revokes what the first one
 // got.
 func TestACodeIsExchangedOnceWithItsVerifier(t *testing.T) {
-	clock := &apptest.Clock{}
-	apptest.Run(t, func(t *testing.T, a *apptest.App) {
+	apptest.ForEachDB(t, func(t *testing.T, dbURL string) {
+		clock := &apptest.Clock{} // one per database: the subtests run at once
+		a := apptest.New(t, dbURL, apptest.WithNow(clock.Now))
 		user := newUser(t, a, "alice@example.com")
 		r := newRP(t, a, apps.TypeSPA)
 		code := func() (string, string) {
@@ -148,7 +149,7 @@ func TestACodeIsExchangedOnceWithItsVerifier(t *testing.T) {
 		if _, err := r.refresh(first.RefreshToken); oauthError(err) != "invalid_grant" {
 			t.Errorf("the first exchange's refresh token after the code was used again: %v, want invalid_grant", err)
 		}
-	}, apptest.WithNow(clock.Now))
+	})
 }
 
 // TestTheCallbackAnswersOnce: the authorization request's callback gives
@@ -174,8 +175,9 @@ func TestTheCallbackAnswersOnce(t *testing.T) {
 // request dies after an hour, access and ID tokens after theirs, and a
 // refresh token after 14 days.
 func TestExpiredThingsAreRefused(t *testing.T) {
-	clock := &apptest.Clock{}
-	apptest.Run(t, func(t *testing.T, a *apptest.App) {
+	apptest.ForEachDB(t, func(t *testing.T, dbURL string) {
+		clock := &apptest.Clock{} // one per database: the subtests run at once
+		a := apptest.New(t, dbURL, apptest.WithNow(clock.Now))
 		user := newUser(t, a, "alice@example.com")
 		r := newRP(t, a, apps.TypeSPA)
 		verifier := oauth2.GenerateVerifier()
@@ -205,7 +207,7 @@ func TestExpiredThingsAreRefused(t *testing.T) {
 		if _, err := r.refresh(refreshed.RefreshToken); oauthError(err) != "invalid_grant" {
 			t.Errorf("a refresh token after 14 days: %v, want invalid_grant", err)
 		}
-	}, apptest.WithNow(clock.Now))
+	})
 }
 
 // TestTamperedTokensAreRefused: an ID token whose payload or signature
