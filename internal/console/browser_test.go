@@ -160,6 +160,15 @@ func TestAnAdminSetsUpEmailInTheBrowser(t *testing.T) {
 	cb.page(ctx, "dev-inbox", "/console/inbox")
 	b.Navigating(ctx, "opening a dev inbox message", chromedp.Click(chromedp.CSS("table.inbox a")))
 	cb.look(ctx, "dev-inbox-message")
+	cb.page(ctx, "sign-in-experience", "/console/sign-in-experience")
+	cb.set(ctx, "signup-identifier", "email")
+	cb.set(ctx, "method-0-identifier", "email")
+	cb.check(ctx, "method-0-code", true)
+	b.Navigating(ctx, "turning on email sign-in by code", chromedp.Click(chromedp.CSS("#save-sign-in-exp")))
+	if n := cb.text(ctx, ".notice"); !strings.Contains(n, "The sign-in experience is saved") {
+		t.Fatalf("after turning on email sign-in: %q", n)
+	}
+	cb.look(ctx, "sign-in-experience-saved")
 	a.JSON("POST", "/api/users", map[string]any{"primaryEmail": "ann@example.com", "name": "Ann"}, http.StatusOK, nil)
 	cb.page(ctx, "users", "/console/users")
 	b.Navigating(ctx, "opening a user", chromedp.Click(chromedp.CSS("table.users a")))
@@ -207,6 +216,7 @@ func TestTheFrenchConsoleRenders(t *testing.T) {
 		{"deliverability-fr", "/console/deliverability", "Délivrabilité"},
 		{"delivery-log-fr", "/console/messages", "Journal d’envoi"},
 		{"dev-inbox-fr", "/console/inbox", "Boîte de développement"},
+		{"sign-in-experience-fr", "/console/sign-in-experience", "Expérience de connexion"},
 		{"users-fr", "/console/users", "Utilisateurs"},
 		{"applications-fr", "/console/applications", "Applications"},
 	} {

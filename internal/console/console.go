@@ -35,6 +35,7 @@ import (
 	"github.com/authmail/authmail/internal/sendcode"
 	"github.com/authmail/authmail/internal/store"
 	"github.com/authmail/authmail/internal/tenant"
+	"github.com/authmail/authmail/internal/verification"
 	"github.com/authmail/authmail/internal/web"
 )
 
@@ -60,6 +61,8 @@ type Deps struct {
 	Users *identity.Service
 	// Apps holds the tenant's applications and the roles they hold.
 	Apps *apps.Service
+	// Verification lists and lifts the lockouts.
+	Verification *verification.Service
 	// DNSResolver is the nameserver deliverability checks query ("" is the
 	// system's).
 	DNSResolver string
@@ -147,6 +150,9 @@ func (s *Server) routeTable() []route {
 		{method: "POST", path: "/console/messages/{id}/retry", handler: s.retryMessage},
 		{method: "GET", path: "/console/inbox", handler: s.inboxPage},
 		{method: "GET", path: "/console/inbox/{id}", handler: s.inboxMessagePage},
+		{method: "GET", path: "/console/sign-in-experience", handler: s.signInExpPage},
+		{method: "POST", path: "/console/sign-in-experience", handler: s.saveSignInExp},
+		{method: "POST", path: "/console/sign-in-experience/lockouts/{id}/lift", handler: s.liftLockout},
 		{method: "GET", path: "/console/users", handler: s.usersPage},
 		{method: "POST", path: "/console/users", handler: s.createUser},
 		{method: "GET", path: "/console/users/{id}", handler: s.userPage},

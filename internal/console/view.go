@@ -127,6 +127,8 @@ var notices = map[string]msg{
 	"user_reinstated":   msg("notice.user_reinstated"),
 	"password_set":      msg("notice.password_set"),
 	"application_saved": msg("notice.application_saved"),
+	"sign_in_exp_saved": msg("notice.sign_in_exp_saved"),
+	"lockout_lifted":    msg("notice.lockout_lifted"),
 }
 
 // view returns the common part of a page's values; nav names the

@@ -1,0 +1,295 @@
+package console
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/authmail/authmail/internal/tenant"
+	"github.com/authmail/authmail/internal/verification"
+)
+
+// methodRow is one sign-in method of the form.
+type methodRow struct {
+	// Index names the row's inputs (method.N.*).
+	Index                                         int
+	Identifier                                    string
+	Password, VerificationCode, IsPasswordPrimary bool
+}
+
+// policyInput is one number of the code or sentinel policy.
+type policyInput struct {
+	// Group is "verificationCodePolicy" or "sentinelPolicy"; Name the
+	// field's JSON name.
+	Group, Name, ID string
+	Value           string
+	Default         int
+	Min, Max        int
+	Error           string
+}
+
+// signInExpData is what the sign-in experience page shows.
+type signInExpData struct {
+	Modes                        []string
+	Mode                         string
+	SignUpIdentifier             string
+	SignUpPassword, SignUpVerify bool
+	Methods                      []methodRow
+	ForgotPassword, MfaEmail     bool
+	MfaPolicy                    string
+	MfaPolicies                  []string
+	CodePolicy, Sentinel         []policyInput
+	Lockouts                     []verification.Lockout
+}
+
+// maxMethods bounds the sign-in methods the form takes (one per
+// identifier there is, plus room to add one).
+const maxMethods = 4
+
+// policyInputs lays out a policy's numbers from its fields' tags, with
+// the values in force.
+func policyInputs(group string, fields []verification.PolicyField, values any) []policyInput {
+	raw, _ := json.Marshal(values)
+	var m map[string]any
+	_ = json.Unmarshal(raw, &m)
+	out := make([]policyInput, 0, len(fields))
+	for _, f := range fields {
+		in := policyInput{Group: group, Name: f.Name, ID: "policy-" + group + "-" + f.Name, Default: f.Default, Min: f.Min, Max: f.Max}
+		if v, ok := m[f.Name].(float64); ok {
+			in.Value = strconv.Itoa(int(v))
+		}
+		out = append(out, in)
+	}
+	return out
+}
+
+func modes() []string {
+	var out []string
+	for _, m := range tenant.SignInModes() {
+		out = append(out, string(m))
+	}
+	return out
+}
+
+func mfaPolicies() []string {
+	var out []string
+	for _, m := range tenant.MfaPolicies() {
+		out = append(out, string(m))
+	}
+	return out
+}
+
+// signInExpView lays out the experience e.
+func signInExpView(e tenant.Experience) signInExpData {
+	d := signInExpData{Modes: modes(), Mode: string(e.SignInMode), SignUpPassword: e.SignUp.Password, SignUpVerify: e.SignUp.Verify,
+		ForgotPassword: e.ForgotPasswordByEmail(), MfaEmail: e.MfaByEmail(), MfaPolicy: string(e.Mfa.Policy), MfaPolicies: mfaPolicies(),
+		CodePolicy: policyInputs("verificationCodePolicy", verification.PolicyFields(), e.VerificationCodePolicy),
+		Sentinel:   policyInputs("sentinelPolicy", verification.SentinelPolicyFields(), e.SentinelPolicy)}
+	if len(e.SignUp.Identifiers) > 0 {
+		d.SignUpIdentifier = e.SignUp.Identifiers[0]
+	}
+	for i, m := range e.SignIn.Methods {
+		d.Methods = append(d.Methods, methodRow{Index: i, Identifier: m.Identifier, Password: m.Password,
+			VerificationCode: m.VerificationCode, IsPasswordPrimary: m.IsPasswordPrimary})
+	}
+	if len(d.Methods) < maxMethods {
+		d.Methods = append(d.Methods, methodRow{Index: len(d.Methods)}) // "add another"
+	}
+	return d
+}
+
+// signInExpPage shows the sign-in experience: who may sign up and how,
+// the sign-in methods, password reset, the email code as a second factor,
+// the code policy and limits, and the lockouts in force.
+func (s *Server) signInExpPage(p *page) error {
+	exp, err := s.Tenants.Experience(p.r.Context(), p.tenant)
+	if err != nil {
+		return err
+	}
+	d := signInExpView(exp)
+	if d.Lockouts, err = s.Verification.Lockouts(p.r.Context(), s.Store.Reader, p.tenant, nil, 100); err != nil {
+		return err
+	}
+	v := p.view("sign-in-experience")
+	v.Data = d
+	p.render(http.StatusOK, "sign-in-experience", v)
+	return nil
+}
+
+// signInExpPatch is the merge patch the form describes: the fields it
+// shows, the others left as they are.
+func signInExpPatch(p *page) (map[string]any, map[string]string) {
+	f := p.r.PostForm
+	errs := map[string]string{}
+	on := func(name string) bool { return f.Get(name) != "" }
+	patch := map[string]any{"signInMode": f.Get("signInMode")}
+	var ids []string
+	if id := f.Get("signUp.identifier"); id != "" {
+		ids = []string{id}
+	}
+	verify := on("signUp.verify")
+	if slices.Contains(ids, tenant.IdentifierEmail) {
+		verify = true // locked on: Logto's rule
+	}
+	patch["signUp"] = map[string]any{"identifiers": nonNilStrings(ids), "password": on("signUp.password"), "verify": verify}
+	methods := []map[string]any{}
+	for i := range maxMethods {
+		pre := "method." + strconv.Itoa(i) + "."
+		id := f.Get(pre + "identifier")
+		if id == "" || on(pre+"remove") {
+			continue
+		}
+		methods = append(methods, map[string]any{"identifier": id, "password": on(pre + "password"),
+			"verificationCode": on(pre + "verificationCode"), "isPasswordPrimary": on(pre + "isPasswordPrimary")})
+	}
+	patch["signIn"] = map[string]any{"methods": methods}
+	patch["forgotPasswordMethods"] = []string{}
+	if on("forgotPassword") {
+		patch["forgotPasswordMethods"] = []string{tenant.ForgotPasswordByEmailCode}
+	}
+	factors := []string{}
+	if on("mfa.email") {
+		factors = []string{tenant.MfaEmailCode}
+	}
+	patch["mfa"] = map[string]any{"factors": factors, "policy": f.Get("mfa.policy")}
+	for _, group := range []struct {
+		name   string
+		fields []verification.PolicyField
+	}{{"verificationCodePolicy", verification.PolicyFields()}, {"sentinelPolicy", verification.SentinelPolicyFields()}} {
+		g := map[string]any{}
+		for _, fl := range group.fields {
+			raw := strings.TrimSpace(f.Get(group.name + "." + fl.Name))
+			if raw == "" {
+				g[fl.Name] = nil // back to the default
+				continue
+			}
+			n, err := strconv.Atoi(raw)
+			if err != nil {
+				errs["policy-"+group.name+"-"+fl.Name] = p.cat.text(msg("field.not_a_number"))
+				continue
+			}
+			g[fl.Name] = n
+		}
+		patch[group.name] = g
+	}
+	return patch, errs
+}
+
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// signInExpFieldIDs maps a setting's JSON path to the input it is about.
+func signInExpFieldID(field string) string {
+	for _, group := range []string{"verificationCodePolicy", "sentinelPolicy"} {
+		if name, ok := strings.CutPrefix(field, group+"."); ok {
+			return "policy-" + group + "-" + name
+		}
+	}
+	switch {
+	case strings.HasPrefix(field, "signUp"):
+		return "signup-identifier"
+	case strings.HasPrefix(field, "signIn"):
+		return "method-0-identifier"
+	case strings.HasPrefix(field, "mfa"):
+		return "mfa-policy"
+	case strings.HasPrefix(field, "forgotPassword"):
+		return "forgot-password"
+	}
+	return "sign-in-mode"
+}
+
+// saveSignInExp saves the form through the sign-in experience's checks
+// and Logto's rules; a refusal shows the form as it was sent, with the
+// reason.
+func (s *Server) saveSignInExp(p *page) error {
+	patch, errs := signInExpPatch(p)
+	exp, err := s.Tenants.Experience(p.r.Context(), p.tenant)
+	if err != nil {
+		return err
+	}
+	if len(errs) == 0 {
+		raw, merr := json.Marshal(patch)
+		if merr != nil {
+			return merr
+		}
+		_, err = s.Tenants.PatchExperience(p.r.Context(), p.tenant, raw)
+		if err == nil {
+			return p.redirect(Prefix + "/sign-in-experience?notice=sign_in_exp_saved")
+		}
+	}
+	v := p.view("sign-in-experience")
+	var fe *tenant.FieldError
+	var re *tenant.RuleError
+	switch {
+	case len(errs) > 0:
+		v.Error = p.cat.text(msg("sign_in_exp.fix"))
+	case errors.As(err, &fe):
+		id := signInExpFieldID(fe.Field)
+		errs[id] = fe.Field + ": " + fe.Reason
+		v.Error = p.cat.text(msg("sign_in_exp.fix"))
+	case errors.As(err, &re):
+		v.Error = re.Message
+	default:
+		return err
+	}
+	d := submittedSignInExp(p, exp)
+	for i := range d.CodePolicy {
+		d.CodePolicy[i].Error = errs[d.CodePolicy[i].ID]
+	}
+	for i := range d.Sentinel {
+		d.Sentinel[i].Error = errs[d.Sentinel[i].ID]
+	}
+	if d.Lockouts, err = s.Verification.Lockouts(p.r.Context(), s.Store.Reader, p.tenant, nil, 100); err != nil {
+		return err
+	}
+	v.Fields, v.Data = errs, d
+	for id := range errs {
+		v.Focus = id
+	}
+	p.render(http.StatusBadRequest, "sign-in-experience", v)
+	return nil
+}
+
+// submittedSignInExp is the form as it was sent, to show again.
+func submittedSignInExp(p *page, cur tenant.Experience) signInExpData {
+	f := p.r.PostForm
+	on := func(name string) bool { return f.Get(name) != "" }
+	d := signInExpView(cur)
+	d.Mode, d.SignUpIdentifier, d.SignUpPassword, d.SignUpVerify = f.Get("signInMode"), f.Get("signUp.identifier"), on("signUp.password"), on("signUp.verify")
+	d.ForgotPassword, d.MfaEmail, d.MfaPolicy = on("forgotPassword"), on("mfa.email"), f.Get("mfa.policy")
+	d.Methods = nil
+	for i := range maxMethods {
+		pre := "method." + strconv.Itoa(i) + "."
+		if _, sent := f[pre+"identifier"]; !sent {
+			continue
+		}
+		d.Methods = append(d.Methods, methodRow{Index: i, Identifier: f.Get(pre + "identifier"), Password: on(pre + "password"),
+			VerificationCode: on(pre + "verificationCode"), IsPasswordPrimary: on(pre + "isPasswordPrimary")})
+	}
+	for _, list := range [][]policyInput{d.CodePolicy, d.Sentinel} {
+		for i := range list {
+			list[i].Value = f.Get(list[i].Group + "." + list[i].Name)
+		}
+	}
+	return d
+}
+
+// liftLockout ends a lockout and forgets the failures it counted.
+func (s *Server) liftLockout(p *page) error {
+	err := s.Verification.Lift(p.r.Context(), s.Store, p.tenant, p.r.PathValue("id"))
+	if errors.Is(err, verification.ErrLockoutNotFound) {
+		p.errorPage(http.StatusNotFound, msg("error.not_found"))
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return p.redirect(Prefix + "/sign-in-experience?notice=lockout_lifted#lockouts-h")
+}
