@@ -18,6 +18,7 @@ import (
 	"github.com/authmail/authmail/internal/dnscheck"
 	"github.com/authmail/authmail/internal/emailtemplate"
 	"github.com/authmail/authmail/internal/experience"
+	"github.com/authmail/authmail/internal/oidc"
 	"github.com/authmail/authmail/internal/store"
 	"github.com/authmail/authmail/internal/tenant"
 	"github.com/authmail/authmail/internal/verification"
@@ -106,6 +107,12 @@ func (s *Server) OpenAPI() map[string]any {
 		}
 		paths[rt.path][strings.ToLower(rt.method)] = op
 	}
+	for _, o := range s.OIDCOperations {
+		if paths[o.Path] == nil {
+			paths[o.Path] = map[string]any{}
+		}
+		paths[o.Path][strings.ToLower(o.Method)] = oidcOperation(g, o)
+	}
 	return map[string]any{
 		"openapi": "3.1.0",
 		"info":    map[string]any{"title": "authmail API", "version": "1", "description": "Email verification codes through the connector of your choice. Management routes follow Logto's Management API."},
@@ -116,10 +123,95 @@ func (s *Server) OpenAPI() map[string]any {
 				// Logto's: the experience API is bound to the interaction
 				// cookie that /oidc/auth sets.
 				"cookieAuth": map[string]string{"type": "apiKey", "in": "cookie", "name": experience.InteractionCookie},
+				// The OpenID Connect provider's: an application's
+				// credentials, and an access token it issued.
+				"clientAuth":  map[string]string{"type": "http", "scheme": "basic"},
+				"accessToken": map[string]string{"type": "http", "scheme": "bearer"},
 			},
 			"schemas": g.components,
 		},
 	}
+}
+
+// oidcOperation documents one of the OpenID Connect provider's
+// endpoints: its query or form parameters, its success (a JSON body, a
+// page or a redirect), and its refusals, OAuth errors for an app and
+// pages for a browser.
+func oidcOperation(g *schemaGen, o oidc.Operation) map[string]any {
+	success := map[string]any{"description": http.StatusText(o.Status)}
+	switch {
+	case o.Response != nil:
+		success["content"] = jsonContent(g.schema(reflect.TypeOf(o.Response), false))
+	case o.Status == http.StatusFound:
+		success["headers"] = map[string]any{"Location": map[string]any{"description": "Where the browser goes next", "schema": map[string]any{"type": "string"}, "required": true}}
+	case o.Browser:
+		success["content"] = htmlContent()
+	}
+	refusal := jsonContent(g.ref(reflect.TypeFor[oidc.OAuthError]()))
+	if o.Browser {
+		refusal = htmlContent()
+	}
+	op := map[string]any{
+		"summary":     o.Summary,
+		"operationId": strings.ToLower(o.Method) + "-" + strings.NewReplacer("/", "-", ".", "-").Replace(strings.Trim(o.Path, "/")),
+		"tags":        []string{"OpenID Connect"},
+		"responses": map[string]any{
+			strconv.Itoa(o.Status): success,
+			"4XX":                  map[string]any{"description": "The request was refused (429 with Retry-After over the client's cap)", "content": refusal},
+			"5XX":                  map[string]any{"description": "The server could not answer: 503 with Retry-After while the database is down", "content": refusal},
+		},
+	}
+	switch o.Auth {
+	case oidc.AuthClient:
+		// client_secret_basic, or client_secret_post and public clients
+		// in the form.
+		op["security"] = []map[string][]string{{"clientAuth": {}}, {}}
+	case oidc.AuthBearer:
+		op["security"] = []map[string][]string{{"accessToken": {}}}
+	default:
+		op["security"] = []map[string][]string{}
+	}
+	var params []map[string]any
+	for _, f := range o.Query {
+		params = append(params, paramJSON(param{name: f.Name, description: f.Description, schema: fieldSchema(f), required: f.Required}, "query"))
+	}
+	if len(params) > 0 {
+		op["parameters"] = params
+	}
+	if len(o.Form) > 0 {
+		props := map[string]any{}
+		var required []string
+		for _, f := range o.Form {
+			props[f.Name] = fieldSchema(f)
+			if f.Required {
+				required = append(required, f.Name)
+			}
+		}
+		schema := map[string]any{"type": "object", "properties": props}
+		if len(required) > 0 {
+			schema["required"] = required
+		}
+		op["requestBody"] = map[string]any{"required": len(required) > 0, "content": map[string]any{"application/x-www-form-urlencoded": map[string]any{"schema": schema}}}
+	}
+	return op
+}
+
+// fieldSchema is a provider parameter's schema: a string, of the values
+// it lists.
+func fieldSchema(f oidc.Field) map[string]any {
+	s := map[string]any{"type": "string"}
+	if f.Description != "" {
+		s["description"] = f.Description
+	}
+	if len(f.Enum) > 0 {
+		s["enum"] = f.Enum
+	}
+	return s
+}
+
+// htmlContent is a page for a person.
+func htmlContent() map[string]any {
+	return map[string]any{"text/html": map[string]any{"schema": map[string]any{"type": "string"}}}
 }
 
 func paramJSON(p param, in string) map[string]any {

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -27,18 +28,24 @@ type outageCall struct {
 	noDatabase bool
 	// interaction sends the fixtures' interaction cookie.
 	interaction bool
+	// form is sent as an HTML form instead of body; client authenticates
+	// as the fixtures' application (HTTP Basic) instead of the admin key.
+	form   url.Values
+	client bool
 }
 
 // outageFixtures are IDs of things that exist before the outage, and the
 // cookie of an interaction begun before it.
 type outageFixtures struct {
-	connector, template, message, user, app, resource, interaction string
+	connector, template, message, user, app, appSecret, resource, interaction string
 }
 
 // outageCalls holds one call for every route of the route table, keyed
 // "METHOD /pattern" as the OpenAPI document lists them. A route missing
 // here fails TestDatabaseOutageAnswers503OnEveryRoute.
 func outageCalls(fx outageFixtures) map[string]outageCall {
+	authorize := url.Values{"client_id": {fx.app}, "redirect_uri": {"https://app.example.com/cb"}, "response_type": {"code"},
+		"scope": {"openid"}, "state": {"outage"}}
 	tpl := map[string]any{"templates": []any{map[string]any{"languageTag": "en", "templateType": "Generic",
 		"details": map[string]any{"subject": "Code {{code}}", "content": "Your code is {{code}}"}}}}
 	return map[string]outageCall{
@@ -105,6 +112,23 @@ func outageCalls(fx outageFixtures) map[string]outageCall {
 		"POST /api/experience/profile":         {path: "/api/experience/profile", body: map[string]string{"type": "username", "value": "outage"}, interaction: true},
 		"PUT /api/experience/profile/password": {path: "/api/experience/profile/password", body: map[string]string{"password": "correct horse battery"}, interaction: true},
 		"POST /api/experience/submit":          {path: "/api/experience/submit", interaction: true},
+
+		"GET /oidc/.well-known/openid-configuration": {path: "/oidc/.well-known/openid-configuration", noDatabase: true},
+		"GET /oidc/jwks":                 {path: "/oidc/jwks"},
+		"GET /oidc/auth":                 {path: "/oidc/auth?" + authorize.Encode()},
+		"POST /oidc/auth":                {path: "/oidc/auth", form: authorize},
+		"GET /oidc/interaction":          {path: "/oidc/interaction?authRequest=ar-outage"},
+		"GET /oidc/auth/callback":        {path: "/oidc/auth/callback?id=ar-outage"},
+		"POST /oidc/token":               {path: "/oidc/token", form: url.Values{"grant_type": {"client_credentials"}, "resource": {"https://default.logto.app/api"}, "scope": {"all"}}, client: true},
+		"GET /oidc/me":                   {path: "/oidc/me", client: true},
+		"POST /oidc/me":                  {path: "/oidc/me", client: true},
+		"POST /oidc/token/introspection": {path: "/oidc/token/introspection", form: url.Values{"token": {"before-the-outage"}}, client: true},
+		"POST /oidc/token/revocation":    {path: "/oidc/token/revocation", form: url.Values{"token": {"before-the-outage"}}, client: true},
+		"GET /oidc/session/end":          {path: "/oidc/session/end?client_id=" + fx.app},
+		"POST /oidc/session/end":         {path: "/oidc/session/end", form: url.Values{"client_id": {fx.app}}},
+		"GET /oidc/session/end/success":  {path: "/oidc/session/end/success", noDatabase: true},
+		"GET /oidc/healthz":              {path: "/oidc/healthz", noDatabase: true},
+		"GET /oidc/ready":                {path: "/oidc/ready"},
 	}
 }
 
@@ -148,11 +172,12 @@ func TestDatabaseOutageAnswers503OnEveryRoute(t *testing.T) {
 		var u struct{ ID string }
 		a.JSON("POST", "/api/users", map[string]any{"primaryEmail": "before@example.com"}, http.StatusOK, &u)
 		fx.user = u.ID
-		var app, res struct{ ID string }
+		var app struct{ ID, Secret string }
+		var res struct{ ID string }
 		a.JSON("POST", "/api/applications", map[string]any{"name": "Before", "type": "MachineToMachine"}, http.StatusOK, &app)
 		a.JSON("POST", "/api/applications/"+app.ID+"/roles", map[string]any{"roleIds": []string{"management-api-access"}}, http.StatusCreated, nil)
 		a.JSON("POST", "/api/resources", map[string]any{"name": "Before", "indicator": "https://before.example.com"}, http.StatusCreated, &res)
-		fx.app, fx.resource = app.ID, res.ID
+		fx.app, fx.appSecret, fx.resource = app.ID, app.Secret, res.ID
 		started, err := a.App.Experience.Start(context.Background(), "default", experience.AuthRequest{ID: "ar-outage", ClientID: "app"}, "")
 		if err != nil {
 			t.Fatal(err)
@@ -208,19 +233,36 @@ func TestDatabaseOutageAnswers503OnEveryRoute(t *testing.T) {
 				}
 				method, _, _ := strings.Cut(op, " ")
 				h := http.Header{"Authorization": {"Bearer " + a.AdminKey}}
-				if call.interaction {
+				switch {
+				case call.interaction:
 					h = http.Header{"Cookie": {experience.InteractionCookie + "=" + fx.interaction}}
+				case call.client:
+					h = http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(fx.app+":"+fx.appSecret))}}
+				case strings.HasPrefix(op, "GET /oidc/") || strings.HasPrefix(op, "POST /oidc/"):
+					h = http.Header{}
 				}
-				resp, b := a.Request(method, call.path, h, call.body)
+				body := call.body
+				if call.form != nil {
+					h.Set("Content-Type", "application/x-www-form-urlencoded")
+					body = call.form.Encode()
+				}
+				resp, b := a.Request(method, call.path, h, body)
 				if call.noDatabase && (keyCached || public(op)) {
 					if resp.StatusCode != success(op) {
 						t.Errorf("%s: %s needs no database but answered %d %.300s", phase, op, resp.StatusCode, b)
 					}
 					continue
 				}
-				var e apptest.Error
-				_ = json.Unmarshal(b, &e)
-				if resp.StatusCode != http.StatusServiceUnavailable || e.Code != "request.unavailable" || e.Message == "" {
+				if strings.Contains(op, " /oidc/") {
+					// The provider's: an OAuth error for an app, a page for a person.
+					var e struct {
+						Error string `json:"error"`
+					}
+					page := strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html")
+					if resp.StatusCode != http.StatusServiceUnavailable || (!page && (json.Unmarshal(b, &e) != nil || e.Error != "temporarily_unavailable")) {
+						t.Errorf("%s: %s answered %d %.300s, want 503 temporarily_unavailable or a page", phase, op, resp.StatusCode, b)
+					}
+				} else if e := (apptest.Error{}); json.Unmarshal(b, &e) != nil || resp.StatusCode != http.StatusServiceUnavailable || e.Code != "request.unavailable" || e.Message == "" {
 					t.Errorf("%s: %s answered %d %.300s, want 503 request.unavailable", phase, op, resp.StatusCode, b)
 				}
 				if resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") == "" {

@@ -22,6 +22,7 @@ import (
 	"github.com/authmail/authmail/internal/dnscheck"
 	"github.com/authmail/authmail/internal/experience"
 	"github.com/authmail/authmail/internal/identity"
+	"github.com/authmail/authmail/internal/oidc"
 	"github.com/authmail/authmail/internal/ratelimit"
 	"github.com/authmail/authmail/internal/savedtemplates"
 	"github.com/authmail/authmail/internal/sendcode"
@@ -62,6 +63,9 @@ type Deps struct {
 	// management API access token must name; "" accepts no token, only
 	// the admin key.
 	Issuer string
+	// OIDCOperations are the OpenID Connect provider's endpoints, served
+	// beside the API and listed in its OpenAPI document.
+	OIDCOperations []oidc.Operation
 	// Experience runs the sign-in flows of the experience API.
 	Experience *experience.Service
 	// Limiter and PublicLimit cap the requests one client makes to the

@@ -187,7 +187,7 @@ func (a *App) build(ctx context.Context, s config.Settings, opts Options, now fu
 	configs, templates := connconfig.New(a.Store, a.conns, a.logger, now), savedtemplates.New(a.Store, now)
 	a.API = api.New(api.Deps{Store: a.Store, Connectors: a.conns, Tenants: a.Tenants, Codes: a.Codes, Verification: codes,
 		Configs: configs, Templates: templates, Users: a.Users,
-		Apps: a.Apps, SigningKeys: a.SigningKeys, Issuer: a.PublicURL + "/oidc",
+		Apps: a.Apps, SigningKeys: a.SigningKeys, Issuer: a.OIDC.Issuer(), OIDCOperations: oidc.Operations(),
 		Experience: a.Experience, Limiter: a.Limiter, PublicLimit: PublicLimit(s),
 		Registry: reg, Logger: a.logger, Now: now, DNSResolver: opts.DNSResolver})
 	a.Pages, err = pages.New(pages.Deps{Experience: a.Experience, Tenants: a.Tenants, AppName: a.appName,

@@ -12,6 +12,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/authmail/authmail/internal/experience"
+	"github.com/authmail/authmail/internal/store"
 )
 
 // interaction is where the authorization endpoint sends the browser
@@ -27,8 +28,7 @@ func (p *Provider) interaction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		p.logger.ErrorContext(ctx, "reading an authorization request", "err", err)
-		page(w, http.StatusServiceUnavailable, "Sign-in unavailable", "Signing in is not possible right now. Please try again in a moment.")
+		p.failed(w, r, "reading an authorization request", err)
 		return
 	}
 	if p.experience == nil {
@@ -44,8 +44,7 @@ func (p *Provider) interaction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		p.logger.ErrorContext(ctx, "starting a sign-in", "err", err)
-		page(w, http.StatusServiceUnavailable, "Sign-in unavailable", "Signing in is not possible right now. Please try again in a moment.")
+		p.failed(w, r, "starting a sign-in", err)
 		return
 	}
 	if res.InteractionCookie != "" {
@@ -79,23 +78,70 @@ func page(w http.ResponseWriter, status int, title, text string) {
 	_ = pageTemplate.Execute(w, struct{ Title, Text string }{title, text})
 }
 
-// errorPages answers the browser's endpoints' refusals (the
-// authorization request and its callback, the end of a session) with a
-// page saying why, instead of the op package's JSON or text: these are
-// seen by a person, and never redirect to an unchecked URI.
-func errorPages(next http.Handler) http.Handler {
-	browser := []string{PathAuthorize, PathAuthorize + "/callback", PathEndSession}
+// refusals answers the provider's refusals. During a database outage
+// every refusal is 503 with Retry-After (what the op package answers
+// then, a 500 server_error or a 400 that a client was not found, says
+// nothing true); a browser's endpoints (the authorization request and
+// its callback, the end of a session) answer with a page saying why,
+// instead of the op package's JSON or text, since a person reads them and
+// they never redirect to an unchecked URI; an app's endpoints answer
+// their OAuth error as the op package wrote it.
+func (p *Provider) refusals(next http.Handler) http.Handler {
+	browser := []string{PathAuthorize, PathAuthorize + "/callback", PathEndSession, PathInteraction}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !slices.Contains(browser, r.URL.Path) {
-			next.ServeHTTP(w, r)
-			return
-		}
 		rec := &recorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
-		if rec.status >= 400 {
-			page(w, rec.status, "Sign-in refused", rec.description())
+		if rec.status < 400 {
+			return
 		}
+		if rec.status == http.StatusServiceUnavailable {
+			rec.flush() // answered as unavailable already
+			return
+		}
+		isBrowser := slices.Contains(browser, r.URL.Path)
+		if errors.Is(p.Store.Ping(r.Context()), store.ErrUnavailable) {
+			p.logger.WarnContext(r.Context(), "database unavailable", "path", r.URL.Path)
+			unavailable(w, isBrowser)
+			return
+		}
+		if isBrowser {
+			page(w, rec.status, "Sign-in refused", rec.description())
+			return
+		}
+		rec.flush()
 	})
+}
+
+// unavailable answers 503 with Retry-After: a page for a browser, the
+// OAuth error temporarily_unavailable for an app.
+func unavailable(w http.ResponseWriter, browser bool) {
+	w.Header().Set("Retry-After", "1")
+	if browser {
+		page(w, http.StatusServiceUnavailable, "Sign-in unavailable", "Signing in is not possible right now. Please try again in a moment.")
+		return
+	}
+	writeOAuthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the database did not answer; try again shortly")
+}
+
+// failed answers a browser's request that an error stopped: 503 with
+// Retry-After, logged as an outage when the database did not answer and
+// as an error otherwise.
+func (p *Provider) failed(w http.ResponseWriter, r *http.Request, doing string, err error) {
+	if errors.Is(err, store.ErrUnavailable) {
+		p.logger.WarnContext(r.Context(), "database unavailable", "doing", doing, "err", err)
+	} else {
+		p.logger.ErrorContext(r.Context(), doing, "err", err)
+	}
+	unavailable(w, true)
+}
+
+// writeOAuthError answers an OAuth error (RFC 6749 section 5.2).
+func writeOAuthError(w http.ResponseWriter, status int, code, description string) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": description})
 }
 
 // recorder passes a success through and keeps a refusal's body.
@@ -123,6 +169,12 @@ func (r *recorder) Write(b []byte) (int, error) {
 		return len(b), nil
 	}
 	return r.ResponseWriter.Write(b)
+}
+
+// flush writes the refusal it held back, as it was.
+func (r *recorder) flush() {
+	r.ResponseWriter.WriteHeader(r.status)
+	_, _ = r.ResponseWriter.Write(r.body)
 }
 
 // description is the refusal's reason: the error_description of an OAuth

@@ -14,7 +14,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -58,6 +57,10 @@ const (
 	// PathSignedOut is the page the end of a session shows when the app
 	// names no post-logout redirect URI.
 	PathSignedOut = "/session/end/success"
+	// PathHealth and PathReady are the op package's probes: the process
+	// is up, and its storage answers.
+	PathHealth = "/healthz"
+	PathReady  = "/ready"
 )
 
 // Lifetimes, Logto's defaults.
@@ -182,8 +185,8 @@ func (p *Provider) Mount(mux *http.ServeMux) {
 	inner := http.NewServeMux()
 	inner.HandleFunc("GET "+PathInteraction, p.interaction)
 	inner.HandleFunc("GET "+PathSignedOut, p.signedOut)
-	inner.Handle("/", errorPages(p.handler))
-	h := http.StripPrefix(Prefix, inner)
+	inner.Handle("/", p.handler)
+	h := http.StripPrefix(Prefix, p.refusals(inner))
 	mux.Handle(Prefix+"/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// One issuer is one tenant: the provider serves the default one.
 		r = r.WithContext(tenant.NewContext(r.Context(), tenant.Default))
@@ -196,7 +199,8 @@ func (p *Provider) Mount(mux *http.ServeMux) {
 
 // allow counts the request toward the client's cap, and answers 429 with
 // Retry-After when it is over: a page for a browser's endpoint, an OAuth
-// error for an app's.
+// error for an app's. Without a database to count in, it lets the
+// request through.
 func (p *Provider) allow(w http.ResponseWriter, r *http.Request) bool {
 	if p.Limiter == nil {
 		return true
@@ -213,13 +217,17 @@ func (p *Provider) allow(w http.ResponseWriter, r *http.Request) bool {
 			page(w, http.StatusTooManyRequests, "Too many requests", "There were too many requests from your network. Please try again in a minute.")
 			return false
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusTooManyRequests)
-		_ = json.NewEncoder(w).Encode(map[string]string{"error": "temporarily_unavailable", "error_description": limited.Error()})
+		writeOAuthError(w, http.StatusTooManyRequests, "temporarily_unavailable", limited.Error())
 		return false
+	case errors.Is(err, store.ErrUnavailable):
+		// The counters are in the database: while it is down, what
+		// needs no database (discovery, the probes, the signed-out page)
+		// is still served, and the rest answers 503 itself.
+		p.logger.WarnContext(r.Context(), "database unavailable", "doing", "counting a request toward the client's cap", "err", err)
+		return true
 	default:
 		p.logger.ErrorContext(r.Context(), "counting a request toward the client's cap", "err", err)
-		http.Error(w, "the server cannot answer now; try again later", http.StatusServiceUnavailable)
+		unavailable(w, strings.HasPrefix(r.Header.Get("Accept"), "text/html"))
 		return false
 	}
 }

@@ -202,7 +202,11 @@ func (a *App) TryRequest(method, path string, header http.Header, body any) (*ht
 	if body != nil && req.Header.Get("Content-Type") == "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := a.Client.Do(req)
+	// A redirect is the route's answer: the contract holds it, not the
+	// page it leads to.
+	client := *a.Client
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, nil, err
 	}
