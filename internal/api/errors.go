@@ -105,6 +105,9 @@ func (s *Server) toAPIError(ctx context.Context, err error) *Error {
 	if ae := appsError(err); ae != nil {
 		return ae
 	}
+	if ae := orgsError(err); ae != nil {
+		return ae
+	}
 	var ife *identity.FieldError
 	if errors.As(err, &ife) {
 		return invalidInput(ife.Field, "%s", ife.Reason)

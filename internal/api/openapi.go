@@ -19,6 +19,7 @@ import (
 	"github.com/authmail/authmail/internal/emailtemplate"
 	"github.com/authmail/authmail/internal/experience"
 	"github.com/authmail/authmail/internal/oidc"
+	"github.com/authmail/authmail/internal/orgs"
 	"github.com/authmail/authmail/internal/store"
 	"github.com/authmail/authmail/internal/tenant"
 	"github.com/authmail/authmail/internal/verification"
@@ -400,6 +401,10 @@ func fieldHints() map[reflect.Type]map[string]map[string]any {
 		reflect.TypeFor[profileBody]():                 {"type": {"enum": []string{experience.ProfileEmail, experience.ProfileUsername, experience.ProfilePassword}}},
 		reflect.TypeFor[verifyExperienceCodeBody]():    {"code": {"minLength": 1, "maxLength": 32}},
 		reflect.TypeFor[verifyPasswordBody]():          {"password": {"minLength": 1}},
+		reflect.TypeFor[organizationRoleJSON]():        {"type": {"enum": orgs.RoleTypes()}},
+		reflect.TypeFor[organizationRoleBody]():        {"type": {"enum": orgs.RoleTypes()}, "name": {"minLength": 1, "maxLength": 128}},
+		reflect.TypeFor[organizationBody]():            {"name": {"minLength": 1, "maxLength": 128}},
+		reflect.TypeFor[userIDsBody]():                 {"userIds": {"minItems": 1}},
 	}
 }
 

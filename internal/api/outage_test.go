@@ -38,6 +38,8 @@ type outageCall struct {
 // cookie of an interaction begun before it.
 type outageFixtures struct {
 	connector, template, message, user, app, appSecret, resource, interaction string
+	// org is an organization the user is a member of; orgRole a role.
+	org, orgRole string
 }
 
 // outageCalls holds one call for every route of the route table, keyed
@@ -95,13 +97,30 @@ func outageCalls(fx outageFixtures) map[string]outageCall {
 		"GET /api/resources/{id}":                                 {path: "/api/resources/" + fx.resource},
 		"GET /api/configs/oidc/private-keys":                      {path: "/api/configs/oidc/private-keys"},
 		"POST /api/configs/oidc/private-keys/rotate":              {path: "/api/configs/oidc/private-keys/rotate", body: map[string]any{}},
-		"GET /api/messages":                                       {path: "/api/messages"},
-		"GET /api/messages/{id}":                                  {path: "/api/messages/" + fx.message},
-		"GET /api/dev-inbox/messages":                             {path: "/api/dev-inbox/messages"},
-		"GET /api/deliverability/check":                           {path: "/api/deliverability/check?domain=auth.example.com"},
-		"PUT /api/experience":                                     {path: "/api/experience", body: map[string]string{"interactionEvent": "SignIn"}, interaction: true},
-		"PUT /api/experience/interaction-event":                   {path: "/api/experience/interaction-event", body: map[string]string{"interactionEvent": "Register"}, interaction: true},
-		"GET /api/experience/interaction":                         {path: "/api/experience/interaction", interaction: true},
+		"GET /api/organizations":                                  {path: "/api/organizations?q=before"},
+		"POST /api/organizations":                                 {path: "/api/organizations", body: map[string]any{"name": "Outage"}},
+		"GET /api/organizations/{id}":                             {path: "/api/organizations/" + fx.org},
+		"PATCH /api/organizations/{id}":                           {path: "/api/organizations/" + fx.org, body: map[string]any{"name": "Outage"}},
+		"DELETE /api/organizations/{id}":                          {path: "/api/organizations/" + fx.org},
+		"GET /api/organizations/{id}/users":                       {path: "/api/organizations/" + fx.org + "/users"},
+		"POST /api/organizations/{id}/users":                      {path: "/api/organizations/" + fx.org + "/users", body: map[string]any{"userIds": []string{fx.user}}},
+		"DELETE /api/organizations/{id}/users/{userId}":           {path: "/api/organizations/" + fx.org + "/users/" + fx.user},
+		"GET /api/organizations/{id}/users/{userId}/roles":        {path: "/api/organizations/" + fx.org + "/users/" + fx.user + "/roles"},
+		"POST /api/organizations/{id}/users/{userId}/roles":       {path: "/api/organizations/" + fx.org + "/users/" + fx.user + "/roles", body: map[string]any{"organizationRoleIds": []string{fx.orgRole}}},
+		"PUT /api/organizations/{id}/users/{userId}/roles":        {path: "/api/organizations/" + fx.org + "/users/" + fx.user + "/roles", body: map[string]any{"organizationRoleIds": []string{fx.orgRole}}},
+		"DELETE /api/organizations/{id}/users/{userId}/roles/{organizationRoleId}": {path: "/api/organizations/" + fx.org + "/users/" + fx.user + "/roles/" + fx.orgRole},
+		"GET /api/organization-roles":           {path: "/api/organization-roles"},
+		"POST /api/organization-roles":          {path: "/api/organization-roles", body: map[string]any{"name": "outage"}},
+		"GET /api/organization-roles/{id}":      {path: "/api/organization-roles/" + fx.orgRole},
+		"PATCH /api/organization-roles/{id}":    {path: "/api/organization-roles/" + fx.orgRole, body: map[string]any{"name": "outage"}},
+		"DELETE /api/organization-roles/{id}":   {path: "/api/organization-roles/" + fx.orgRole},
+		"GET /api/messages":                     {path: "/api/messages"},
+		"GET /api/messages/{id}":                {path: "/api/messages/" + fx.message},
+		"GET /api/dev-inbox/messages":           {path: "/api/dev-inbox/messages"},
+		"GET /api/deliverability/check":         {path: "/api/deliverability/check?domain=auth.example.com"},
+		"PUT /api/experience":                   {path: "/api/experience", body: map[string]string{"interactionEvent": "SignIn"}, interaction: true},
+		"PUT /api/experience/interaction-event": {path: "/api/experience/interaction-event", body: map[string]string{"interactionEvent": "Register"}, interaction: true},
+		"GET /api/experience/interaction":       {path: "/api/experience/interaction", interaction: true},
 		"POST /api/experience/verification/verification-code": {path: "/api/experience/verification/verification-code",
 			body: map[string]any{"identifier": map[string]string{"type": "email", "value": "outage@example.com"}, "interactionEvent": "SignIn"}, interaction: true},
 		"POST /api/experience/verification/verification-code/verify": {path: "/api/experience/verification/verification-code/verify",
@@ -178,6 +197,12 @@ func TestDatabaseOutageAnswers503OnEveryRoute(t *testing.T) {
 		a.JSON("POST", "/api/applications/"+app.ID+"/roles", map[string]any{"roleIds": []string{"management-api-access"}}, http.StatusCreated, nil)
 		a.JSON("POST", "/api/resources", map[string]any{"name": "Before", "indicator": "https://before.example.com"}, http.StatusCreated, &res)
 		fx.app, fx.appSecret, fx.resource = app.ID, app.Secret, res.ID
+		var org, orgRole struct{ ID string }
+		a.JSON("POST", "/api/organizations", map[string]any{"name": "Before"}, http.StatusCreated, &org)
+		a.JSON("POST", "/api/organization-roles", map[string]any{"name": "before"}, http.StatusCreated, &orgRole)
+		a.JSON("POST", "/api/organizations/"+org.ID+"/users", map[string]any{"userIds": []string{fx.user}}, http.StatusCreated, nil)
+		a.JSON("POST", "/api/organizations/"+org.ID+"/users/"+fx.user+"/roles", map[string]any{"organizationRoleIds": []string{orgRole.ID}}, http.StatusCreated, nil)
+		fx.org, fx.orgRole = org.ID, orgRole.ID
 		started, err := a.App.Experience.Start(context.Background(), "default", experience.AuthRequest{ID: "ar-outage", ClientID: "app"}, "")
 		if err != nil {
 			t.Fatal(err)

@@ -23,6 +23,7 @@ import (
 	"github.com/authmail/authmail/internal/experience"
 	"github.com/authmail/authmail/internal/identity"
 	"github.com/authmail/authmail/internal/oidc"
+	"github.com/authmail/authmail/internal/orgs"
 	"github.com/authmail/authmail/internal/ratelimit"
 	"github.com/authmail/authmail/internal/savedtemplates"
 	"github.com/authmail/authmail/internal/sendcode"
@@ -68,6 +69,9 @@ type Deps struct {
 	OIDCOperations []oidc.Operation
 	// Experience runs the sign-in flows of the experience API.
 	Experience *experience.Service
+	// Orgs holds the tenants' organizations, organization roles and
+	// invitations.
+	Orgs *orgs.Service
 	// Limiter and PublicLimit cap the requests one client makes to the
 	// public routes marked capped (the experience API).
 	Limiter     *ratelimit.Limiter
@@ -155,6 +159,23 @@ func (s *Server) routeTable() []route {
 		{method: "GET", path: "/api/resources/{id}", summary: "Get one API resource", handler: s.getResource, response: resourceJSON{}, status: 200},
 		{method: "GET", path: "/api/configs/oidc/private-keys", summary: "The token signing keys in force (never the keys themselves): the current one and those rotated out whose tokens may not have expired", handler: s.listPrivateKeys, response: []privateKeyJSON{}, status: 200},
 		{method: "POST", path: "/api/configs/oidc/private-keys/rotate", summary: "Sign with a new key from now on; the old one stays published until the tokens it signed expire", handler: s.rotatePrivateKeys, request: rotateKeysBody{}, bodyOptional: true, response: []privateKeyJSON{}, status: 200},
+		{method: "GET", path: "/api/organizations", summary: "List organizations, newest first, a page at a time (page, page_size; Total-Number header), filtered by q (ID or name)", handler: s.listOrganizations, query: searchQuery("Organizations", "ID or name"), response: []organizationJSON{}, headers: []param{totalHeader("organizations", true)}, status: 200},
+		{method: "POST", path: "/api/organizations", summary: "Create an organization; customData.invitationReturnUrl is where the hosted accept page sends a new member", handler: s.createOrganization, request: organizationBody{}, response: organizationJSON{}, status: 201},
+		{method: "GET", path: "/api/organizations/{id}", summary: "Get one organization", handler: s.getOrganization, response: organizationJSON{}, status: 200},
+		{method: "PATCH", path: "/api/organizations/{id}", summary: "Change an organization: a field left out is kept; null clears description and customCss; customData, color and branding replace the old values", handler: s.patchOrganization, request: organizationBody{}, response: organizationJSON{}, status: 200},
+		{method: "DELETE", path: "/api/organizations/{id}", summary: "Delete an organization with its memberships and invitations", handler: s.deleteOrganization, status: 204},
+		{method: "GET", path: "/api/organizations/{id}/users", summary: "An organization's members with the roles each holds there, a page at a time (Total-Number header), filtered by q (email, username or name)", handler: s.listMembers, query: searchQuery("Members", "primary email, username or name"), response: []memberJSON{}, headers: []param{totalHeader("members", true)}, status: 200},
+		{method: "POST", path: "/api/organizations/{id}/users", summary: "Add users to an organization (a member already stays one)", handler: s.addMembers, request: userIDsBody{}, response: userIDsBody{}, status: 201},
+		{method: "DELETE", path: "/api/organizations/{id}/users/{userId}", summary: "Remove a member and the roles they held there", handler: s.removeMember, status: 204},
+		{method: "GET", path: "/api/organizations/{id}/users/{userId}/roles", summary: "The organization roles a member holds", handler: s.listMemberRoles, response: []organizationRoleJSON{}, status: 200},
+		{method: "POST", path: "/api/organizations/{id}/users/{userId}/roles", summary: "Give a member organization roles, by ID or by name", handler: s.assignMemberRoles, request: memberRolesBody{}, response: assignedMemberRolesJSON{}, status: 201},
+		{method: "PUT", path: "/api/organizations/{id}/users/{userId}/roles", summary: "Replace the organization roles a member holds", handler: s.replaceMemberRoles, request: memberRolesBody{}, status: 204},
+		{method: "DELETE", path: "/api/organizations/{id}/users/{userId}/roles/{organizationRoleId}", summary: "Take an organization role from a member", handler: s.removeMemberRole, status: 204},
+		{method: "GET", path: "/api/organization-roles", summary: "List organization roles by name, a page at a time (Total-Number header), filtered by q (ID or name)", handler: s.listOrganizationRoles, query: searchQuery("Roles", "ID or name"), response: []organizationRoleWithScopesJSON{}, headers: []param{totalHeader("organization roles", true)}, status: 200},
+		{method: "POST", path: "/api/organization-roles", summary: "Create an organization role (its name unique in the tenant)", handler: s.createOrganizationRole, request: organizationRoleBody{}, response: organizationRoleJSON{}, status: 201},
+		{method: "GET", path: "/api/organization-roles/{id}", summary: "Get one organization role", handler: s.getOrganizationRole, response: organizationRoleJSON{}, status: 200},
+		{method: "PATCH", path: "/api/organization-roles/{id}", summary: "Rename an organization role or change its description (null clears it)", handler: s.patchOrganizationRole, request: organizationRoleBody{}, response: organizationRoleJSON{}, status: 200},
+		{method: "DELETE", path: "/api/organization-roles/{id}", summary: "Delete an organization role, from every member and invitation that has it", handler: s.deleteOrganizationRole, status: 204},
 		{method: "GET", path: "/api/messages", summary: "Message log, newest first, filtered by to and status", handler: s.listMessages, query: messageQuery(), response: []messageJSON{}, status: 200},
 		{method: "GET", path: "/api/messages/{id}", summary: "One message with every attempt", handler: s.getMessage, response: messageJSON{}, status: 200},
 		{method: "GET", path: "/api/dev-inbox/messages", summary: "Messages kept by the dev inbox connector, newest first", handler: s.devInbox, query: []param{toParam()}, response: []inboxJSON{}, status: 200},

@@ -1,14 +1,10 @@
 package api
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/authmail/authmail/internal/identity"
 	"github.com/authmail/authmail/internal/password"
@@ -152,31 +148,15 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		return &Error{Status: http.StatusUnsupportedMediaType, Code: "guard.invalid_content_type", Message: "send the body as application/json"}
-	}
-	raw, err := io.ReadAll(r.Body)
-	if err != nil {
-		return bodyError(err, int64(len(raw)))
-	}
 	var b patchUserBody
-	if err := decodeJSON(bytes.NewReader(raw), &b); err != nil {
-		return err
-	}
 	// A member given as null clears its field, as "" does; one left out
 	// is kept.
-	var present map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &present); err != nil || present == nil {
-		return invalidInput("", "the body must be an object")
+	present, err := readPatch(r, &b)
+	if err != nil {
+		return err
 	}
-	cleared := func(name string, v *string) *string {
-		if _, ok := present[name]; ok && v == nil {
-			return new(string)
-		}
-		return v
-	}
-	p := identity.Patch{PrimaryEmail: cleared("primaryEmail", b.PrimaryEmail), Username: cleared("username", b.Username),
-		Name: cleared("name", b.Name), Avatar: cleared("avatar", b.Avatar), CustomData: b.CustomData, Profile: b.Profile}
+	p := identity.Patch{PrimaryEmail: clearedBy(present, "primaryEmail", b.PrimaryEmail), Username: clearedBy(present, "username", b.Username),
+		Name: clearedBy(present, "name", b.Name), Avatar: clearedBy(present, "avatar", b.Avatar), CustomData: b.CustomData, Profile: b.Profile}
 	if _, ok := present["customData"]; ok && b.CustomData == nil {
 		return invalidInput("customData", "must be an object")
 	}

@@ -29,6 +29,7 @@ import (
 	"github.com/authmail/authmail/internal/identity"
 	"github.com/authmail/authmail/internal/keyring"
 	"github.com/authmail/authmail/internal/oidc"
+	"github.com/authmail/authmail/internal/orgs"
 	"github.com/authmail/authmail/internal/outbound"
 	"github.com/authmail/authmail/internal/pages"
 	"github.com/authmail/authmail/internal/password"
@@ -64,6 +65,9 @@ type App struct {
 	// Experience runs the sign-in flows (the experience API and the hosted
 	// pages call it).
 	Experience *experience.Service
+	// Orgs holds the tenants' organizations, organization roles and
+	// invitations.
+	Orgs *orgs.Service
 	// Limiter caps the requests one client makes to the public routes.
 	Limiter *ratelimit.Limiter
 	// OIDC is the OpenID Connect provider, under /oidc.
@@ -185,10 +189,12 @@ func (a *App) build(ctx context.Context, s config.Settings, opts Options, now fu
 		Verification: codes, Completer: a.OIDC, PublicURL: a.PublicURL, Logger: a.logger.With("component", "experience"), Now: now})
 	a.OIDC.SetExperience(a.Experience)
 	configs, templates := connconfig.New(a.Store, a.conns, a.logger, now), savedtemplates.New(a.Store, now)
+	a.Orgs = orgs.New(orgs.Deps{Store: a.Store, Keys: a.Keys, Users: a.Users, Codes: a.Codes, Delivery: a.Delivery, Tenants: a.Tenants,
+		Now: now, PublicURL: a.PublicURL})
 	a.API = api.New(api.Deps{Store: a.Store, Connectors: a.conns, Tenants: a.Tenants, Codes: a.Codes, Verification: codes,
 		Configs: configs, Templates: templates, Users: a.Users,
 		Apps: a.Apps, SigningKeys: a.SigningKeys, Issuer: a.OIDC.Issuer(), OIDCOperations: oidc.Operations(),
-		Experience: a.Experience, Limiter: a.Limiter, PublicLimit: PublicLimit(s),
+		Experience: a.Experience, Orgs: a.Orgs, Limiter: a.Limiter, PublicLimit: PublicLimit(s),
 		Registry: reg, Logger: a.logger, Now: now, DNSResolver: opts.DNSResolver})
 	a.Pages, err = pages.New(pages.Deps{Experience: a.Experience, Tenants: a.Tenants, AppName: a.appName,
 		Limiter: a.Limiter, Limit: PublicLimit(s), Keys: a.Keys, Logger: a.logger, Now: now,

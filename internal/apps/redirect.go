@@ -107,3 +107,8 @@ func isOrigin(s string) bool {
 	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && u.User == nil &&
 		u.Scheme+"://"+u.Host == s
 }
+
+// WebURIProblem says what is wrong with a URI a browser is sent to on the
+// web, by the rules of a web application's redirect URIs (https, or http to
+// a loopback host), or "" when nothing is.
+func WebURIProblem(raw string) string { return redirectURIProblem(TypeTraditional, raw) }

@@ -86,6 +86,10 @@ type Request struct {
 	// delivered send from a suppressed one; a failure then shows only in
 	// the message log.
 	Detach bool
+	// ExpiresAt is when a message without a code (Send) stops being worth
+	// delivering; zero means a day after it is sent. A code's message
+	// expires with the code.
+	ExpiresAt time.Time
 }
 
 // cappedIP is the IP the per-IP cap counts for a request: none for one
@@ -102,18 +106,48 @@ func cappedIP(ip string, fromAdmin bool) string {
 // is returned (a *delivery.SendError when the connector refused); a
 // temporary one is left to the queue.
 func (s *Service) SendCode(ctx context.Context, req Request) error {
+	_, err := s.send(ctx, req, true, nil)
+	return err
+}
+
+// Send mails a message without a code (an organization invitation's
+// link): it renders the message with the caller's payload and enqueues it
+// in one transaction, running within (when not nil) in that transaction
+// with the new message's ID, so that what the message is about and the
+// message are written together; then it makes the first delivery attempt,
+// unless req.Detach defers it. It returns the message's ID, and a
+// permanent failure as SendCode does (the message and what within wrote
+// are kept: the message log shows the failure). It counts toward the
+// recipient's send caps as a code does. req.Suppress is ignored: a
+// message without a code is never suppressed.
+func (s *Service) Send(ctx context.Context, req Request, within func(tx *store.Tx, messageID string) error) (string, error) {
+	req.Suppress = false
+	return s.send(ctx, req, false, within)
+}
+
+// send is SendCode's and Send's one pipeline: read the connector and the
+// settings; in one transaction issue the code (withCode), render, record
+// the message and its job and run within; then the first attempt.
+func (s *Service) send(ctx context.Context, req Request, withCode bool, within func(tx *store.Tx, messageID string) error) (string, error) {
 	act, templatesVersion, err := s.d.Connectors.ActiveVersioned(ctx, req.Tenant)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer act.Release()
 	exp, err := s.d.Tenants.Experience(ctx, req.Tenant)
 	if err != nil {
-		return err
+		return "", err
 	}
 	var pending delivery.Pending
 	err = s.d.Store.InTx(ctx, func(tx *store.Tx) error {
-		issued, err := s.d.Verification.Issue(ctx, tx, req.Tenant, req.Email, string(req.Usage), cappedIP(req.IP, req.FromAdmin), exp.VerificationCodePolicy)
+		var issued verification.Issued
+		if withCode {
+			issued, err = s.d.Verification.Issue(ctx, tx, req.Tenant, req.Email, string(req.Usage), cappedIP(req.IP, req.FromAdmin), exp.VerificationCodePolicy)
+		} else {
+			// A message without a code counts toward the recipient's send
+			// caps as a code's does (Logto's MessageSend guard).
+			err = s.d.Verification.CountSend(ctx, tx, req.Tenant, req.Email, cappedIP(req.IP, req.FromAdmin), exp.VerificationCodePolicy)
+		}
 		if err != nil {
 			return err
 		}
@@ -125,27 +159,35 @@ func (s *Service) SendCode(ctx context.Context, req Request) error {
 		if err != nil {
 			return err
 		}
-		out, err := compose(ctx, templates, exp, req, issued.Code, act)
+		out, err := compose(ctx, templates, exp, req, withCode, issued.Code, act)
 		if err != nil {
 			return err
 		}
 		out.ExpiresAt = issued.ExpiresAt
+		if !withCode {
+			out.ExpiresAt = req.ExpiresAt
+		}
 		if req.Suppress {
 			return nil
 		}
-		pending, err = s.d.Delivery.Enqueue(ctx, tx, out)
-		return err
+		if pending, err = s.d.Delivery.Enqueue(ctx, tx, out); err != nil {
+			return err
+		}
+		if within != nil {
+			return within(tx, pending.ID)
+		}
+		return nil
 	})
 	switch {
 	case err != nil:
-		return err
+		return "", err
 	case req.Suppress:
-		return nil
+		return "", nil
 	case req.Detach:
 		s.d.Delivery.DeliverDetached(ctx, pending)
-		return nil
+		return pending.ID, nil
 	}
-	return s.d.Delivery.Deliver(ctx, pending)
+	return pending.ID, s.d.Delivery.Deliver(ctx, pending)
 }
 
 // Verify checks a code sent for a recipient and usage type, presented by
@@ -163,17 +205,19 @@ func (s *Service) Verify(ctx context.Context, tenantID string, email address.Add
 }
 
 // compose builds the message of a send: the caller's payload with the
-// locale, the code's lifetime and the code, rendered under the tenant's
+// locale and, withCode, the code's lifetime and the code, rendered under the tenant's
 // settings with the connector's own templates in the resolution chain. A
 // real send and a test send both go through it.
-func compose(ctx context.Context, templates emailtemplate.Store, exp tenant.Experience, req Request, code string, act *delivery.Active) (delivery.Outgoing, error) {
+func compose(ctx context.Context, templates emailtemplate.Store, exp tenant.Experience, req Request, withCode bool, code string, act *delivery.Active) (delivery.Outgoing, error) {
 	// The payload gains the code: work on a copy, never the caller's map.
 	payload := maps.Clone(req.Payload)
 	if payload == nil {
 		payload = map[string]any{}
 	}
-	withExpiry(payload, exp)
-	payload["code"] = code
+	if withCode {
+		withExpiry(payload, exp)
+		payload["code"] = code
+	}
 	rr := renderRequest(exp, req.Tenant, req.Usage, req.Locale, payload, act.Templates)
 	rr.Preferred = req.Preferred
 	rendered, err := emailtemplate.Render(ctx, templates, rr)

@@ -65,7 +65,7 @@ func (s *Service) TestSend(ctx context.Context, req TestRequest) error {
 		return err
 	}
 	out, err := compose(ctx, templateStore{q: s.d.Store.Reader}, exp, Request{Tenant: req.Tenant, Email: req.Email,
-		Usage: connector.UsageGeneric, Locale: req.Locale, Preferred: req.Preferred, IP: req.IP}, TestCode, act)
+		Usage: connector.UsageGeneric, Locale: req.Locale, Preferred: req.Preferred, IP: req.IP}, true, TestCode, act)
 	if err != nil {
 		return err
 	}

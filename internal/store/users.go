@@ -154,6 +154,9 @@ type UserFilter struct {
 	// run of characters (so Logto's "%alice%" works as "alice"); _ and \
 	// match themselves.
 	Search string
+	// Organization, when not empty, keeps the members of that
+	// organization.
+	Organization string
 	// Limit and Offset choose the page.
 	Limit, Offset int
 }
@@ -164,10 +167,14 @@ func (r Reader) UserList(ctx context.Context, f UserFilter) ([]User, int, error)
 	where := `tenant_id = $1`
 	args := []any{f.Tenant}
 	if f.Search != "" {
-		pattern := "%" + strings.NewReplacer(`\`, `\\`, `_`, `\_`).Replace(f.Search) + "%"
+		pattern := likePattern(f.Search)
 		where += ` AND (lower(COALESCE(primary_email, '')) LIKE lower($2) ESCAPE '\' OR lower(COALESCE(username, '')) LIKE lower($2) ESCAPE '\'
 			OR lower(name) LIKE lower($2) ESCAPE '\')`
 		args = append(args, pattern)
+	}
+	if f.Organization != "" {
+		args = append(args, f.Organization)
+		where += fmt.Sprintf(` AND id IN (SELECT user_id FROM organization_users WHERE tenant_id = $1 AND organization_id = $%d)`, len(args))
 	}
 	var total int
 	if err := r.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE `+where, args...).Scan(&total); err != nil {
