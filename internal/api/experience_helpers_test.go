@@ -57,6 +57,9 @@ type browser struct {
 	// verifier is the PKCE verifier of the authorization request under
 	// way.
 	verifier string
+	// token is what the last code exchange answered: the access token for
+	// userinfo and the account API.
+	token *oauth2.Token
 }
 
 // newBrowser registers an application (an SPA: public, with PKCE),
@@ -146,6 +149,7 @@ func (b *browser) signedIn(redirectTo string) *gooidc.IDToken {
 	if err != nil {
 		b.t.Fatalf("exchanging the code: %v", err)
 	}
+	b.token = tok
 	raw, _ := tok.Extra("id_token").(string)
 	id, err := b.provider.Verifier(&gooidc.Config{ClientID: b.conf.ClientID}).Verify(b.ctx, raw)
 	if err != nil {

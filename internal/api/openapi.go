@@ -79,6 +79,8 @@ func (s *Server) OpenAPI() map[string]any {
 			op["security"] = []map[string][]string{{"adminKey": {}}}
 		case rt.cookie:
 			op["security"] = []map[string][]string{{"cookieAuth": {}}}
+		case rt.user:
+			op["security"] = []map[string][]string{{"userToken": {}}}
 		default:
 			op["security"] = []map[string][]string{}
 		}
@@ -92,6 +94,9 @@ func (s *Server) OpenAPI() map[string]any {
 		}
 		for _, p := range rt.query {
 			params = append(params, paramJSON(p, "query"))
+		}
+		for _, p := range rt.reqHeaders {
+			params = append(params, paramJSON(p, "header"))
 		}
 		if len(params) > 0 {
 			op["parameters"] = params
@@ -128,6 +133,9 @@ func (s *Server) OpenAPI() map[string]any {
 				// credentials, and an access token it issued.
 				"clientAuth":  map[string]string{"type": "http", "scheme": "basic"},
 				"accessToken": map[string]string{"type": "http", "scheme": "bearer"},
+				// Logto's: the account API takes the user's opaque access
+				// token from /oidc/token (asked for with no resource).
+				"userToken": map[string]string{"type": "http", "scheme": "bearer", "description": "A user's opaque access token from /oidc/token, asked for with no resource and with the openid scope"},
 			},
 			"schemas": g.components,
 		},

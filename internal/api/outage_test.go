@@ -32,6 +32,8 @@ type outageCall struct {
 	// as the fixtures' application (HTTP Basic) instead of the admin key.
 	form   url.Values
 	client bool
+	// token sends the fixtures' user access token.
+	token bool
 }
 
 // outageFixtures are IDs of things that exist before the outage, and the
@@ -40,6 +42,8 @@ type outageFixtures struct {
 	connector, template, message, user, app, appSecret, resource, interaction string
 	// org is an organization the user is a member of; orgRole a role.
 	org, orgRole string
+	// token is a signed-in user's access token.
+	token string
 }
 
 // outageCalls holds one call for every route of the route table, keyed
@@ -148,6 +152,20 @@ func outageCalls(fx outageFixtures) map[string]outageCall {
 		"GET /oidc/session/end/success":  {path: "/oidc/session/end/success", noDatabase: true},
 		"GET /oidc/healthz":              {path: "/oidc/healthz", noDatabase: true},
 		"GET /oidc/ready":                {path: "/oidc/ready"},
+		"GET /api/my-account":            {path: "/api/my-account", token: true},
+		"PATCH /api/my-account":          {path: "/api/my-account", body: map[string]string{"name": "Outage"}, token: true},
+		"DELETE /api/my-account":         {path: "/api/my-account", token: true},
+		"POST /api/my-account/password":  {path: "/api/my-account/password", body: map[string]string{"password": "a new horse battery"}, token: true},
+		"POST /api/my-account/primary-email": {path: "/api/my-account/primary-email",
+			body: map[string]string{"email": "outage.new@example.com", "newIdentifierVerificationRecordId": "v"}, token: true},
+		"DELETE /api/my-account/primary-email": {path: "/api/my-account/primary-email", token: true},
+		"POST /api/verifications/password":     {path: "/api/verifications/password", body: map[string]string{"password": "correct horse battery"}, token: true},
+		"POST /api/verifications/verification-code": {path: "/api/verifications/verification-code",
+			body: map[string]any{"identifier": map[string]string{"type": "email", "value": "outage@example.com"}}, token: true},
+		"POST /api/verifications/verification-code/verify": {path: "/api/verifications/verification-code/verify",
+			body: map[string]any{"identifier": map[string]string{"type": "email", "value": "outage@example.com"}, "verificationId": "v", "code": "123456"}, token: true},
+		"GET /api/account-center":   {path: "/api/account-center"},
+		"PATCH /api/account-center": {path: "/api/account-center", body: map[string]any{"enabled": true}},
 	}
 }
 
@@ -212,6 +230,9 @@ func TestDatabaseOutageAnswers503OnEveryRoute(t *testing.T) {
 			map[string]string{"interactionEvent": "SignIn"}); resp.StatusCode != http.StatusNoContent {
 			t.Fatalf("beginning the interaction: %d %s", resp.StatusCode, b)
 		}
+		emailSignIn(t, a)
+		accountCenter(t, a, allEdit)
+		fx.token = signedInUser(t, a, "outage.user@example.com", "correct horse battery").token
 		calls := outageCalls(fx)
 
 		doc := fetchOpenAPI(t, a)
@@ -265,6 +286,9 @@ func TestDatabaseOutageAnswers503OnEveryRoute(t *testing.T) {
 					h = http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(fx.app+":"+fx.appSecret))}}
 				case strings.HasPrefix(op, "GET /oidc/") || strings.HasPrefix(op, "POST /oidc/"):
 					h = http.Header{}
+				}
+				if call.token {
+					h = http.Header{"Authorization": {"Bearer " + fx.token}}
 				}
 				body := call.body
 				if call.form != nil {

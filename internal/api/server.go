@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/authmail/authmail/internal/account"
 	"github.com/authmail/authmail/internal/address"
 	"github.com/authmail/authmail/internal/apps"
 	"github.com/authmail/authmail/internal/connconfig"
@@ -72,6 +73,8 @@ type Deps struct {
 	// Orgs holds the tenants' organizations, organization roles and
 	// invitations.
 	Orgs *orgs.Service
+	// Account runs the account API (/api/my-account, /api/verifications).
+	Account *account.Service
 	// Limiter and PublicLimit cap the requests one client makes to the
 	// public routes marked capped (the experience API).
 	Limiter     *ratelimit.Limiter
@@ -92,12 +95,14 @@ type route struct {
 	summary      string
 	public       bool // no admin key needed
 	cookie       bool // bound to the _interaction cookie (OpenAPI: cookieAuth)
+	user         bool // authenticated by a user's access token (OpenAPI: userToken)
 	capped       bool // counted toward PublicLimit per client
 	handler      func(w http.ResponseWriter, r *http.Request) error
 	request      any     // the body's type, or nil
 	mergePatch   bool    // the body is a JSON merge patch of request's type
 	bodyOptional bool    // the body may be left out
 	query        []param // query parameters
+	reqHeaders   []param // request headers
 	response     any     // the success body's type, or nil for no body
 	headers      []param // headers of the success response
 	status       int     // success status
@@ -189,6 +194,17 @@ func (s *Server) routeTable() []route {
 		{method: "POST", path: "/api/experience/profile", summary: "Add to the profile sign-up requires: a verified email, a username or a password", public: true, cookie: true, capped: true, handler: s.addProfile, request: profileBody{}, status: 204},
 		{method: "PUT", path: "/api/experience/profile/password", summary: "Set the new password of a ForgotPassword interaction", public: true, cookie: true, capped: true, handler: s.resetPassword, request: newPasswordBody{}, status: 204},
 		{method: "POST", path: "/api/experience/submit", summary: "Finish the interaction: sign in (redirectTo) or write the new password", public: true, cookie: true, capped: true, handler: s.submitExperience, response: submitResultJSON{}, status: 200},
+		{method: "GET", path: "/api/my-account", summary: "The signed-in user's account: id, and the fields the token's scopes and the account center allow", public: true, user: true, capped: true, handler: s.getMyAccount, response: account.View{}, status: 200},
+		{method: "PATCH", path: "/api/my-account", summary: "Change the user's name, avatar, username (re-verified) or customData, each field Edit in the account center", public: true, user: true, capped: true, handler: s.patchMyAccount, request: account.Patch{}, reqHeaders: []param{verificationHeader()}, response: account.View{}, status: 200},
+		{method: "DELETE", path: "/api/my-account", summary: "Delete the user's own account (re-verified; the account center's deleteAccount field Edit); its sessions and tokens end", public: true, user: true, capped: true, handler: s.deleteMyAccount, reqHeaders: []param{verificationHeader()}, status: 204},
+		{method: "POST", path: "/api/my-account/password", summary: "Change the user's password (re-verified when the user has a password or an email)", public: true, user: true, capped: true, handler: s.setMyPassword, request: accountPasswordBody{}, reqHeaders: []param{verificationHeader()}, status: 204},
+		{method: "POST", path: "/api/my-account/primary-email", summary: "Link or change the user's primary email (re-verified), proved by a verified BindNewIdentifier record for the new address", public: true, user: true, capped: true, handler: s.setMyPrimaryEmail, request: primaryEmailBody{}, reqHeaders: []param{verificationHeader()}, status: 204},
+		{method: "DELETE", path: "/api/my-account/primary-email", summary: "Unlink the user's primary email (re-verified), refused when no other way to sign in is left", public: true, user: true, capped: true, handler: s.removeMyPrimaryEmail, reqHeaders: []param{verificationHeader()}, status: 204},
+		{method: "POST", path: "/api/verifications/password", summary: "Check the user's password: a verification record valid 10 minutes, for the logto-verification-id header", public: true, user: true, capped: true, handler: s.verifyAccountPassword, request: accountPasswordBody{}, response: account.Created{}, status: 201},
+		{method: "POST", path: "/api/verifications/verification-code", summary: "Email a code: UserPermissionValidation (or templateType BindMfa) to the user's own address, BindNewIdentifier to another", public: true, user: true, capped: true, handler: s.sendAccountCode, request: accountCodeBody{}, response: account.Created{}, status: 201},
+		{method: "POST", path: "/api/verifications/verification-code/verify", summary: "Check the code of a code record the user made", public: true, user: true, capped: true, handler: s.verifyAccountCode, request: accountVerifyBody{}, response: verifiedRecordJSON{}, status: 200},
+		{method: "GET", path: "/api/account-center", summary: "The account center settings: whether the account API is on, and each field's control (Off, ReadOnly, Edit)", handler: s.getAccountCenter, response: accountCenterJSON{}, status: 200},
+		{method: "PATCH", path: "/api/account-center", summary: "Change the account center settings: enabled, fields (replaced whole), webauthnRelatedOrigins", handler: s.patchAccountCenter, request: account.CenterPatch{}, response: accountCenterJSON{}, status: 200},
 		{method: "GET", path: "/api/deliverability/check", summary: "Check the sending domain's SPF, DKIM, DMARC, alignment and MX (domain, selector, from, provider, smtpHost default to the active connector's)", handler: s.deliverabilityCheck, query: deliverabilityQuery(), response: dnscheck.Report{}, status: 200},
 	}
 }

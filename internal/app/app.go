@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/authmail/authmail/connector"
+	"github.com/authmail/authmail/internal/account"
 	"github.com/authmail/authmail/internal/api"
 	"github.com/authmail/authmail/internal/apps"
 	"github.com/authmail/authmail/internal/config"
@@ -68,6 +69,8 @@ type App struct {
 	// Orgs holds the tenants' organizations, organization roles and
 	// invitations.
 	Orgs *orgs.Service
+	// Account runs the account API and the hosted account page.
+	Account *account.Service
 	// Limiter caps the requests one client makes to the public routes.
 	Limiter *ratelimit.Limiter
 	// OIDC is the OpenID Connect provider, under /oidc.
@@ -188,13 +191,15 @@ func (a *App) build(ctx context.Context, s config.Settings, opts Options, now fu
 	a.Experience = experience.New(experience.Deps{Store: a.Store, Keys: a.Keys, Tenants: a.Tenants, Users: a.Users, Codes: a.Codes,
 		Verification: codes, Completer: a.OIDC, PublicURL: a.PublicURL, Logger: a.logger.With("component", "experience"), Now: now})
 	a.OIDC.SetExperience(a.Experience)
+	a.Account = account.New(account.Deps{Store: a.Store, Keys: a.Keys, Tenants: a.Tenants, Users: a.Users, Codes: a.Codes,
+		Verification: codes, Tokens: a.OIDC, Sessions: a.Experience, Logger: a.logger.With("component", "account"), Now: now})
 	configs, templates := connconfig.New(a.Store, a.conns, a.logger, now), savedtemplates.New(a.Store, now)
 	a.Orgs = orgs.New(orgs.Deps{Store: a.Store, Keys: a.Keys, Users: a.Users, Codes: a.Codes, Delivery: a.Delivery, Tenants: a.Tenants,
 		Now: now, PublicURL: a.PublicURL})
 	a.API = api.New(api.Deps{Store: a.Store, Connectors: a.conns, Tenants: a.Tenants, Codes: a.Codes, Verification: codes,
 		Configs: configs, Templates: templates, Users: a.Users,
 		Apps: a.Apps, SigningKeys: a.SigningKeys, Issuer: a.OIDC.Issuer(), OIDCOperations: oidc.Operations(),
-		Experience: a.Experience, Orgs: a.Orgs, Limiter: a.Limiter, PublicLimit: PublicLimit(s),
+		Experience: a.Experience, Orgs: a.Orgs, Account: a.Account, Limiter: a.Limiter, PublicLimit: PublicLimit(s),
 		Registry: reg, Logger: a.logger, Now: now, DNSResolver: opts.DNSResolver})
 	a.Pages, err = pages.New(pages.Deps{Experience: a.Experience, Tenants: a.Tenants, AppName: a.appName,
 		Limiter: a.Limiter, Limit: PublicLimit(s), Keys: a.Keys, Logger: a.logger, Now: now,

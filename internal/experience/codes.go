@@ -205,13 +205,24 @@ func (s *Service) VerifyCode(ctx context.Context, c Caller, id Identifier, verif
 // left (data.relativeTime in the caller's language, as Logto formats it
 // with the request's languages); other errors pass.
 func (s *Service) blocked(err error, req AuthRequest, c Caller) error {
+	return Blocked(err, s.languages(req, c))
+}
+
+// ParseIdentifier validates an email identifier as the experience's steps
+// do (guard.invalid_input naming identifier.type or identifier.value) and
+// returns its canonical form, for the account API's steps.
+func ParseIdentifier(id Identifier) (address.Address, error) { return checkIdentifier(id) }
+
+// Blocked turns a lockout of package verification into Logto's answer,
+// ErrBlocked with the time left in the languages given; other errors pass.
+func Blocked(err error, languages []language.Tag) error {
 	var ve *verification.Error
 	if !errors.As(err, &ve) || !errors.Is(err, verification.ErrIdentifierLock) {
 		return err
 	}
 	out := *ErrBlocked
 	out.Message = "Too many attempts in a short time. Please try again " + relativeTime(ve.RetryAfter, nil) + "."
-	out.Data = map[string]any{"relativeTime": relativeTime(ve.RetryAfter, s.languages(req, c)), "retryAfter": int(ve.RetryAfter.Seconds())}
+	out.Data = map[string]any{"relativeTime": relativeTime(ve.RetryAfter, languages), "retryAfter": int(ve.RetryAfter.Seconds())}
 	out.RetryAfter = ve.RetryAfter
 	return &out
 }

@@ -414,3 +414,14 @@ func (st *state) putRecord(r *record) {
 	}
 	st.Records[r.Type] = r
 }
+
+// SessionUser returns the user of a live sign-in session (the _session
+// cookie's value) whose user exists and is not suspended; ok is false when
+// there is none.
+func (s *Service) SessionUser(ctx context.Context, tenant, sessionCookie string) (userID string, ok bool, err error) {
+	if sessionCookie == "" {
+		return "", false, nil
+	}
+	login, ok, err := s.sessionLogin(ctx, tenant, sessionCookie)
+	return login.UserID, ok, err
+}

@@ -444,6 +444,12 @@ func (s *Service) Delete(ctx context.Context, tenant, id string) error {
 	return writeError(s.st.WriteQ().UserDelete(ctx, tenant, id))
 }
 
+// DeleteIn removes a user inside tx, for a step that removes what else the
+// user had in the same transaction.
+func (s *Service) DeleteIn(ctx context.Context, tx *store.Tx, tenant, id string) error {
+	return writeError(tx.UserDelete(ctx, tenant, id))
+}
+
 // CheckPasswordOf reports whether password is the user's password; a user
 // without one has no password that matches.
 func (s *Service) CheckPasswordOf(ctx context.Context, tenant, id, password string) (bool, error) {

@@ -26,6 +26,7 @@ import (
 
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/authmail/authmail/internal/account"
 	"github.com/authmail/authmail/internal/apps"
 	"github.com/authmail/authmail/internal/experience"
 	"github.com/authmail/authmail/internal/identity"
@@ -278,4 +279,40 @@ func (c sealer) Decrypt(s string) (string, error) {
 	}
 	b, err := c.keys.Open(string(sealed), sealAAD)
 	return string(b), err
+}
+
+var _ account.Tokens = (*Provider)(nil)
+
+// AccessToken looks up a user's opaque access token for the account API
+// (account.Tokens): it must open with the server secret, be live (not
+// expired or revoked), be for userinfo rather than a resource, and belong
+// to a user who exists and is not suspended; anything else is
+// account.ErrTokenInvalid.
+func (p *Provider) AccessToken(ctx context.Context, tenantID, token string) (account.Token, error) {
+	opened, err := p.storage.crypto.Decrypt(token)
+	if err != nil {
+		return account.Token{}, account.ErrTokenInvalid
+	}
+	id, subject, ok := strings.Cut(opened, ":")
+	if !ok || !strings.HasPrefix(id, accessPrefix) {
+		return account.Token{}, account.ErrTokenInvalid
+	}
+	row, err := p.Store.OIDCAccessTokenGet(ctx, tenantID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return account.Token{}, account.ErrTokenInvalid
+	}
+	if err != nil {
+		return account.Token{}, err
+	}
+	if !row.RevokedAt.IsZero() || !row.ExpiresAt.After(p.Now()) || row.Audience != "" || row.Subject != subject || row.Subject == row.ClientID {
+		return account.Token{}, account.ErrTokenInvalid
+	}
+	u, err := p.Users.Get(ctx, tenantID, row.Subject)
+	if errors.Is(err, identity.ErrUserNotFound) || (err == nil && u.IsSuspended) {
+		return account.Token{}, account.ErrTokenInvalid
+	}
+	if err != nil {
+		return account.Token{}, err
+	}
+	return account.Token{UserID: u.ID, ClientID: row.ClientID, Scopes: strings.Fields(row.Scopes)}, nil
 }

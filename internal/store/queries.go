@@ -424,12 +424,15 @@ type PurgeResult struct {
 	Interactions, Sessions int64
 	// ConsoleSessions counts expired console sessions.
 	ConsoleSessions int64
+	// AccountVerifications counts expired verification records of the
+	// account API.
+	AccountVerifications int64
 }
 
 // Purge deletes expired codes and verification records, rate events and
 // counter hours older than keepEvents, ended lockouts, expired OpenID
 // Connect authorization requests and tokens, expired interactions,
-// sign-in and console sessions, and message log rows older than
+// sign-in and console sessions, account verifications, and message log rows older than
 // keepMessages.
 func (w Writer) Purge(ctx context.Context, now time.Time, keepEvents, keepMessages time.Duration) (PurgeResult, error) {
 	var r PurgeResult
@@ -456,6 +459,9 @@ func (w Writer) Purge(ctx context.Context, now time.Time, keepEvents, keepMessag
 		return r, err
 	}
 	if r.ConsoleSessions, err = w.exec(ctx, `DELETE FROM console_sessions WHERE expires_at < $1`, Micros(now)); err != nil {
+		return r, err
+	}
+	if r.AccountVerifications, err = w.exec(ctx, `DELETE FROM account_verifications WHERE expires_at < $1`, Micros(now)); err != nil {
 		return r, err
 	}
 	if r.OIDC, err = w.oidcPurge(ctx, now); err != nil {
