@@ -413,6 +413,9 @@ func fieldHints() map[reflect.Type]map[string]map[string]any {
 		reflect.TypeFor[organizationRoleBody]():        {"type": {"enum": orgs.RoleTypes()}, "name": {"minLength": 1, "maxLength": 128}},
 		reflect.TypeFor[organizationBody]():            {"name": {"minLength": 1, "maxLength": 128}},
 		reflect.TypeFor[userIDsBody]():                 {"userIds": {"minItems": 1}},
+		reflect.TypeFor[invitationJSON]():              {"status": {"enum": orgs.Statuses()}},
+		reflect.TypeFor[invitationMessageJSON]():       {"status": {"enum": messageStatuses()}},
+		reflect.TypeFor[invitationStatusBody]():        {"status": {"enum": []string{orgs.StatusAccepted, orgs.StatusRevoked}}},
 	}
 }
 

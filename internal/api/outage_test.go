@@ -44,6 +44,8 @@ type outageFixtures struct {
 	org, orgRole string
 	// token is a signed-in user's access token.
 	token string
+	// invitation is a Pending invitation to org.
+	invitation string
 }
 
 // outageCalls holds one call for every route of the route table, keyed
@@ -113,18 +115,24 @@ func outageCalls(fx outageFixtures) map[string]outageCall {
 		"POST /api/organizations/{id}/users/{userId}/roles":       {path: "/api/organizations/" + fx.org + "/users/" + fx.user + "/roles", body: map[string]any{"organizationRoleIds": []string{fx.orgRole}}},
 		"PUT /api/organizations/{id}/users/{userId}/roles":        {path: "/api/organizations/" + fx.org + "/users/" + fx.user + "/roles", body: map[string]any{"organizationRoleIds": []string{fx.orgRole}}},
 		"DELETE /api/organizations/{id}/users/{userId}/roles/{organizationRoleId}": {path: "/api/organizations/" + fx.org + "/users/" + fx.user + "/roles/" + fx.orgRole},
-		"GET /api/organization-roles":           {path: "/api/organization-roles"},
-		"POST /api/organization-roles":          {path: "/api/organization-roles", body: map[string]any{"name": "outage"}},
-		"GET /api/organization-roles/{id}":      {path: "/api/organization-roles/" + fx.orgRole},
-		"PATCH /api/organization-roles/{id}":    {path: "/api/organization-roles/" + fx.orgRole, body: map[string]any{"name": "outage"}},
-		"DELETE /api/organization-roles/{id}":   {path: "/api/organization-roles/" + fx.orgRole},
-		"GET /api/messages":                     {path: "/api/messages"},
-		"GET /api/messages/{id}":                {path: "/api/messages/" + fx.message},
-		"GET /api/dev-inbox/messages":           {path: "/api/dev-inbox/messages"},
-		"GET /api/deliverability/check":         {path: "/api/deliverability/check?domain=auth.example.com"},
-		"PUT /api/experience":                   {path: "/api/experience", body: map[string]string{"interactionEvent": "SignIn"}, interaction: true},
-		"PUT /api/experience/interaction-event": {path: "/api/experience/interaction-event", body: map[string]string{"interactionEvent": "Register"}, interaction: true},
-		"GET /api/experience/interaction":       {path: "/api/experience/interaction", interaction: true},
+		"GET /api/organization-invitations":                                        {path: "/api/organization-invitations?organizationId=" + fx.org},
+		"POST /api/organization-invitations":                                       {path: "/api/organization-invitations", body: map[string]any{"invitee": "outage@example.com", "organizationId": fx.org, "expiresAt": time.Now().Add(time.Hour).UnixMilli()}},
+		"GET /api/organization-invitations/{id}":                                   {path: "/api/organization-invitations/" + fx.invitation},
+		"DELETE /api/organization-invitations/{id}":                                {path: "/api/organization-invitations/" + fx.invitation},
+		"POST /api/organization-invitations/{id}/message":                          {path: "/api/organization-invitations/" + fx.invitation + "/message", body: map[string]any{"link": "https://app.example.com/join"}},
+		"PUT /api/organization-invitations/{id}/status":                            {path: "/api/organization-invitations/" + fx.invitation + "/status", body: map[string]any{"status": "Revoked"}},
+		"GET /api/organization-roles":                                              {path: "/api/organization-roles"},
+		"POST /api/organization-roles":                                             {path: "/api/organization-roles", body: map[string]any{"name": "outage"}},
+		"GET /api/organization-roles/{id}":                                         {path: "/api/organization-roles/" + fx.orgRole},
+		"PATCH /api/organization-roles/{id}":                                       {path: "/api/organization-roles/" + fx.orgRole, body: map[string]any{"name": "outage"}},
+		"DELETE /api/organization-roles/{id}":                                      {path: "/api/organization-roles/" + fx.orgRole},
+		"GET /api/messages":                                                        {path: "/api/messages"},
+		"GET /api/messages/{id}":                                                   {path: "/api/messages/" + fx.message},
+		"GET /api/dev-inbox/messages":                                              {path: "/api/dev-inbox/messages"},
+		"GET /api/deliverability/check":                                            {path: "/api/deliverability/check?domain=auth.example.com"},
+		"PUT /api/experience":                                                      {path: "/api/experience", body: map[string]string{"interactionEvent": "SignIn"}, interaction: true},
+		"PUT /api/experience/interaction-event":                                    {path: "/api/experience/interaction-event", body: map[string]string{"interactionEvent": "Register"}, interaction: true},
+		"GET /api/experience/interaction":                                          {path: "/api/experience/interaction", interaction: true},
 		"POST /api/experience/verification/verification-code": {path: "/api/experience/verification/verification-code",
 			body: map[string]any{"identifier": map[string]string{"type": "email", "value": "outage@example.com"}, "interactionEvent": "SignIn"}, interaction: true},
 		"POST /api/experience/verification/verification-code/verify": {path: "/api/experience/verification/verification-code/verify",
@@ -221,6 +229,10 @@ func TestDatabaseOutageAnswers503OnEveryRoute(t *testing.T) {
 		a.JSON("POST", "/api/organizations/"+org.ID+"/users", map[string]any{"userIds": []string{fx.user}}, http.StatusCreated, nil)
 		a.JSON("POST", "/api/organizations/"+org.ID+"/users/"+fx.user+"/roles", map[string]any{"organizationRoleIds": []string{orgRole.ID}}, http.StatusCreated, nil)
 		fx.org, fx.orgRole = org.ID, orgRole.ID
+		var inv struct{ ID string }
+		a.JSON("POST", "/api/organization-invitations", map[string]any{"invitee": "invited@example.com", "organizationId": org.ID,
+			"expiresAt": clock.Now().Add(time.Hour).UnixMilli()}, http.StatusCreated, &inv)
+		fx.invitation = inv.ID
 		started, err := a.App.Experience.Start(context.Background(), "default", experience.AuthRequest{ID: "ar-outage", ClientID: "app"}, "")
 		if err != nil {
 			t.Fatal(err)

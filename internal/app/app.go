@@ -195,7 +195,7 @@ func (a *App) build(ctx context.Context, s config.Settings, opts Options, now fu
 		Verification: codes, Tokens: a.OIDC, Sessions: a.Experience, Logger: a.logger.With("component", "account"), Now: now})
 	configs, templates := connconfig.New(a.Store, a.conns, a.logger, now), savedtemplates.New(a.Store, now)
 	a.Orgs = orgs.New(orgs.Deps{Store: a.Store, Keys: a.Keys, Users: a.Users, Codes: a.Codes, Delivery: a.Delivery, Tenants: a.Tenants,
-		Now: now, PublicURL: a.PublicURL})
+		Now: now, Logger: a.logger.With("component", "orgs"), PublicURL: a.PublicURL})
 	a.API = api.New(api.Deps{Store: a.Store, Connectors: a.conns, Tenants: a.Tenants, Codes: a.Codes, Verification: codes,
 		Configs: configs, Templates: templates, Users: a.Users,
 		Apps: a.Apps, SigningKeys: a.SigningKeys, Issuer: a.OIDC.Issuer(), OIDCOperations: oidc.Operations(),

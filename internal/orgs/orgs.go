@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -38,6 +39,7 @@ type Deps struct {
 	Delivery *delivery.Service
 	Tenants  *tenant.Settings
 	Now      func() time.Time
+	Logger   *slog.Logger
 	// PublicURL is the URL authmail is reached at; the hosted accept page
 	// is under it.
 	PublicURL string
