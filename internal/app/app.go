@@ -208,7 +208,7 @@ func (a *App) build(ctx context.Context, s config.Settings, opts Options, now fu
 		return err
 	}
 	a.Console, err = console.New(console.Deps{Store: a.Store, Tenants: a.Tenants, Keys: a.Keys, Configs: configs, Codes: a.Codes,
-		Templates: templates, Delivery: a.Delivery, Connectors: a.conns, Users: a.Users, Apps: a.Apps, Verification: codes, DNSResolver: opts.DNSResolver, Logger: a.logger, Now: now,
+		Templates: templates, Delivery: a.Delivery, Connectors: a.conns, Users: a.Users, Apps: a.Apps, Verification: codes, Preview: a.Pages, DNSResolver: opts.DNSResolver, Logger: a.logger, Now: now,
 		SecureCookies: strings.HasPrefix(a.PublicURL, "https://")})
 	return err
 }

@@ -63,6 +63,9 @@ type Deps struct {
 	Apps *apps.Service
 	// Verification lists and lifts the lockouts.
 	Verification *verification.Service
+	// Preview renders the hosted pages for the sign-in experience's
+	// preview pane; nil leaves the page without one.
+	Preview Previewer
 	// DNSResolver is the nameserver deliverability checks query ("" is the
 	// system's).
 	DNSResolver string
@@ -153,6 +156,8 @@ func (s *Server) routeTable() []route {
 		{method: "GET", path: "/console/sign-in-experience", handler: s.signInExpPage},
 		{method: "POST", path: "/console/sign-in-experience", handler: s.saveSignInExp},
 		{method: "POST", path: "/console/sign-in-experience/lockouts/{id}/lift", handler: s.liftLockout},
+		{method: "GET", path: "/console/sign-in-experience/preview", handler: s.previewSavedSignInExp},
+		{method: "POST", path: "/console/sign-in-experience/preview", handler: s.previewSignInExp},
 		{method: "GET", path: "/console/users", handler: s.usersPage},
 		{method: "POST", path: "/console/users", handler: s.createUser},
 		{method: "GET", path: "/console/users/{id}", handler: s.userPage},

@@ -112,6 +112,17 @@ func (v *visitor) post(path string, form url.Values) response {
 // action=button when button is not "".
 func (v *visitor) submit(page response, action, button string, set map[string]string) response {
 	v.t.Helper()
+	values := v.formValues(page, action, set)
+	if button != "" {
+		values.Set("action", button)
+	}
+	return v.post(action, values)
+}
+
+// formValues are the fields the page's POST form whose action is action
+// sends, changed by set (a value "" removes the field).
+func (v *visitor) formValues(page response, action string, set map[string]string) url.Values {
+	v.t.Helper()
 	form := find(page.doc, func(n *html.Node) bool {
 		a, _ := attr(n, "action")
 		m, _ := attr(n, "method")
@@ -158,10 +169,7 @@ func (v *visitor) submit(page response, action, button string, set map[string]st
 			values.Set(k, val)
 		}
 	}
-	if button != "" {
-		values.Set("action", button)
-	}
-	return v.post(action, values)
+	return values
 }
 
 // find returns the first element under n for which match holds, or nil.

@@ -3,13 +3,16 @@ package console
 import (
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/authmail/authmail/internal/tenant"
 	"github.com/authmail/authmail/internal/verification"
+	"github.com/authmail/authmail/internal/web"
 )
 
 // methodRow is one sign-in method of the form.
@@ -43,6 +46,8 @@ type signInExpData struct {
 	MfaPolicies                  []string
 	CodePolicy, Sentinel         []policyInput
 	Lockouts                     []verification.Lockout
+	// Preview is the preview pane.
+	Preview previewPane
 }
 
 // maxMethods bounds the sign-in methods the form takes (one per
@@ -113,8 +118,9 @@ func (s *Server) signInExpPage(p *page) error {
 	if d.Lockouts, err = s.Verification.Lockouts(p.r.Context(), s.Store.Reader, p.tenant, nil, 100); err != nil {
 		return err
 	}
+	d.Preview = s.previewPaneOf(p, "", "")
 	v := p.view("sign-in-experience")
-	v.Data = d
+	v.Data, v.policy = d, web.Policy{Frames: true}
 	p.render(http.StatusOK, "sign-in-experience", v)
 	return nil
 }
@@ -225,18 +231,7 @@ func (s *Server) saveSignInExp(p *page) error {
 		}
 	}
 	v := p.view("sign-in-experience")
-	var fe *tenant.FieldError
-	var re *tenant.RuleError
-	switch {
-	case len(errs) > 0:
-		v.Error = p.cat.text(msg("sign_in_exp.fix"))
-	case errors.As(err, &fe):
-		id := signInExpFieldID(fe.Field)
-		errs[id] = fe.Field + ": " + fe.Reason
-		v.Error = p.cat.text(msg("sign_in_exp.fix"))
-	case errors.As(err, &re):
-		v.Error = re.Message
-	default:
+	if v.Error, _, err = p.signInExpRefusal(errs, err); err != nil {
 		return err
 	}
 	d := submittedSignInExp(p, exp)
@@ -249,7 +244,8 @@ func (s *Server) saveSignInExp(p *page) error {
 	if d.Lockouts, err = s.Verification.Lockouts(p.r.Context(), s.Store.Reader, p.tenant, nil, 100); err != nil {
 		return err
 	}
-	v.Fields, v.Data = errs, d
+	d.Preview = s.previewPaneOf(p, p.r.PostForm.Get("preview.screen"), p.r.PostForm.Get("preview.lang"))
+	v.Fields, v.Data, v.policy = errs, d, web.Policy{Frames: true}
 	for id := range errs {
 		v.Focus = id
 	}
@@ -292,4 +288,159 @@ func (s *Server) liftLockout(p *page) error {
 		return err
 	}
 	return p.redirect(Prefix + "/sign-in-experience?notice=lockout_lifted#lockouts-h")
+}
+
+// Previewer renders the hosted pages for the sign-in experience's preview
+// pane (pages.Server): the screen a sign-in with the settings would show,
+// in a language, inert and framed only by this origin.
+type Previewer interface {
+	// PreviewScreens lists the screens, the identifier page first.
+	PreviewScreens() []string
+	// Languages lists the pages' languages, the default first.
+	Languages() []string
+	// Preview writes screen as a sign-in with exp would show it, in lang.
+	Preview(w http.ResponseWriter, r *http.Request, exp tenant.Experience, screen, lang string)
+}
+
+// screenLabels name the preview's screens (the pages' PreviewScreens; a
+// test holds the two lists together).
+var screenLabels = map[string]msg{
+	"sign-in":           msg("preview.screen_sign_in"),
+	"password":          msg("preview.screen_password"),
+	"verification-code": msg("preview.screen_code"),
+	"register":          msg("preview.screen_register"),
+	"forgot-password":   msg("preview.screen_forgot"),
+}
+
+// previewChoice is one option of the preview's screen or language choice.
+type previewChoice struct {
+	Value, Label string
+	Current      bool
+}
+
+// previewPane is what the preview pane shows: the choices and the frame's
+// first address (the saved settings).
+type previewPane struct {
+	// On says there is a preview (the hosted pages are served).
+	On               bool
+	Screens, Langs   []previewChoice
+	Screen, Lang     string
+	FrameURL         string
+	DemoApp, DemoURL string
+}
+
+// previewPaneOf lays out the preview pane with the chosen screen and
+// language, the console's language by default.
+func (s *Server) previewPaneOf(p *page, screen, lang string) previewPane {
+	if s.Preview == nil {
+		return previewPane{}
+	}
+	screen, lang = s.previewChosen(p, screen, lang)
+	d := previewPane{On: true, Screen: screen, Lang: lang}
+	for _, sc := range s.Preview.PreviewScreens() {
+		d.Screens = append(d.Screens, previewChoice{Value: sc, Label: p.cat.text(screenLabels[sc]), Current: sc == screen})
+	}
+	for _, l := range s.Preview.Languages() {
+		label := l
+		if c, ok := s.cats.byLang[l]; ok {
+			label = c.Text("language.name")
+		}
+		d.Langs = append(d.Langs, previewChoice{Value: l, Label: label, Current: l == lang})
+	}
+	d.FrameURL = Prefix + "/sign-in-experience/preview?" + url.Values{"screen": {screen}, "lang": {lang}}.Encode()
+	return d
+}
+
+// previewChosen is the screen and language asked for, each one the pages
+// have, else the first screen and the console's language (else the
+// pages' default).
+func (s *Server) previewChosen(p *page, screen, lang string) (string, string) {
+	screens, langs := s.Preview.PreviewScreens(), s.Preview.Languages()
+	if !slices.Contains(screens, screen) {
+		screen = screens[0]
+	}
+	if !slices.Contains(langs, lang) {
+		lang = langs[0]
+		if slices.Contains(langs, p.cat.Lang) {
+			lang = p.cat.Lang
+		}
+	}
+	return screen, lang
+}
+
+// previewSavedSignInExp is the preview frame's first page: the screen
+// with the saved settings.
+func (s *Server) previewSavedSignInExp(p *page) error {
+	if s.Preview == nil {
+		p.errorPage(http.StatusNotFound, msg("error.not_found"))
+		return nil
+	}
+	exp, err := s.Tenants.Experience(p.r.Context(), p.tenant)
+	if err != nil {
+		return err
+	}
+	q := p.r.URL.Query()
+	screen, lang := s.previewChosen(p, q.Get("screen"), q.Get("lang"))
+	s.Preview.Preview(p.w, p.r, exp, screen, lang)
+	return nil
+}
+
+// previewSignInExp is the preview of the unsaved form (the form posted
+// into the preview frame, by its Preview button or by the page's script
+// as the form changes): the form becomes settings exactly as saving makes
+// them, checked the same way but not saved, and the hosted pages render
+// the chosen screen with them; settings that would be refused show why
+// instead.
+func (s *Server) previewSignInExp(p *page) error {
+	if s.Preview == nil {
+		p.errorPage(http.StatusNotFound, msg("error.not_found"))
+		return nil
+	}
+	screen, lang := s.previewChosen(p, p.r.PostForm.Get("preview.screen"), p.r.PostForm.Get("preview.lang"))
+	patch, errs := signInExpPatch(p)
+	var exp tenant.Experience
+	var err error
+	if len(errs) == 0 {
+		raw, merr := json.Marshal(patch)
+		if merr != nil {
+			return merr
+		}
+		exp, err = s.Tenants.TryExperience(p.r.Context(), p.tenant, raw)
+		if err == nil {
+			s.Preview.Preview(p.w, p.r, exp, screen, lang)
+			return nil
+		}
+	}
+	sentence, field, err := p.signInExpRefusal(errs, err)
+	if err != nil {
+		return err
+	}
+	v := p.view("sign-in-experience")
+	v.Bare, v.Error = true, sentence
+	if field != "" {
+		v.Error += " " + field
+	}
+	v.policy = web.Policy{FramedBySelf: true}
+	p.w.Header().Set("X-Frame-Options", "SAMEORIGIN")
+	p.render(http.StatusUnprocessableEntity, "sign-in-experience-preview", v)
+	return nil
+}
+
+// signInExpRefusal says why the form's settings are refused: errs are the
+// form's own refusals by field ID, err the settings' (a *FieldError or a
+// *RuleError; another error is returned as it is). The sentence is about
+// the whole form; detail the field's reason, "" when there is none.
+func (p *page) signInExpRefusal(errs map[string]string, err error) (sentence, detail string, _ error) {
+	var fe *tenant.FieldError
+	var re *tenant.RuleError
+	switch {
+	case len(errs) > 0:
+		return p.cat.text(msg("sign_in_exp.fix")), errs[slices.Sorted(maps.Keys(errs))[0]], nil
+	case errors.As(err, &fe):
+		errs[signInExpFieldID(fe.Field)] = fe.Field + ": " + fe.Reason
+		return p.cat.text(msg("sign_in_exp.fix")), fe.Field + ": " + fe.Reason, nil
+	case errors.As(err, &re):
+		return re.Message, "", nil
+	}
+	return "", "", err
 }

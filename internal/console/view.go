@@ -80,6 +80,9 @@ type view struct {
 	Focus string
 	// Data is the page's own values.
 	Data any
+	// Bare leaves out the header, the navigation and the footer: a page
+	// shown in a frame of another console page.
+	Bare bool
 	// policy is what the page's Content-Security-Policy allows.
 	policy web.Policy
 }

@@ -246,6 +246,11 @@ type page struct {
 	state       pageState
 	// dirty says state changed and goes back with the response.
 	dirty bool
+	// preview says the page is the console's preview (Preview): rendered
+	// inert, framed by this origin, a redirect rendering its screen;
+	// depth counts those redirects.
+	preview bool
+	depth   int
 }
 
 // takeNotice returns the notice the page state holds, in the page's
@@ -262,6 +267,9 @@ func (p *page) takeNotice() string {
 // redirect answers a form with 303 See Other to path, saving the page
 // state first.
 func (p *page) redirect(path string) error {
+	if p.preview {
+		return p.previewRedirect(path)
+	}
 	if err := p.s.writeState(p.w, p.tenant, p.interaction, p.state); err != nil {
 		return err
 	}

@@ -59,6 +59,9 @@ type view struct {
 	Notice string
 	// Data is the page's own values.
 	Data any
+	// Preview says the page is the console's preview: inert, nothing
+	// focused.
+	Preview bool
 }
 
 // HasErrors reports whether the page shows any refusal (its title then
@@ -82,12 +85,16 @@ type brand struct {
 
 // view returns the common part of a page's values.
 func (p *page) view() view {
-	return view{Lang: p.cat.lang, Brand: p.brandOf(), CSRF: p.s.csrfToken(p.tenant, p.interaction), Fields: map[string]string{}}
+	return view{Lang: p.cat.lang, Brand: p.brandOf(), CSRF: p.s.csrfToken(p.tenant, p.interaction), Fields: map[string]string{},
+		Preview: p.preview}
 }
 
 // render writes page name with v and status. The Content-Security-Policy
 // then also allows the logos' origins.
 func (p *page) render(status int, name string, v view) {
+	if p.preview {
+		v.Focus = "" // the console's form keeps the focus
+	}
 	t := p.s.views.Page(p.cat.lang, name)
 	var buf bytes.Buffer
 	if t == nil {
@@ -107,6 +114,10 @@ func (p *page) render(status int, name string, v view) {
 	}
 	h := p.w.Header()
 	h.Set("Content-Security-Policy", csp(imageOrigins(v.Brand.LogoURL, v.Brand.DarkLogoURL)))
+	if p.preview {
+		h.Set("Content-Security-Policy", web.CSP(web.Policy{ImageOrigins: imageOrigins(v.Brand.LogoURL, v.Brand.DarkLogoURL), FramedBySelf: true}))
+		web.AllowFramingBySelf(h)
+	}
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Language", v.Lang)
 	h.Set("Vary", "Accept-Language, Cookie")

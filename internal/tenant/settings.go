@@ -216,22 +216,8 @@ func (s *Settings) PatchExperience(ctx context.Context, tenant string, patch []b
 		if err := lockEmailSignIn(ctx, tx, tenant); err != nil {
 			return err
 		}
-		doc, err := storedDocument(tx.SettingGet(ctx, tenant, settingExperience))
+		merged, cur, err := applyPatch(ctx, tx, tenant, patch)
 		if err != nil {
-			return err
-		}
-		merged, err := jsonpatch.MergePatch(doc, patch)
-		if err != nil {
-			return invalid("", "the settings patch cannot be applied: %s", err.Error())
-		}
-		cur, err := effective(merged)
-		if err != nil {
-			return err
-		}
-		if err := cur.Validate(); err != nil {
-			return err
-		}
-		if err := checkRules(ctx, tx, tenant, cur, touchedBy(patch)); err != nil {
 			return err
 		}
 		if err := tx.SettingPut(ctx, tenant, settingExperience, string(merged), s.now()); err != nil {
@@ -245,6 +231,50 @@ func (s *Settings) PatchExperience(ctx context.Context, tenant string, patch []b
 		return Experience{}, err
 	}
 	return out, nil
+}
+
+// TryExperience is PatchExperience without the write: the settings the
+// patch would put in force, through the same checks and with the same
+// errors, while the saved settings stay as they are (the console's
+// preview of unsaved settings).
+func (s *Settings) TryExperience(ctx context.Context, tenant string, patch []byte) (Experience, error) {
+	if err := checkPatch(patch); err != nil {
+		return Experience{}, err
+	}
+	var out Experience
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		_, cur, err := applyPatch(ctx, tx, tenant, patch)
+		out = cur
+		return err
+	})
+	if err != nil {
+		return Experience{}, err
+	}
+	return out, nil
+}
+
+// applyPatch merges patch into the tenant's stored settings in tx and
+// checks the result: the document to store and the settings in force.
+func applyPatch(ctx context.Context, tx *store.Tx, tenant string, patch []byte) ([]byte, Experience, error) {
+	doc, err := storedDocument(tx.SettingGet(ctx, tenant, settingExperience))
+	if err != nil {
+		return nil, Experience{}, err
+	}
+	merged, err := jsonpatch.MergePatch(doc, patch)
+	if err != nil {
+		return nil, Experience{}, invalid("", "the settings patch cannot be applied: %s", err.Error())
+	}
+	cur, err := effective(merged)
+	if err != nil {
+		return nil, Experience{}, err
+	}
+	if err := cur.Validate(); err != nil {
+		return nil, Experience{}, err
+	}
+	if err := checkRules(ctx, tx, tenant, cur, touchedBy(patch)); err != nil {
+		return nil, Experience{}, err
+	}
+	return merged, cur, nil
 }
 
 // checkPatch makes sure a patch is a JSON object of Experience's fields,

@@ -37,6 +37,10 @@ type Policy struct {
 	// that answer a form too, and a sign-in's last form is answered by a
 	// redirect to the app, on another origin.
 	FormsLeave bool
+	// FramedBySelf lets pages of this origin frame the page
+	// (frame-ancestors 'self'), for the console's preview of the hosted
+	// pages; every other page may not be framed at all.
+	FramedBySelf bool
 }
 
 // CSP is the Content-Security-Policy for p: nothing by default, this
@@ -66,7 +70,11 @@ func CSP(p Policy) string {
 	if !p.FormsLeave {
 		parts = append(parts, "form-action 'self'")
 	}
-	parts = append(parts, "frame-ancestors 'none'", "base-uri 'none'")
+	ancestors := "frame-ancestors 'none'"
+	if p.FramedBySelf {
+		ancestors = "frame-ancestors 'self'"
+	}
+	parts = append(parts, ancestors, "base-uri 'none'")
 	return strings.Join(parts, "; ")
 }
 
@@ -83,6 +91,11 @@ func SetSecurityHeaders(h http.Header) {
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	h.Set("Cache-Control", "no-store")
 }
+
+// AllowFramingBySelf replaces SetSecurityHeaders' refusal to be framed
+// with X-Frame-Options SAMEORIGIN, for a page whose policy is
+// FramedBySelf.
+func AllowFramingBySelf(h http.Header) { h.Set("X-Frame-Options", "SAMEORIGIN") }
 
 // Headers wraps next so that every answer carries SetSecurityHeaders'
 // headers.

@@ -28,6 +28,9 @@ func TestCSPAllowsInlineStylesAndFramesOnlyWhenAsked(t *testing.T) {
 	if !strings.Contains(def, "form-action 'self'") || strings.Contains(CSP(Policy{FormsLeave: true}), "form-action") {
 		t.Errorf("form-action: default policy %q should have it, FormsLeave should drop it", def)
 	}
+	if got := CSP(Policy{FramedBySelf: true}); !strings.Contains(got, "frame-ancestors 'self'") || strings.Contains(def, "frame-ancestors 'self'") {
+		t.Errorf("FramedBySelf: policy %q should let this origin frame it, the default %q should not", got, def)
+	}
 	if got := CSP(Policy{ImageOrigins: Origins("https://cdn.example.com/logo.png", "javascript:alert(1)", "https://cdn.example.com/x")}); !strings.Contains(got, "img-src 'self' https://cdn.example.com;") {
 		t.Errorf("policy with a logo: %q, want the logo's origin once", got)
 	}

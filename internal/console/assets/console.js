@@ -81,3 +81,34 @@
     timer = window.setTimeout(update, 50);
   });
 })();
+
+// The sign-in experience's live preview: as the form changes, the unsaved
+// form is posted (its CSRF token with it) into the preview frame by the
+// form's Preview button, which without this script does the same when
+// pressed; the server renders the hosted page with those settings.
+(function () {
+  'use strict';
+
+  var form = document.getElementById('sign-in-exp-form');
+  var button = document.getElementById('preview-sign-in-exp');
+  if (!form || !button || !form.requestSubmit) {
+    return;
+  }
+  var timer = 0;
+  var sent = 0;
+
+  function refresh() {
+    sent++;
+    form.setAttribute('data-previewed', String(sent));
+    form.requestSubmit(button);
+  }
+
+  form.addEventListener('input', function () {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(refresh, 300);
+  });
+  form.addEventListener('change', function () {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(refresh, 100);
+  });
+})();
