@@ -86,7 +86,7 @@ func (s *Server) toAPIError(ctx context.Context, err error) *Error {
 	if errors.As(err, &le) {
 		ra := max(int(le.RetryAfter.Seconds()), 1)
 		return &Error{Status: http.StatusTooManyRequests, Code: "request.too_many_requests",
-			Message: fmt.Sprintf("too many requests from this client (the cap is %d per %d s); try again after %d s", le.Limit.N, int(le.Limit.Window.Seconds()), ra),
+			Message: fmt.Sprintf("too many requests from %s (the cap is %d per %d s); try again after %d s", limitedWho(le), le.Limit.N, int(le.Limit.Window.Seconds()), ra),
 			Data:    map[string]int{"retryAfter": ra}, RetryAfter: ra}
 	}
 	var ve *verification.Error
@@ -351,4 +351,13 @@ func jsonType(kind string) string {
 // logRequestError logs client errors at debug level without bodies.
 func logRequestError(logger *slog.Logger, r *http.Request, ae *Error) {
 	logger.DebugContext(r.Context(), "request refused", "method", r.Method, "path", r.URL.Path, "status", ae.Status, "code", ae.Code)
+}
+
+// limitedWho names what a cap counts: the client, or the application
+// whose sign-ins without redirects it caps.
+func limitedWho(le *ratelimit.LimitedError) string {
+	if le.App {
+		return "this application"
+	}
+	return "this client"
 }

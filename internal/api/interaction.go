@@ -2,13 +2,16 @@ package api
 
 import (
 	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/authmail/authmail/internal/experience"
 	"github.com/authmail/authmail/internal/tenant"
 )
 
 // The experience API (Logto's /api/experience): public, bound to the
-// _interaction cookie, capped per client. Each handler decodes the body,
+// _interaction cookie or, for an app signing in without redirects, to
+// the interaction token (Authorization: Bearer), capped per client. Each handler decodes the body,
 // calls one step of the experience service and encodes its answer.
 
 // eventBody is PUT /api/experience.
@@ -74,6 +77,37 @@ type codeSentJSON experience.CodeSent
 
 // submitResultJSON is POST /api/experience/submit's answer.
 type submitResultJSON experience.Submitted
+
+// submitBody is POST /api/experience/submit's optional body.
+type submitBody struct {
+	// CodeVerifier is a Native app's PKCE verifier, for a sign-in without
+	// redirects.
+	CodeVerifier string `json:"codeVerifier,omitempty"`
+}
+
+// directBody is POST /api/experience/direct.
+type directBody struct {
+	// ClientID and ClientSecret authenticate the app; they may come as
+	// HTTP Basic instead (client_secret_basic). A Native app has no
+	// secret: it sends codeChallenge.
+	ClientID     string `json:"clientId,omitempty"`
+	ClientSecret string `json:"clientSecret,omitempty"`
+	// CodeChallenge is the PKCE challenge, codeChallengeMethod S256.
+	CodeChallenge       string `json:"codeChallenge,omitempty"`
+	CodeChallengeMethod string `json:"codeChallengeMethod,omitempty"`
+	// Scope is space-separated and must hold openid (offline_access for
+	// a refresh token).
+	Scope string `json:"scope"`
+	// Resource is an API resource's indicator the access token is for.
+	Resource string `json:"resource,omitempty"`
+	Nonce    string `json:"nonce,omitempty"`
+	// UILocales are space-separated languages for the emails, best first.
+	UILocales string `json:"uiLocales,omitempty"`
+	LoginHint string `json:"loginHint,omitempty"`
+}
+
+// directStartedJSON is POST /api/experience/direct's answer.
+type directStartedJSON experience.DirectStarted
 
 func (s *Server) caller(r *http.Request) experience.Caller {
 	return experience.CallerOf(r, tenant.FromContext(r.Context()))
@@ -193,10 +227,52 @@ func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) submitExperience(w http.ResponseWriter, r *http.Request) error {
-	out, err := s.Experience.Submit(r.Context(), s.caller(r))
+func (s *Server) startDirect(w http.ResponseWriter, r *http.Request) error {
+	var b directBody
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	if id, secret, ok := r.BasicAuth(); ok {
+		// RFC 6749 section 2.3.1: both are form-encoded first.
+		if b.ClientID, ok = unescapeForm(id); !ok {
+			return invalidInput("clientId", "the Basic credentials are not form-encoded")
+		}
+		if b.ClientSecret, ok = unescapeForm(secret); !ok {
+			return invalidInput("clientSecret", "the Basic credentials are not form-encoded")
+		}
+	}
+	req := experience.DirectStart{ClientID: b.ClientID, ClientSecret: b.ClientSecret, CodeChallenge: b.CodeChallenge,
+		CodeChallengeMethod: b.CodeChallengeMethod, Scopes: strings.Fields(b.Scope), Nonce: b.Nonce,
+		UILocales: strings.Fields(b.UILocales), LoginHint: b.LoginHint}
+	if b.Resource != "" {
+		req.Resources = []string{b.Resource}
+	}
+	out, err := s.Experience.StartDirect(r.Context(), s.caller(r), req)
 	if err != nil {
 		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, directStartedJSON(out))
+	return nil
+}
+
+// unescapeForm undoes the form encoding of a Basic credential.
+func unescapeForm(s string) (string, bool) {
+	out, err := url.QueryUnescape(s)
+	return out, err == nil
+}
+
+func (s *Server) submitExperience(w http.ResponseWriter, r *http.Request) error {
+	var b submitBody
+	if err := decodeOptional(r, &b); err != nil {
+		return err
+	}
+	out, err := s.Experience.SubmitWith(r.Context(), s.caller(r), experience.SubmitInput{CodeVerifier: b.CodeVerifier})
+	if err != nil {
+		return err
+	}
+	if out.AccessToken != "" {
+		w.Header().Set("Cache-Control", "no-store")
 	}
 	if out.Session != "" {
 		s.Experience.SetSessionCookie(w, out.Session)

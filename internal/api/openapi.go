@@ -78,7 +78,7 @@ func (s *Server) OpenAPI() map[string]any {
 		case !rt.public:
 			op["security"] = []map[string][]string{{"adminKey": {}}}
 		case rt.cookie:
-			op["security"] = []map[string][]string{{"cookieAuth": {}}}
+			op["security"] = []map[string][]string{{"cookieAuth": {}}, {"interactionToken": {}}}
 		case rt.user:
 			op["security"] = []map[string][]string{{"userToken": {}}}
 		default:
@@ -136,6 +136,11 @@ func (s *Server) OpenAPI() map[string]any {
 				// Logto's: the account API takes the user's opaque access
 				// token from /oidc/token (asked for with no resource).
 				"userToken": map[string]string{"type": "http", "scheme": "bearer", "description": "A user's opaque access token from /oidc/token, asked for with no resource and with the openid scope"},
+				// A sign-in without redirects: the interaction token
+				// POST /api/experience/direct answers takes the cookie's
+				// place, as Authorization: Bearer <token>.
+				"interactionToken": map[string]string{"type": "http", "scheme": "bearer",
+					"description": "The interactionToken of POST /api/experience/direct, for an app signing users in without redirects"},
 			},
 			"schemas": g.components,
 		},

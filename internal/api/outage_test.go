@@ -174,6 +174,8 @@ func outageCalls(fx outageFixtures) map[string]outageCall {
 			body: map[string]any{"identifier": map[string]string{"type": "email", "value": "outage@example.com"}, "verificationId": "v", "code": "123456"}, token: true},
 		"GET /api/account-center":   {path: "/api/account-center"},
 		"PATCH /api/account-center": {path: "/api/account-center", body: map[string]any{"enabled": true}},
+		"POST /api/experience/direct": {path: "/api/experience/direct", body: map[string]string{"clientId": "outage-app", "clientSecret": "outage-secret",
+			"scope": "openid"}},
 	}
 }
 

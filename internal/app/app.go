@@ -189,7 +189,7 @@ func (a *App) build(ctx context.Context, s config.Settings, opts Options, now fu
 		return err
 	}
 	a.Experience = experience.New(experience.Deps{Store: a.Store, Keys: a.Keys, Tenants: a.Tenants, Users: a.Users, Codes: a.Codes,
-		Verification: codes, Completer: a.OIDC, PublicURL: a.PublicURL, Logger: a.logger.With("component", "experience"), Now: now})
+		Verification: codes, Completer: a.OIDC, Authorizer: a.OIDC, Limiter: a.Limiter, AppLimit: AppLimit(s), PublicURL: a.PublicURL, Logger: a.logger.With("component", "experience"), Now: now})
 	a.OIDC.SetExperience(a.Experience)
 	a.Account = account.New(account.Deps{Store: a.Store, Keys: a.Keys, Tenants: a.Tenants, Users: a.Users, Codes: a.Codes,
 		Verification: codes, Tokens: a.OIDC, Sessions: a.Experience, Logger: a.logger.With("component", "account"), Now: now})
@@ -227,6 +227,12 @@ func (a *App) appName(ctx context.Context, tenant, clientID string) (string, err
 		return "", nil
 	}
 	return app.Name, err
+}
+
+// AppLimit is the per-application cap on sign-ins without redirects
+// (experience.StartDirect and the steps of its interactions).
+func AppLimit(s config.Settings) ratelimit.Limit {
+	return ratelimit.Limit{Name: "app", N: s.AppRequestLimit, Window: time.Minute}
 }
 
 // OIDCLimit is the per-client cap on the OpenID Connect routes: as many

@@ -56,6 +56,10 @@ type Settings struct {
 	// by its /64) may make to the public sign-in routes a minute; 0 turns
 	// the cap off.
 	PublicRequestLimit int
+	// AppRequestLimit is how many requests the sign-ins without redirects
+	// of one application may make a minute, on top of the cap per client;
+	// 0 turns the cap off.
+	AppRequestLimit int
 }
 
 // The flag names of the settings other packages name in their messages.
@@ -74,6 +78,9 @@ const (
 	// PublicRequestLimit is the flag of the per-client cap on the public
 	// sign-in routes.
 	PublicRequestLimit = "public-request-limit"
+	// AppRequestLimit is the flag of the per-application cap on sign-ins
+	// without redirects.
+	AppRequestLimit = "app-request-limit"
 )
 
 // PublicBaseURL is the URL authmail is reached at: PublicURL when it is
@@ -143,6 +150,8 @@ func options() []option {
 			help: "base URL of the Pwned Passwords range API the password policy's breach check asks (GET {url}/range/{5 hex digits}), through the outbound policy"},
 		{name: PublicRequestLimit, kind: kindInt, def: "300", commands: serve,
 			help: "requests one client (an IPv6 client by its /64) may make to the public sign-in routes a minute, and as many to the OpenID Connect routes, counted in the database across processes; 0 turns the cap off"},
+		{name: AppRequestLimit, kind: kindInt, def: "3000", commands: serve,
+			help: "requests the sign-ins without redirects of one application (POST /api/experience/direct and the steps its interaction tokens make) may make a minute, on top of the cap per client, counted in the database across processes; 0 turns the cap off"},
 	}
 }
 
@@ -266,6 +275,9 @@ func Parse(cmd string, args []string, getenv func(string) string, output io.Writ
 	if s.PublicRequestLimit, err = strconv.Atoi(val[PublicRequestLimit]); err != nil {
 		return s, fmt.Errorf("%s must be a number, not %q", src[PublicRequestLimit], val[PublicRequestLimit])
 	}
+	if s.AppRequestLimit, err = strconv.Atoi(val[AppRequestLimit]); err != nil {
+		return s, fmt.Errorf("%s must be a number, not %q", src[AppRequestLimit], val[AppRequestLimit])
+	}
 	return s, s.validate(src)
 }
 
@@ -387,6 +399,9 @@ func (s Settings) validate(src map[string]string) error {
 	}
 	if s.PublicRequestLimit < 0 || s.PublicRequestLimit > 1000000 {
 		return fmt.Errorf("%s must be from 0 to 1000000", src[PublicRequestLimit])
+	}
+	if s.AppRequestLimit < 0 || s.AppRequestLimit > 1000000 {
+		return fmt.Errorf("%s must be from 0 to 1000000", src[AppRequestLimit])
 	}
 	return nil
 }

@@ -5,9 +5,12 @@
 //
 // A flow lives in an interaction: a row started for an OIDC authorization
 // request (Start, called by internal/oidc) and found by the _interaction
-// cookie, of which only a keyed hash is stored. Its state (the event, the
-// verification records keyed by type, the identified user, the profile to
-// fill in) is sealed at rest and lives an hour. The steps, in the order a
+// cookie, of which only a keyed hash is stored; or, for an app signing
+// users in without redirects, started by StartDirect and found by its
+// interaction token (Authorization: Bearer), a secret of the same kind.
+// Its state (the event, the verification records keyed by type, the
+// identified user, the profile to fill in) is sealed at rest and lives an
+// hour. The steps, in the order a
 // client calls them: SetEvent (PUT /api/experience), SendCode and VerifyCode
 // or VerifyPassword (a verification record), Identify (which creates the
 // user in Register), AddProfile and ResetPassword when more is needed, and
@@ -38,6 +41,7 @@ import (
 	"github.com/authmail/authmail/internal/emailtemplate"
 	"github.com/authmail/authmail/internal/identity"
 	"github.com/authmail/authmail/internal/keyring"
+	"github.com/authmail/authmail/internal/ratelimit"
 	"github.com/authmail/authmail/internal/sendcode"
 	"github.com/authmail/authmail/internal/store"
 	"github.com/authmail/authmail/internal/tenant"
@@ -117,6 +121,10 @@ type AuthRequest struct {
 	// FirstScreen is Logto's first_screen: "sign_in" (the default),
 	// "register" or "reset_password".
 	FirstScreen string `json:"firstScreen,omitempty"`
+	// Direct says the request is an app's sign-in without redirects
+	// (StartDirect): its interaction answers only to the interaction
+	// token, and its submit returns tokens, not a redirect.
+	Direct bool `json:"direct,omitempty"`
 }
 
 // prompts reports whether the request's prompt lists p.
@@ -155,6 +163,15 @@ type Deps struct {
 	// Completer completes authorization requests (the OIDC provider); Submit
 	// fails without one.
 	Completer Completer
+	// Authorizer makes and completes the authorization requests of
+	// sign-ins without redirects (the OIDC provider); StartDirect fails
+	// without one.
+	Authorizer Authorizer
+	// Limiter, when set, counts every request of a sign-in without
+	// redirects toward AppLimit per application, on top of the caps per
+	// client the routes count.
+	Limiter  *ratelimit.Limiter
+	AppLimit ratelimit.Limit
 	// PublicURL is where browsers reach authmail, such as
 	// https://auth.example.com: the hosted pages are under it and cookies
 	// are Secure when it is https.
@@ -186,8 +203,12 @@ func New(d Deps) *Service {
 type Caller struct {
 	// Tenant is the tenant the request acts for.
 	Tenant string
-	// Interaction is the _interaction cookie's value, "" when there is none.
+	// Interaction is the _interaction cookie's value, or the interaction
+	// token of a sign-in without redirects (Bearer); "" when there is none.
 	Interaction string
+	// Bearer says Interaction is an interaction token, sent as
+	// Authorization: Bearer <token>, not a cookie.
+	Bearer bool
 	// IP is the end user's address: it is counted by the send caps and
 	// the lockouts and reaches the connector.
 	IP string
@@ -195,11 +216,15 @@ type Caller struct {
 	Languages []language.Tag
 }
 
-// CallerOf reads a request's caller: its interaction cookie, its address
-// (the connection's: no proxy header is trusted) and its languages.
+// CallerOf reads a request's caller: its interaction token
+// (Authorization: Bearer, which comes before a cookie) or cookie, its
+// address (the connection's: no proxy header is trusted) and its
+// languages.
 func CallerOf(r *http.Request, tenant string) Caller {
 	c := Caller{Tenant: tenant, Languages: emailtemplate.ParseAcceptLanguage(r.Header.Get("Accept-Language"))}
-	if ck, err := r.Cookie(InteractionCookie); err == nil {
+	if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && strings.TrimSpace(token) != "" {
+		c.Interaction, c.Bearer = strings.TrimSpace(token), true
+	} else if ck, err := r.Cookie(InteractionCookie); err == nil {
 		c.Interaction = ck.Value
 	}
 	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {

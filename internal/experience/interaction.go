@@ -83,6 +83,11 @@ func (s *Service) load(ctx context.Context, r store.Reader, c Caller) (*interact
 	if err := json.Unmarshal([]byte(row.Request), &in.req); err != nil {
 		return nil, fmt.Errorf("interaction: stored request: %w", err)
 	}
+	if in.req.Direct != c.Bearer {
+		// A browser's interaction answers only to its cookie, an app's
+		// only to its interaction token.
+		return nil, ErrSessionNotFound
+	}
 	raw, err := s.d.Keys.Open(row.State, stateAAD(c.Tenant, h))
 	if err != nil {
 		return nil, fmt.Errorf("interaction: opening its state: %w", err)
@@ -96,7 +101,7 @@ func (s *Service) load(ctx context.Context, r store.Reader, c Caller) (*interact
 // begun loads the caller's interaction and requires an event (PUT
 // /api/experience): ErrInteractionNotFound otherwise.
 func (s *Service) begun(ctx context.Context, c Caller) (*interaction, error) {
-	in, err := s.load(ctx, s.d.Store.Reader, c)
+	in, err := s.open(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -199,19 +204,7 @@ func (s *Service) Start(ctx context.Context, tenant string, req AuthRequest, ses
 	if req.prompts("none") {
 		return StartResult{}, ErrLoginRequired
 	}
-	reqJSON, err := json.Marshal(req)
-	if err != nil {
-		return StartResult{}, err
-	}
-	cookie := newSecret()
-	h := s.hash(tenant, purposeInteraction, cookie)
-	st, err := json.Marshal(state{})
-	if err != nil {
-		return StartResult{}, err
-	}
-	now := s.d.Now()
-	err = s.d.Store.WriteQ().InteractionInsert(ctx, store.Interaction{TenantID: tenant, IDHash: h, AuthRequestID: req.ID,
-		Request: string(reqJSON), State: s.d.Keys.Seal(st, stateAAD(tenant, h)), CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(InteractionTTL)})
+	cookie, _, err := s.newInteraction(ctx, tenant, req)
 	if err != nil {
 		return StartResult{}, err
 	}
@@ -223,6 +216,30 @@ func (s *Service) Start(ctx context.Context, tenant string, req AuthRequest, ses
 		page = ForgotPasswordPage
 	}
 	return StartResult{InteractionCookie: cookie, RedirectTo: s.page(page)}, nil
+}
+
+// newInteraction writes a fresh interaction for req and returns its
+// secret (the cookie's value, or an app's interaction token), of which
+// only the keyed hash is stored, and when it expires.
+func (s *Service) newInteraction(ctx context.Context, tenant string, req AuthRequest) (string, time.Time, error) {
+	reqJSON, err := json.Marshal(req)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	secret := newSecret()
+	h := s.hash(tenant, purposeInteraction, secret)
+	st, err := json.Marshal(state{})
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	now := s.d.Now()
+	expires := now.Add(InteractionTTL)
+	err = s.d.Store.WriteQ().InteractionInsert(ctx, store.Interaction{TenantID: tenant, IDHash: h, AuthRequestID: req.ID,
+		Request: string(reqJSON), State: s.d.Keys.Seal(st, stateAAD(tenant, h)), CreatedAt: now, UpdatedAt: now, ExpiresAt: expires})
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	return secret, expires, nil
 }
 
 // sessionLogin is the login of a live sign-in session whose user exists
@@ -280,7 +297,7 @@ func checkEvent(r rules, event Event) error {
 // interaction's earlier state is dropped. SignIn is ErrForbidden when
 // signInMode is Register, and Register when it is SignIn.
 func (s *Service) SetEvent(ctx context.Context, c Caller, event Event) error {
-	if _, err := s.load(ctx, s.d.Store.Reader, c); err != nil {
+	if _, err := s.open(ctx, c); err != nil {
 		return err
 	}
 	r, err := s.rules(ctx, c.Tenant)
@@ -390,7 +407,7 @@ func (s *Service) Interaction(ctx context.Context, c Caller) (View, error) {
 // for, whatever step it is at (for a hosted page: the login hint, the
 // languages, the first screen); ErrSessionNotFound without one.
 func (s *Service) Request(ctx context.Context, c Caller) (AuthRequest, error) {
-	in, err := s.load(ctx, s.d.Store.Reader, c)
+	in, err := s.open(ctx, c)
 	if err != nil {
 		return AuthRequest{}, err
 	}

@@ -16,8 +16,19 @@ type Submitted struct {
 	// callback); "" for ForgotPassword, after which the user signs in.
 	RedirectTo string `json:"redirectTo,omitempty"`
 	// Session is the new sign-in session's _session cookie value
-	// (SetSessionCookie); "" for ForgotPassword.
+	// (SetSessionCookie); "" for ForgotPassword and for a sign-in without
+	// redirects.
 	Session string `json:"-"`
+	// Tokens are what a sign-in without redirects gets: the answer of the
+	// code exchange it stands for (the OAuth token response's members).
+	Tokens
+}
+
+// SubmitInput is what a submit may carry besides the interaction.
+type SubmitInput struct {
+	// CodeVerifier is the PKCE verifier of the challenge a sign-in without
+	// redirects started with (StartDirect); "" for the others.
+	CodeVerifier string
 }
 
 // Submit finishes the interaction (POST /api/experience/submit). The user
@@ -33,6 +44,15 @@ type Submitted struct {
 // all in one transaction, and then complete the authorization request
 // through the Completer, whose URL is RedirectTo.
 func (s *Service) Submit(ctx context.Context, c Caller) (Submitted, error) {
+	return s.SubmitWith(ctx, c, SubmitInput{})
+}
+
+// SubmitWith is Submit with what the body carries. A sign-in without
+// redirects (StartDirect) checks the PKCE verifier against its challenge
+// first, a mismatch changing nothing; it opens no sign-in session, and
+// its Submitted holds the tokens (Authorizer.Tokens) instead of a
+// RedirectTo.
+func (s *Service) SubmitWith(ctx context.Context, c Caller, input SubmitInput) (Submitted, error) {
 	in, err := s.begun(ctx, c)
 	if err != nil {
 		return Submitted{}, err
@@ -44,8 +64,14 @@ func (s *Service) Submit(ctx context.Context, c Caller) (Submitted, error) {
 	if event == EventForgotPassword {
 		return Submitted{}, s.submitReset(ctx, c, userID)
 	}
-	if s.d.Completer == nil {
+	direct := in.req.Direct
+	switch {
+	case direct && s.d.Authorizer == nil, !direct && s.d.Completer == nil:
 		return Submitted{}, ErrNoCompleter
+	case direct:
+		if err := s.d.Authorizer.CheckVerifier(ctx, c.Tenant, in.row.AuthRequestID, input.CodeVerifier); err != nil {
+			return Submitted{}, err
+		}
 	}
 	u, err := s.d.Users.Get(ctx, c.Tenant, userID)
 	if errors.Is(err, identity.ErrUserNotFound) {
@@ -81,6 +107,11 @@ func (s *Service) Submit(ctx context.Context, c Caller) (Submitted, error) {
 			return err
 		}
 		login = Login{UserID: userID, AuthTime: now, AMR: in.st.AMR}
+		authRequest = in.row.AuthRequestID
+		in.remove = true
+		if direct {
+			return nil // no browser to keep a sign-in session
+		}
 		amr, err := json.Marshal(login.AMR)
 		if err != nil {
 			return err
@@ -89,12 +120,17 @@ func (s *Service) Submit(ctx context.Context, c Caller) (Submitted, error) {
 			UserID: userID, AuthTime: now, AMR: string(amr), CreatedAt: now, ExpiresAt: now.Add(SessionTTL)}); err != nil {
 			return err
 		}
-		authRequest = in.row.AuthRequestID
-		in.remove = true
 		return nil
 	})
 	if err != nil {
 		return Submitted{}, err
+	}
+	if direct {
+		tokens, err := s.d.Authorizer.Tokens(ctx, c.Tenant, authRequest, login, input.CodeVerifier)
+		if err != nil {
+			return Submitted{}, err
+		}
+		return Submitted{Tokens: tokens}, nil
 	}
 	to, err := s.d.Completer.Complete(ctx, c.Tenant, authRequest, login)
 	if err != nil {

@@ -15,7 +15,6 @@ import (
 	"github.com/authmail/authmail/internal/app/apptest"
 	"github.com/authmail/authmail/internal/apps"
 	"github.com/authmail/authmail/internal/experience"
-	"github.com/authmail/authmail/internal/testwait"
 )
 
 // api sends a JSON request from the browser (its cookies, no admin key)
@@ -68,17 +67,7 @@ func (r *rp) signInByCode(email string) string {
 	}
 	r.api("POST", "/api/experience/verification/verification-code", map[string]any{"identifier": identifier, "interactionEvent": "SignIn"},
 		http.StatusOK, &sent)
-	var code string
-	testwait.Until(r.t, 10*time.Second, func() bool {
-		var inbox []struct {
-			Payload map[string]any `json:"payload"`
-		}
-		r.a.JSON("GET", "/api/dev-inbox/messages?to="+url.QueryEscape(email), nil, http.StatusOK, &inbox)
-		if len(inbox) > 0 {
-			code, _ = inbox[0].Payload["code"].(string)
-		}
-		return code != ""
-	}, "no code in the dev inbox for %s", email)
+	code := inboxCode(r.t, r.a, email, 1)
 	r.api("POST", "/api/experience/verification/verification-code/verify",
 		map[string]any{"identifier": identifier, "verificationId": sent.VerificationID, "code": code}, http.StatusOK, nil)
 	r.api("POST", "/api/experience/identification", map[string]string{"verificationId": sent.VerificationID}, http.StatusNoContent, nil)

@@ -23,7 +23,7 @@ import (
 func (p *Provider) interaction(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	ar, err := p.storage.liveAuthRequest(ctx, tenantOf(ctx), r.URL.Query().Get("authRequest"))
-	if errors.Is(err, ErrAuthRequestNotFound) || (err == nil && ar.Done()) {
+	if errors.Is(err, ErrAuthRequestNotFound) || (err == nil && (ar.Done() || ar.Direct)) {
 		page(w, http.StatusBadRequest, "Sign-in expired", ErrAuthRequestNotFound.Error())
 		return
 	}

@@ -239,12 +239,7 @@ func (p *Provider) allow(w http.ResponseWriter, r *http.Request) bool {
 // the code (experience.Completer). ErrAuthRequestNotFound when the request
 // does not exist, has expired or was completed already.
 func (p *Provider) Complete(ctx context.Context, tenant, authRequestID string, login experience.Login) (redirectTo string, err error) {
-	err = p.Store.WriteQ().OIDCAuthRequestSignIn(ctx, tenant, authRequestID, login.UserID, login.AuthTime,
-		strings.Join(login.AMR, " "), p.Now())
-	if errors.Is(err, store.ErrNotFound) {
-		return "", ErrAuthRequestNotFound
-	}
-	if err != nil {
+	if err := p.signIn(ctx, tenant, authRequestID, login); err != nil {
 		return "", err
 	}
 	return p.server.AuthCallbackURL()(op.ContextWithIssuer(ctx, p.issuer), authRequestID), nil

@@ -32,6 +32,9 @@ type params struct {
 	Resources []string `json:"resources,omitempty"`
 	// FirstScreen is Logto's first_screen.
 	FirstScreen string `json:"firstScreen,omitempty"`
+	// Direct marks a sign-in without redirects: no browser, no redirect
+	// URI; its tokens come from the experience's submit.
+	Direct bool `json:"direct,omitempty"`
 }
 
 // authRequest is an authorization request as the op package sees it.

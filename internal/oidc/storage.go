@@ -44,6 +44,8 @@ var (
 type authorizeExtras struct {
 	resources   []string
 	firstScreen string
+	// direct marks a sign-in without redirects (AuthorizeDirect).
+	direct bool
 }
 
 type extrasKey struct{}
@@ -126,7 +128,7 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 	p := params{RedirectURI: req.RedirectURI, Scopes: req.Scopes, State: req.State, Nonce: req.Nonce,
 		ResponseType: req.ResponseType, ResponseMode: req.ResponseMode, CodeChallenge: req.CodeChallenge,
 		CodeChallengeMethod: req.CodeChallengeMethod, Prompt: req.Prompt, LoginHint: req.LoginHint,
-		Resources: extras.resources, FirstScreen: extras.firstScreen}
+		Resources: extras.resources, FirstScreen: extras.firstScreen, Direct: extras.direct}
 	for _, tag := range req.UILocales {
 		p.UILocales = append(p.UILocales, tag.String())
 	}
@@ -144,9 +146,14 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 }
 
 // AuthRequestByID reads a live authorization request that has no code
-// yet: the callback answers each request once.
+// yet: the callback answers each request once, and never one of a
+// sign-in without redirects, which has no redirect URI.
 func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
-	return s.liveAuthRequest(ctx, tenantOf(ctx), id)
+	ar, err := s.liveAuthRequest(ctx, tenantOf(ctx), id)
+	if err == nil && ar.Direct {
+		return nil, ErrAuthRequestNotFound
+	}
+	return ar, err
 }
 
 func (s *storage) liveAuthRequest(ctx context.Context, tenant, id string) (*authRequest, error) {

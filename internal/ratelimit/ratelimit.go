@@ -10,6 +10,7 @@ package ratelimit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"time"
@@ -32,11 +33,17 @@ type Limit struct {
 type LimitedError struct {
 	Limit      Limit
 	RetryAfter time.Duration
+	// App says the cap is an application's (AllowApp), not a client's.
+	App bool
 }
 
 // Error says which cap was reached.
 func (e *LimitedError) Error() string {
-	return fmt.Sprintf("too many requests from this client: at most %d per %s; try again in %s", e.Limit.N, e.Limit.Window, e.RetryAfter)
+	who := "this client"
+	if e.App {
+		who = "this application"
+	}
+	return fmt.Sprintf("too many requests from %s: at most %d per %s; try again in %s", who, e.Limit.N, e.Limit.Window, e.RetryAfter)
 }
 
 // Limiter counts requests in the database.
@@ -61,7 +68,27 @@ const bucketPrefix = "requests:"
 // refused ones too, so a client that keeps knocking stays out. A client
 // whose address is unknown ("") is not capped.
 func (l *Limiter) Allow(ctx context.Context, tenant string, lim Limit, ip string) error {
-	client := ClientKey(ip)
+	return l.count(ctx, tenant, lim, ClientKey(ip))
+}
+
+// AllowApp counts a request made for the application clientID toward lim,
+// as Allow counts a client's: a cap on what one application's sign-ins
+// without redirects may do, whatever addresses they come from. An empty
+// clientID is not capped.
+func (l *Limiter) AllowApp(ctx context.Context, tenant string, lim Limit, clientID string) error {
+	if clientID == "" {
+		return nil
+	}
+	err := l.count(ctx, tenant, lim, "app:"+clientID)
+	var le *LimitedError
+	if errors.As(err, &le) {
+		le.App = true
+	}
+	return err
+}
+
+// count counts a request of the client key toward lim.
+func (l *Limiter) count(ctx context.Context, tenant string, lim Limit, client string) error {
 	if lim.N <= 0 || lim.Window <= 0 || client == "" {
 		return nil
 	}

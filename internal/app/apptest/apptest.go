@@ -97,8 +97,10 @@ func New(t testing.TB, dbURL string, opts ...Option) *App {
 	// Listen first, so that the app knows its own address.
 	srv := httptest.NewUnstartedServer(nil)
 	limit, _ := strconv.Atoi(config.Default(config.PublicRequestLimit))
+	appLimit, _ := strconv.Atoi(config.Default(config.AppRequestLimit))
 	settings := config.Settings{Addr: srv.Listener.Addr().String(), DataDir: t.TempDir(), Database: dbURL,
-		Workers: dc.Workers, FirstAttemptWait: dc.FirstAttemptWait, AllowEndpoints: Loopback, PublicRequestLimit: limit}
+		Workers: dc.Workers, FirstAttemptWait: dc.FirstAttemptWait, AllowEndpoints: Loopback, PublicRequestLimit: limit,
+		AppRequestLimit: appLimit}
 	for _, fn := range o.settings {
 		fn(&settings)
 	}
