@@ -203,7 +203,7 @@ func (a *App) build(ctx context.Context, s config.Settings, opts Options, now fu
 		Registry: reg, Logger: a.logger, Now: now, DNSResolver: opts.DNSResolver})
 	a.Pages, err = pages.New(pages.Deps{Experience: a.Experience, Tenants: a.Tenants, AppName: a.appName,
 		Limiter: a.Limiter, Limit: PublicLimit(s), Keys: a.Keys, Logger: a.logger, Now: now,
-		SecureCookies: strings.HasPrefix(a.PublicURL, "https://")})
+		SecureCookies: strings.HasPrefix(a.PublicURL, "https://"), Orgs: a.Orgs})
 	if err != nil {
 		return err
 	}

@@ -87,9 +87,11 @@ func invitationError(err error, id string) error {
 	return err
 }
 
-func errEnded() *Error {
-	return invalidRequest(http.StatusUnprocessableEntity, "The status of the invitation cannot be changed anymore.")
-}
+// errInvitationEnded is Logto's refusal to change an invitation that is
+// not Pending.
+var errInvitationEnded = invalidRequest(http.StatusUnprocessableEntity, "The status of the invitation cannot be changed anymore.")
+
+func errEnded() *Error { return errInvitationEnded }
 
 // statusAt is what a stored invitation is at now.
 func statusAt(r store.OrganizationInvitation, now time.Time) string {

@@ -288,3 +288,42 @@ func TestTheOtherPagesInTheBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS("button[type=submit]")))
 	ba.signedIn(ctx, fourth)
 }
+
+// TestAnInviteeAcceptsOnTheHostedPageInTheBrowser: in a real browser, an
+// invitee opens the link from the invitation email, asks for a code,
+// types the one from the dev inbox, and lands on the organization's return
+// URL in the app, which signs the new member in.
+func TestAnInviteeAcceptsOnTheHostedPageInTheBrowser(t *testing.T) {
+	ba := newBrowserApp(t)
+	const invitee = "iris@example.com"
+	_, _, invID, path := invitedOrg(t, ba.a, ba.rp.srv.URL+"/login", invitee)
+	ctx := ba.b.Context()
+	shot := func(name string) { ba.b.Screenshot(ctx, name) }
+
+	ba.b.Do(ctx, "opening the invitation link", chromedp.Navigate(ba.a.BaseURL+path), chromedp.WaitVisible(chromedp.CSS("#send")))
+	if got := ba.text(ctx, "h1"); got != "Join Acme Rockets" {
+		t.Errorf("the accept page's heading is %q", got)
+	}
+	if got := ba.focused(ctx); got != "send" {
+		t.Errorf("the accept page focuses %q, want its button", got)
+	}
+	shot("invitation")
+	ba.act(ctx, "asking for a code", "#code", chromedp.Click(chromedp.CSS("#send")))
+	shot("invitation-code")
+	ba.act(ctx, "typing the code", "", chromedp.SendKeys(chromedp.CSS("#code"), nthCode(t, ba.a, invitee, 1)))
+	ba.b.Do(ctx, "waiting for the sign-in page", chromedp.WaitVisible(chromedp.CSS("#email")))
+	loc := browsertest.Get(ba.b, ctx, "reading where the browser is", chromedp.Location())
+	if loc != ba.a.BaseURL+"/sign-in" {
+		t.Fatalf("after accepting the browser is at %s, want the app's sign-in", loc)
+	}
+	var inv invitationState
+	ba.a.JSON("GET", "/api/organization-invitations/"+invID, nil, http.StatusOK, &inv)
+	if inv.Status != "Accepted" {
+		t.Fatalf("the invitation is %s after the accept page", inv.Status)
+	}
+	ba.act(ctx, "signing in as the new member", "#code",
+		chromedp.SendKeys(chromedp.CSS("#email"), invitee),
+		chromedp.Click(chromedp.CSS("button[type=submit]")))
+	ba.act(ctx, "typing the sign-in code", "", chromedp.SendKeys(chromedp.CSS("#code"), nthCode(t, ba.a, invitee, 2)))
+	ba.signedIn(ctx, invitee)
+}

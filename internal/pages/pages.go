@@ -22,6 +22,7 @@ import (
 
 	"github.com/authmail/authmail/internal/experience"
 	"github.com/authmail/authmail/internal/keyring"
+	"github.com/authmail/authmail/internal/orgs"
 	"github.com/authmail/authmail/internal/ratelimit"
 	"github.com/authmail/authmail/internal/tenant"
 	"github.com/authmail/authmail/internal/web"
@@ -47,6 +48,8 @@ type Deps struct {
 	Now func() time.Time
 	// SecureCookies marks the page cookie Secure (the public URL is https).
 	SecureCookies bool
+	// Orgs serves the invitation accept page.
+	Orgs *orgs.Service
 }
 
 // Server serves the pages.
@@ -65,7 +68,10 @@ type route struct {
 	// interaction says the page belongs to a sign-in and needs its
 	// interaction cookie; without one it answers the session-not-found page.
 	interaction bool
-	handler     func(p *page) error
+	// invitation says the page is the accept page of the invitation whose
+	// token is the path's {token}: its forms' CSRF tokens are bound to it.
+	invitation bool
+	handler    func(p *page) error
 }
 
 // New builds the pages server; it fails only when the embedded templates
@@ -119,6 +125,10 @@ func (s *Server) routeTable() []route {
 		{method: "POST", path: continuePassword, interaction: true, handler: s.continuePasswordSubmit},
 		{method: "GET", path: continueUsername, interaction: true, handler: s.continueUsernamePage},
 		{method: "POST", path: continueUsername, interaction: true, handler: s.continueUsernameSubmit},
+		{method: "GET", path: invitationPath, invitation: true, handler: s.invitationPage},
+		{method: "POST", path: invitationPath + "/send", invitation: true, handler: s.invitationSend},
+		{method: "GET", path: invitationPath + "/code", invitation: true, handler: s.invitationCodePage},
+		{method: "POST", path: invitationPath + "/code", invitation: true, handler: s.invitationCodeSubmit},
 	}
 }
 
@@ -155,10 +165,15 @@ const maxForm = 16 << 10
 // a handler's error into an error page.
 func (s *Server) wrap(rt route) http.Handler {
 	return s.headers(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := &page{s: s, w: w, r: r, tenant: tenant.Default}
+		p := &page{s: s, w: w, r: r, tenant: tenant.Default, logPath: r.URL.Path}
+		if rt.invitation {
+			// The path holds the invitation's token, a secret: logs name the
+			// route instead.
+			p.logPath = rt.path
+		}
 		defer func() {
 			if v := recover(); v != nil {
-				p.unexpected(fmt.Errorf("page panic on %s: %v", r.URL.Path, v))
+				p.unexpected(fmt.Errorf("page panic on %s: %v", p.logPath, v))
 			}
 		}()
 		r = r.WithContext(tenant.NewContext(r.Context(), p.tenant))
@@ -188,14 +203,18 @@ func (s *Server) wrap(rt route) http.Handler {
 			p.cat = s.cats.byLang[s.cats.choose(req.UILocales, r.Header.Get("Accept-Language"), exp.LanguageInfo.AutoDetect, exp.LanguageInfo.FallbackLanguage)]
 			p.state = s.readState(r, p.tenant, p.interaction)
 		}
+		p.csrfSubject = p.interaction
+		if rt.invitation {
+			p.csrfSubject = invitationCSRF(r.PathValue("token"))
+		}
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 			if err := r.ParseForm(); err != nil {
 				p.errorPage(http.StatusBadRequest, msg("error.bad_form"))
 				return
 			}
-			if !s.csrfValid(p.tenant, p.interaction, r.PostForm.Get(csrfField)) {
-				s.logger.InfoContext(r.Context(), "form refused: CSRF token missing or wrong", "path", r.URL.Path)
+			if !s.csrfValid(p.tenant, p.csrfSubject, r.PostForm.Get(csrfField)) {
+				s.logger.InfoContext(r.Context(), "form refused: CSRF token missing or wrong", "path", p.logPath)
 				p.errorPage(http.StatusForbidden, msg("error.csrf"))
 				return
 			}
@@ -243,6 +262,11 @@ type page struct {
 	// interaction is the interaction cookie's value ("" on a page that
 	// needs none).
 	interaction string
+	// logPath is the request's path as logs show it.
+	logPath string
+	// csrfSubject is what the forms' CSRF tokens are bound to: the
+	// interaction, or the accept page's invitation token.
+	csrfSubject string
 	state       pageState
 	// dirty says state changed and goes back with the response.
 	dirty bool
@@ -304,7 +328,7 @@ func (p *page) fail(err error) {
 // to show, and returns the reference.
 func (p *page) logUnexpected(err error) string {
 	ref := strings.ToUpper(fmt.Sprintf("%x", keyring.RandomBytes(4)))
-	p.s.logger.ErrorContext(p.r.Context(), "page error", "errorId", ref, "path", p.r.URL.Path, "err", err)
+	p.s.logger.ErrorContext(p.r.Context(), "page error", "errorId", ref, "path", p.logPath, "err", err)
 	return ref
 }
 

@@ -85,7 +85,7 @@ type brand struct {
 
 // view returns the common part of a page's values.
 func (p *page) view() view {
-	return view{Lang: p.cat.lang, Brand: p.brandOf(), CSRF: p.s.csrfToken(p.tenant, p.interaction), Fields: map[string]string{},
+	return view{Lang: p.cat.lang, Brand: p.brandOf(), CSRF: p.s.csrfToken(p.tenant, p.csrfSubject), Fields: map[string]string{},
 		Preview: p.preview}
 }
 
