@@ -201,7 +201,7 @@ func (a *App) build(ctx context.Context, s config.Settings, opts Options, now fu
 		Apps: a.Apps, SigningKeys: a.SigningKeys, Issuer: a.OIDC.Issuer(), OIDCOperations: oidc.Operations(),
 		Experience: a.Experience, Orgs: a.Orgs, Account: a.Account, Limiter: a.Limiter, PublicLimit: PublicLimit(s),
 		Registry: reg, Logger: a.logger, Now: now, DNSResolver: opts.DNSResolver})
-	a.Pages, err = pages.New(pages.Deps{Experience: a.Experience, Tenants: a.Tenants, AppName: a.appName,
+	a.Pages, err = pages.New(pages.Deps{Experience: a.Experience, Account: a.Account, Tenants: a.Tenants, AppName: a.appName,
 		Limiter: a.Limiter, Limit: PublicLimit(s), Keys: a.Keys, Logger: a.logger, Now: now,
 		SecureCookies: strings.HasPrefix(a.PublicURL, "https://"), Orgs: a.Orgs})
 	if err != nil {

@@ -25,6 +25,9 @@ type codeData struct {
 	Reset bool
 	// CanUsePassword offers the password page instead (sign-in).
 	CanUsePassword bool
+	// Account says the code is the account page's: Restart goes back to
+	// it.
+	Account bool
 }
 
 // sendCode sends a code for the flow to email and keeps its record and

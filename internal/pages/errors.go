@@ -66,6 +66,10 @@ var errorTexts = map[string]errorText{
 	"connector.general":                              {msg("error.cannot_send"), http.StatusBadGateway, false},
 	"connector.rate_limit_exceeded":                  {msg("error.cannot_send"), http.StatusServiceUnavailable, false},
 	"guard.invalid_input":                            {msg("error.invalid_input"), http.StatusBadRequest, false},
+	"auth.unauthorized":                              {msg("error.signed_out"), http.StatusUnauthorized, true},
+	"account_center.not_enabled":                     {msg("error.account_off"), http.StatusNotFound, true},
+	"account_center.field_not_editable":              {msg("error.not_editable"), http.StatusBadRequest, false},
+	"verification_record.permission_denied":          {msg("error.reverify"), http.StatusUnauthorized, false},
 	"request.unavailable":                            {msg("error.unavailable"), http.StatusServiceUnavailable, true},
 	"request.timeout":                                {msg("error.unavailable"), http.StatusServiceUnavailable, true},
 }

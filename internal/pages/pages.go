@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authmail/authmail/internal/account"
 	"github.com/authmail/authmail/internal/experience"
 	"github.com/authmail/authmail/internal/keyring"
 	"github.com/authmail/authmail/internal/orgs"
@@ -32,6 +33,9 @@ import (
 type Deps struct {
 	// Experience runs the flows, as it does for the JSON experience API.
 	Experience *experience.Service
+	// Account runs the account page's steps, as it does for the account
+	// API.
+	Account *account.Service
 	// Tenants holds the tenants' sign-in experience settings.
 	Tenants *tenant.Settings
 	// AppName names the application of a client ID ("" when unknown); nil
@@ -71,7 +75,10 @@ type route struct {
 	// invitation says the page is the accept page of the invitation whose
 	// token is the path's {token}: its forms' CSRF tokens are bound to it.
 	invitation bool
-	handler    func(p *page) error
+	// account says the page is the signed-in user's, found by the sign-in
+	// session's cookie; without one it answers the signed-out page.
+	account bool
+	handler func(p *page) error
 }
 
 // New builds the pages server; it fails only when the embedded templates
@@ -129,6 +136,16 @@ func (s *Server) routeTable() []route {
 		{method: "POST", path: invitationPath + "/send", invitation: true, handler: s.invitationSend},
 		{method: "GET", path: invitationPath + "/code", invitation: true, handler: s.invitationCodePage},
 		{method: "POST", path: invitationPath + "/code", invitation: true, handler: s.invitationCodeSubmit},
+		{method: "GET", path: AccountSecurityPath, account: true, handler: s.securityPage},
+		{method: "POST", path: accountVerifySend, account: true, handler: s.securityVerifySend},
+		{method: "POST", path: accountVerifyPassword, account: true, handler: s.securityVerifyPassword},
+		{method: "GET", path: accountVerifyCode, account: true, handler: s.securityCodePage(accountVerifyCode)},
+		{method: "POST", path: accountVerifyCode, account: true, handler: s.securityVerifySubmit},
+		{method: "POST", path: accountEmail, account: true, handler: s.securityEmailSubmit},
+		{method: "GET", path: accountEmailCode, account: true, handler: s.securityCodePage(accountEmailCode)},
+		{method: "POST", path: accountEmailCode, account: true, handler: s.securityEmailCodeSubmit},
+		{method: "POST", path: accountEmailCode + "/send", account: true, handler: s.securityEmailResend},
+		{method: "POST", path: accountPassword, account: true, handler: s.securityPasswordSubmit},
 	}
 }
 
@@ -207,6 +224,14 @@ func (s *Server) wrap(rt route) http.Handler {
 		if rt.invitation {
 			p.csrfSubject = invitationCSRF(r.PathValue("token"))
 		}
+		if rt.account {
+			if p.session = experience.SessionOf(r); p.session == "" {
+				p.errorPage(http.StatusUnauthorized, msg("error.signed_out"))
+				return
+			}
+			p.csrfSubject = p.binding()
+			p.state = s.readState(r, p.tenant, p.binding())
+		}
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 			if err := r.ParseForm(); err != nil {
@@ -265,9 +290,12 @@ type page struct {
 	// logPath is the request's path as logs show it.
 	logPath string
 	// csrfSubject is what the forms' CSRF tokens are bound to: the
-	// interaction, or the accept page's invitation token.
+	// interaction, the accept page's invitation token, or the account
+	// page's sign-in session.
 	csrfSubject string
-	state       pageState
+	// session is the sign-in session's cookie value on an account page.
+	session string
+	state   pageState
 	// dirty says state changed and goes back with the response.
 	dirty bool
 	// preview says the page is the console's preview (Preview): rendered
@@ -275,6 +303,19 @@ type page struct {
 	// depth counts those redirects.
 	preview bool
 	depth   int
+}
+
+// binding is the secret the page's CSRF tokens and state are bound to:
+// the interaction's cookie on a sign-in page, the sign-in session's on an
+// account page (told apart, so that neither stands for the other).
+func (p *page) binding() string {
+	if p.interaction != "" {
+		return p.interaction
+	}
+	if p.session != "" {
+		return "session\x00" + p.session
+	}
+	return ""
 }
 
 // takeNotice returns the notice the page state holds, in the page's
@@ -294,7 +335,7 @@ func (p *page) redirect(path string) error {
 	if p.preview {
 		return p.previewRedirect(path)
 	}
-	if err := p.s.writeState(p.w, p.tenant, p.interaction, p.state); err != nil {
+	if err := p.s.writeState(p.w, p.tenant, p.binding(), p.state); err != nil {
 		return err
 	}
 	http.Redirect(p.w, p.r, path, http.StatusSeeOther)

@@ -27,6 +27,9 @@ type pageState struct {
 	Identified bool `json:"i,omitempty"`
 	// Notice is a sentence to show once on the next page.
 	Notice msg `json:"n,omitempty"`
+	// Permission is the account page's permission record (the user
+	// re-verified), sent as the account API's logto-verification-id.
+	Permission string `json:"p,omitempty"`
 }
 
 // stateAAD binds a sealed page state to its tenant and interaction.

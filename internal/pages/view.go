@@ -108,7 +108,7 @@ func (p *page) render(status int, name string, v view) {
 		return
 	}
 	if p.dirty {
-		if err := p.s.writeState(p.w, p.tenant, p.interaction, p.state); err != nil {
+		if err := p.s.writeState(p.w, p.tenant, p.binding(), p.state); err != nil {
 			p.s.logger.ErrorContext(p.r.Context(), "saving the page state", "err", err)
 		}
 	}
