@@ -59,6 +59,27 @@ type profileBody struct {
 	VerificationID string `json:"verificationId,omitempty"`
 }
 
+// sendMfaCodeBody is POST /api/experience/verification/mfa-verification-code.
+type sendMfaCodeBody struct {
+	// IdentifierType is "email": the code goes to the identified user's
+	// primary email.
+	IdentifierType string `json:"identifierType"`
+}
+
+// verifyMfaCodeBody is POST .../mfa-verification-code/verify.
+type verifyMfaCodeBody struct {
+	VerificationID string `json:"verificationId"`
+	Code           string `json:"code"`
+	IdentifierType string `json:"identifierType,omitempty"`
+}
+
+// bindMfaBody is POST /api/experience/profile/mfa.
+type bindMfaBody struct {
+	// Type is the factor, EmailVerificationCode.
+	Type           string `json:"type"`
+	VerificationID string `json:"verificationId"`
+}
+
 // newPasswordBody is PUT /api/experience/profile/password.
 type newPasswordBody struct {
 	Password string `json:"password"`
@@ -279,5 +300,43 @@ func (s *Server) submitExperience(w http.ResponseWriter, r *http.Request) error 
 		s.Experience.ClearInteractionCookie(w)
 	}
 	writeJSON(w, http.StatusOK, submitResultJSON(out))
+	return nil
+}
+
+func (s *Server) sendMfaCode(w http.ResponseWriter, r *http.Request) error {
+	var b sendMfaCodeBody
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	sent, err := s.Experience.SendMfaCode(r.Context(), s.caller(r), b.IdentifierType)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, codeSentJSON(sent.CodeSent))
+	return nil
+}
+
+func (s *Server) verifyMfaCode(w http.ResponseWriter, r *http.Request) error {
+	var b verifyMfaCodeBody
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	id, err := s.Experience.VerifyMfaCode(r.Context(), s.caller(r), b.VerificationID, b.Code, b.IdentifierType)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, verificationJSON{VerificationID: id})
+	return nil
+}
+
+func (s *Server) bindMfa(w http.ResponseWriter, r *http.Request) error {
+	var b bindMfaBody
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	if err := s.Experience.BindMfa(r.Context(), s.caller(r), experience.MfaInput{Type: b.Type, VerificationID: b.VerificationID}); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -176,6 +176,11 @@ func outageCalls(fx outageFixtures) map[string]outageCall {
 		"PATCH /api/account-center": {path: "/api/account-center", body: map[string]any{"enabled": true}},
 		"POST /api/experience/direct": {path: "/api/experience/direct", body: map[string]string{"clientId": "outage-app", "clientSecret": "outage-secret",
 			"scope": "openid"}},
+		"POST /api/experience/verification/mfa-verification-code": {path: "/api/experience/verification/mfa-verification-code",
+			body: map[string]string{"identifierType": "email"}, interaction: true},
+		"POST /api/experience/verification/mfa-verification-code/verify": {path: "/api/experience/verification/mfa-verification-code/verify",
+			body: map[string]string{"verificationId": "v", "code": "123456"}, interaction: true},
+		"POST /api/experience/profile/mfa": {path: "/api/experience/profile/mfa", body: map[string]string{"type": "EmailVerificationCode", "verificationId": "v"}, interaction: true},
 	}
 }
 

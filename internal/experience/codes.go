@@ -179,6 +179,17 @@ func (s *Service) VerifyCode(ctx context.Context, c Caller, id Identifier, verif
 	if rec.Email != to.String() {
 		return "", ErrEmailMismatch
 	}
+	return s.verifyRecord(ctx, c, in, rec, code)
+}
+
+// verifyRecord checks the code of a code record (of any type) and marks
+// the record verified, with the verification record the code became as
+// its proof.
+func (s *Service) verifyRecord(ctx context.Context, c Caller, in *interaction, rec *record, code string) (string, error) {
+	to, err := address.Parse(rec.Email)
+	if err != nil {
+		return "", err
+	}
 	r, err := s.rules(ctx, c.Tenant)
 	if err != nil {
 		return "", err
@@ -188,7 +199,7 @@ func (s *Service) VerifyCode(ctx context.Context, c Caller, id Identifier, verif
 		return "", s.blocked(err, in.req, c)
 	}
 	err = s.update(ctx, c, func(_ *store.Tx, in *interaction) error {
-		cur := in.st.Records[RecordEmailCode]
+		cur := in.st.Records[rec.Type]
 		if cur == nil || cur.ID != rec.ID {
 			return ErrVerificationNotFound // replaced meanwhile
 		}

@@ -21,6 +21,8 @@ type state struct {
 	Profile profile                `json:"profile,omitzero"`
 	// AMR lists how the identified user proved who they are.
 	AMR []string `json:"amr,omitempty"`
+	// Mfa is a second factor bound in the interaction (BindMfa).
+	Mfa mfaState `json:"mfa,omitzero"`
 }
 
 // record is a verification record of the interaction.
@@ -394,7 +396,7 @@ func (s *Service) Interaction(ctx context.Context, c Caller) (View, error) {
 	v := View{InteractionEvent: in.st.Event, UserID: in.st.UserID, Request: in.req, ExpiresAt: in.row.ExpiresAt,
 		Profile:             ProfileView{PrimaryEmail: in.st.Profile.Email, Username: in.st.Profile.Username, HasPassword: in.st.Profile.PasswordDigest != ""},
 		VerificationRecords: []RecordView{}}
-	for _, t := range []RecordType{RecordEmailCode, RecordPassword} {
+	for _, t := range []RecordType{RecordEmailCode, RecordPassword, RecordMfaEmailCode} {
 		if r := in.st.Records[t]; r != nil {
 			v.VerificationRecords = append(v.VerificationRecords, RecordView{ID: r.ID, Type: r.Type,
 				Identifier: Identifier{Type: "email", Value: r.Email}, Verified: r.Verified})

@@ -92,6 +92,10 @@ func (s *Service) SubmitWith(ctx context.Context, c Caller, input SubmitInput) (
 		password: u.HasPassword || p.PasswordDigest != ""}); len(missing) > 0 {
 		return Submitted{}, missingProfile(missing)
 	}
+	mfa, err := s.planMfa(ctx, c.Tenant, in, r, u)
+	if err != nil {
+		return Submitted{}, err
+	}
 	cookie := newSecret()
 	now := s.d.Now().Truncate(time.Microsecond) // as the session keeps it
 	var login Login
@@ -101,6 +105,9 @@ func (s *Service) SubmitWith(ctx context.Context, c Caller, input SubmitInput) (
 			return store.ErrConflict // another step changed the interaction meanwhile
 		}
 		if err := s.applyProfile(ctx, tx, c.Tenant, userID, p); err != nil {
+			return err
+		}
+		if err := s.applyMfa(ctx, tx, c.Tenant, userID, in, mfa); err != nil {
 			return err
 		}
 		if err := s.d.Users.SignedIn(ctx, tx, c.Tenant, userID, now); err != nil {

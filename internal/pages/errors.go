@@ -70,6 +70,9 @@ var errorTexts = map[string]errorText{
 	"account_center.not_enabled":                     {msg("error.account_off"), http.StatusNotFound, true},
 	"account_center.field_not_editable":              {msg("error.not_editable"), http.StatusBadRequest, false},
 	"verification_record.permission_denied":          {msg("error.reverify"), http.StatusUnauthorized, false},
+	"session.mfa.require_mfa_verification":           {msg("error.mfa_required"), http.StatusForbidden, false},
+	"session.mfa.mfa_factor_not_enabled":             {msg("error.mfa_not_enabled"), http.StatusBadRequest, true},
+	"session.mfa.bind_mfa_existed":                   {msg("error.mfa_existed"), http.StatusBadRequest, false},
 	"request.unavailable":                            {msg("error.unavailable"), http.StatusServiceUnavailable, true},
 	"request.timeout":                                {msg("error.unavailable"), http.StatusServiceUnavailable, true},
 }

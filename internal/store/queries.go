@@ -427,13 +427,15 @@ type PurgeResult struct {
 	// AccountVerifications counts expired verification records of the
 	// account API.
 	AccountVerifications int64
+	// MagicLinks counts expired magic links.
+	MagicLinks int64
 }
 
 // Purge deletes expired codes and verification records, rate events and
 // counter hours older than keepEvents, ended lockouts, expired OpenID
 // Connect authorization requests and tokens, expired interactions,
-// sign-in and console sessions, account verifications, and message log rows older than
-// keepMessages.
+// sign-in and console sessions, account verifications, expired magic links,
+// and message log rows older than keepMessages.
 func (w Writer) Purge(ctx context.Context, now time.Time, keepEvents, keepMessages time.Duration) (PurgeResult, error) {
 	var r PurgeResult
 	var err error
@@ -462,6 +464,9 @@ func (w Writer) Purge(ctx context.Context, now time.Time, keepEvents, keepMessag
 		return r, err
 	}
 	if r.AccountVerifications, err = w.exec(ctx, `DELETE FROM account_verifications WHERE expires_at < $1`, Micros(now)); err != nil {
+		return r, err
+	}
+	if r.MagicLinks, err = w.exec(ctx, `DELETE FROM magic_links WHERE expires_at < $1`, Micros(now)); err != nil {
 		return r, err
 	}
 	if r.OIDC, err = w.oidcPurge(ctx, now); err != nil {
