@@ -81,6 +81,8 @@ func (s *Server) OpenAPI() map[string]any {
 			op["security"] = []map[string][]string{{"cookieAuth": {}}, {"interactionToken": {}}}
 		case rt.user:
 			op["security"] = []map[string][]string{{"userToken": {}}}
+		case rt.client:
+			op["security"] = []map[string][]string{{"clientAuth": {}}, {}}
 		default:
 			op["security"] = []map[string][]string{}
 		}

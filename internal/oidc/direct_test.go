@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
 	"github.com/authmail/authmail/internal/app/apptest"
@@ -348,5 +349,75 @@ func TestEachAppHasItsOwnCap(t *testing.T) {
 		header := http.Header{"Authorization": {"Basic " + basic(web.conf.ClientID, web.conf.ClientSecret)}}
 		startDirect(a, header, map[string]any{"scope": "openid"}).want(t, "a start over the cap", http.StatusTooManyRequests, "request.too_many_requests")
 		other.startHeadless(nil)
+	})
+}
+
+// TestSignInWithoutRedirectsTakesTheBrowsersSteps: a password sign-in
+// with the interaction token answers as a browser's does (a wrong
+// password and an unknown address are one 422, a code to an unknown
+// address is answered as one to a known address), and an app that named a
+// resource gets a JWT access token for it, signed with the keys of the
+// JWKS, beside an ID token saying the password was used.
+func TestSignInWithoutRedirectsTakesTheBrowsersSteps(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, a *apptest.App) {
+		a.JSON("PATCH", "/api/sign-in-exp", map[string]any{
+			"signIn": map[string]any{"methods": []map[string]any{{"identifier": "email", "password": true, "verificationCode": true, "isPasswordPrimary": true}}},
+		}, http.StatusOK, nil)
+		user := newUser(t, a, "alice@example.com")
+		a.JSON("PATCH", "/api/users/"+user.ID+"/password", map[string]string{"password": "correct horse battery"}, http.StatusOK, nil)
+		const api = "https://api.example.com"
+		a.JSON("POST", "/api/resources", map[string]string{"name": "Example API", "indicator": api}, http.StatusCreated, nil)
+		r := newRP(t, a, apps.TypeTraditional)
+		h := r.startHeadless(map[string]any{"resource": api})
+		h.call("PUT", "/api/experience", map[string]string{"interactionEvent": "SignIn"}).want(t, "PUT", http.StatusNoContent, "")
+
+		password := func(email, pw string) answer {
+			return h.call("POST", "/api/experience/verification/password", map[string]any{"identifier": map[string]string{"type": "email", "value": email}, "password": pw})
+		}
+		wrong, unknown := password("alice@example.com", "not the password"), password("nobody@example.com", "correct horse battery")
+		wrong.want(t, "a wrong password", http.StatusUnprocessableEntity, "session.invalid_credentials")
+		unknown.want(t, "an unknown address", http.StatusUnprocessableEntity, "session.invalid_credentials")
+		if string(wrong.body) != string(unknown.body) {
+			t.Errorf("a wrong password answers %s, an unknown address %s", wrong.body, unknown.body)
+		}
+		send := func(email string) answer {
+			return h.call("POST", "/api/experience/verification/verification-code", map[string]any{"identifier": map[string]string{"type": "email", "value": email}, "interactionEvent": "SignIn"})
+		}
+		for _, email := range []string{"alice@example.com", "nobody@example.com"} {
+			got := send(email)
+			got.want(t, "a code to "+email, http.StatusOK, "")
+			var sent map[string]any
+			if err := json.Unmarshal(got.body, &sent); err != nil || sent["verificationId"] == "" || sent["resendAfter"] == nil {
+				t.Errorf("a code to %s answers %s", email, got.body)
+			}
+		}
+
+		ok := password("alice@example.com", "correct horse battery")
+		ok.want(t, "the right password", http.StatusOK, "")
+		var rec struct {
+			VerificationID string `json:"verificationId"`
+		}
+		if err := json.Unmarshal(ok.body, &rec); err != nil {
+			t.Fatal(err)
+		}
+		h.call("POST", "/api/experience/identification", map[string]string{"verificationId": rec.VerificationID}).want(t, "identifying", http.StatusNoContent, "")
+		tok := tokens(t, h.submit())
+		id, err := r.verify(tok, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var claims struct {
+			AMR []string `json:"amr"`
+		}
+		if err := id.Claims(&claims); err != nil || !slices.Equal(claims.AMR, []string{experience.AMRPassword}) {
+			t.Errorf("the ID token's amr: %v (%v), want the password", claims.AMR, err)
+		}
+		access, err := r.provider.Verifier(&gooidc.Config{ClientID: api}).Verify(r.ctx, tok.AccessToken)
+		if err != nil {
+			t.Fatalf("the access token for the resource does not verify against the JWKS: %v", err)
+		}
+		if access.Subject != user.ID {
+			t.Errorf("the access token's subject is %s, want %s", access.Subject, user.ID)
+		}
 	})
 }
