@@ -271,6 +271,9 @@ type mfaPlan struct {
 	// whether it becomes the user's primary email.
 	bind     string
 	setEmail bool
+	// verifyEmail says the code proved the user's primary email, which was
+	// not proved yet.
+	verifyEmail bool
 }
 
 // planMfa decides what Submit does about the second factor for user u:
@@ -279,7 +282,7 @@ type mfaPlan struct {
 // otherwise).
 func (s *Service) planMfa(ctx context.Context, tenantID string, in *interaction, r rules, u identity.User) (mfaPlan, error) {
 	if b := in.st.Mfa; b.BindEmail != "" {
-		return mfaPlan{proof: b.BindProof, usage: b.BindUsage, bind: b.BindEmail, setEmail: u.PrimaryEmail == ""}, nil
+		return mfaPlan{proof: b.BindProof, usage: b.BindUsage, bind: b.BindEmail, setEmail: u.PrimaryEmail == "", verifyEmail: !u.EmailVerified}, nil
 	}
 	if in.st.Event != EventSignIn || !r.MfaByEmail() {
 		return mfaPlan{}, nil
@@ -295,12 +298,13 @@ func (s *Service) planMfa(ctx context.Context, tenantID string, in *interaction,
 	if rec == nil || !rec.Verified || rec.Email != u.PrimaryEmail || rec.UserID != u.ID {
 		return mfaPlan{}, mfaRequired(u.PrimaryEmail)
 	}
-	return mfaPlan{proof: rec.Proof, usage: rec.Usage, recordID: rec.ID}, nil
+	return mfaPlan{proof: rec.Proof, usage: rec.Usage, recordID: rec.ID, verifyEmail: !u.EmailVerified}, nil
 }
 
 // applyMfa carries out the plan inside Submit's transaction: the proof is
-// consumed, a bound factor written (with the primary email it sets), and
-// the sign-in's methods gain otp and mfa.
+// consumed, the primary email marked proved (or set, by a binding for a
+// user without one), a bound factor written, and the sign-in's methods
+// gain otp and mfa.
 func (s *Service) applyMfa(ctx context.Context, tx *store.Tx, tenantID, userID string, in *interaction, p mfaPlan) error {
 	if p.proof == "" && p.bind == "" {
 		return nil
@@ -315,13 +319,19 @@ func (s *Service) applyMfa(ctx context.Context, tx *store.Tx, tenantID, userID s
 	if err := s.consume(ctx, tx, tenantID, p.proof, p.usage); err != nil {
 		return err
 	}
-	if p.bind != "" {
+	if p.setEmail || p.verifyEmail {
+		// The code proved the address (and, for a user without one, makes
+		// it theirs).
+		verified := true
+		patch := identity.Patch{EmailVerified: &verified}
 		if p.setEmail {
-			verified := true
-			if _, err := s.d.Users.UpdateIn(ctx, tx, tenantID, userID, identity.Patch{PrimaryEmail: &p.bind, EmailVerified: &verified}); err != nil {
-				return userConflict(err)
-			}
+			patch.PrimaryEmail = &p.bind
 		}
+		if _, err := s.d.Users.UpdateIn(ctx, tx, tenantID, userID, patch); err != nil {
+			return userConflict(err)
+		}
+	}
+	if p.bind != "" {
 		if _, _, err := s.d.Users.AddMFAFactor(ctx, tx, tenantID, userID, identity.MFAEmailCode); err != nil {
 			return err
 		}

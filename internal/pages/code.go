@@ -28,6 +28,9 @@ type codeData struct {
 	// Account says the code is the account page's: Restart goes back to
 	// it.
 	Account bool
+	// MFA says the code is a second factor, Binding that it turns the
+	// factor on.
+	MFA, Binding bool
 }
 
 // sendCode sends a code for the flow to email and keeps its record and
@@ -73,14 +76,31 @@ func (s *Server) codePage(f flow) func(p *page) error {
 }
 
 func (s *Server) showCode(p *page, f flow, status int, v view) {
+	v.Data = s.codeData(p, f)
+	p.render(status, "code", v)
+}
+
+// codeData is what the code page of flow f shows.
+func (s *Server) codeData(p *page, f flow) codeData {
 	wait := int(p.state.ResendAt - s.Now().Unix())
 	if wait < 0 {
 		wait = 0
 	}
-	v.Data = codeData{Action: f.codePath(), SendAction: f.codePath() + "/send", Restart: f.path, Email: p.state.Email,
+	return codeData{Action: f.codePath(), SendAction: f.codePath() + "/send", Restart: f.path, Email: p.state.Email,
 		Length: p.exp.VerificationCodePolicy.Length, Wait: wait, Clock: fmt.Sprintf("%d:%02d", wait/60, wait%60),
 		Reset: f == forgotFlow, CanUsePassword: f == signInFlow && signInByPassword(p.exp)}
-	p.render(status, "code", v)
+}
+
+// typedCode reads the code form's code; an empty one is refused on its
+// field (the page shown again with show).
+func (p *page) typedCode(v view, show func(int, view)) (string, bool) {
+	code := codeDigits(p.r.PostForm.Get("code"))
+	if code == "" {
+		p.setField(&v, "code", p.cat.text(msg("error.code_required")))
+		show(http.StatusBadRequest, v)
+		return "", false
+	}
+	return code, true
 }
 
 // codeDigits is a typed code without the spaces and dashes people copy
@@ -106,10 +126,8 @@ func (s *Server) codeSubmit(f flow) func(p *page) error {
 		}
 		v := p.view()
 		show := func(status int, v view) { s.showCode(p, f, status, v) }
-		code := codeDigits(p.r.PostForm.Get("code"))
-		if code == "" {
-			p.setField(&v, "code", p.cat.text(msg("error.code_required")))
-			show(http.StatusBadRequest, v)
+		code, ok := p.typedCode(v, show)
+		if !ok {
 			return nil
 		}
 		ctx := p.r.Context()

@@ -172,11 +172,15 @@ func (p *page) toProfile(err error) (bool, error) {
 // a registration, with the sign-in session's cookie set and the
 // interaction's dropped; or, after a password reset, back to the sign-in
 // page with "Password changed". A profile still missing sends the browser
-// to the page that asks for it.
+// to the page that asks for it, and a second factor to the code page that
+// asks for it.
 func (p *page) finish() error {
 	out, err := p.s.Experience.Submit(p.r.Context(), p.caller)
 	if done, perr := p.toProfile(err); done {
 		return perr
+	}
+	if isCode(err, "session.mfa.require_mfa_verification") {
+		return p.startMfa()
 	}
 	if err != nil {
 		return err

@@ -89,6 +89,8 @@ type passwordData struct {
 	Email string
 	// CanUseCode offers a code instead; CanReset links to forgot password.
 	CanUseCode, CanReset bool
+	// OfferMfa offers to turn on the email code as a second factor.
+	OfferMfa bool
 }
 
 // inSignIn reports whether the page state is a sign-in's with an address.
@@ -113,7 +115,7 @@ func (s *Server) passwordPage(p *page) error {
 }
 
 func (s *Server) showPassword(p *page, status int, v view) {
-	v.Data = passwordData{Email: p.state.Email, CanUseCode: signInByCode(p.exp), CanReset: p.exp.ForgotPasswordByEmail()}
+	v.Data = passwordData{Email: p.state.Email, CanUseCode: signInByCode(p.exp), CanReset: p.exp.ForgotPasswordByEmail(), OfferMfa: offersMfa(p.exp)}
 	p.render(status, "password", v)
 }
 
@@ -143,6 +145,9 @@ func (s *Server) passwordSubmit(p *page) error {
 	}
 	if _, err := s.Experience.Identify(ctx, p.caller, id); err != nil {
 		return p.refuse(err, "", v, show)
+	}
+	if offersMfa(p.exp) && p.r.PostForm.Get("mfa") == "on" {
+		return p.startMfa()
 	}
 	return p.finish()
 }

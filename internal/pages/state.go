@@ -25,6 +25,10 @@ type pageState struct {
 	ResendAt int64 `json:"r,omitempty"`
 	// Identified says the code identified the user of a password reset.
 	Identified bool `json:"i,omitempty"`
+	// MfaID is the record of the last second-factor code sent; MfaBind
+	// says that code binds the factor.
+	MfaID   string `json:"m,omitempty"`
+	MfaBind bool   `json:"mb,omitempty"`
 	// Notice is a sentence to show once on the next page.
 	Notice msg `json:"n,omitempty"`
 	// Permission is the account page's permission record (the user
