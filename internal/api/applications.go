@@ -277,8 +277,7 @@ func roleView(r apps.Role) roleJSON {
 	return roleJSON{ID: r.ID, Name: r.Name, Description: r.Description, Type: r.Type, IsDefault: r.IsDefault}
 }
 
-// featuredUserJSON is a user a role list features (authmail has no user
-// roles yet, so the list is always empty).
+// featuredUserJSON is a user a role list features.
 type featuredUserJSON struct {
 	ID     string  `json:"id"`
 	Avatar *string `json:"avatar"`
@@ -319,8 +318,11 @@ func (s *Server) listRoles(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := make([]roleSummaryJSON, 0, len(list))
 	for _, sum := range list {
-		v := roleSummaryJSON{roleJSON: roleView(sum.Role), FeaturedUsers: []featuredUserJSON{},
+		v := roleSummaryJSON{roleJSON: roleView(sum.Role), UsersCount: sum.UsersCount, FeaturedUsers: []featuredUserJSON{},
 			ApplicationsCount: sum.ApplicationsCount, FeaturedApplications: []featuredApplicationJSON{}}
+		for _, u := range sum.FeaturedUsers {
+			v.FeaturedUsers = append(v.FeaturedUsers, featuredUserJSON{ID: u.ID, Avatar: nonEmpty(u.Avatar), Name: nonEmpty(u.Name)})
+		}
 		for _, a := range sum.FeaturedApplications {
 			v.FeaturedApplications = append(v.FeaturedApplications, featuredApplicationJSON{ID: a.ID, Name: a.Name, Type: a.Type})
 		}
@@ -379,6 +381,81 @@ func (s *Server) assignApplicationRoles(w http.ResponseWriter, r *http.Request) 
 		return err
 	}
 	writeJSON(w, http.StatusCreated, assignedRolesJSON{RoleIDs: b.RoleIDs, AddedRoleIDs: added})
+	return nil
+}
+
+// nonEmpty is s, or nil for "" (Logto's null).
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// roleIDsOf reads a body of role IDs.
+func roleIDsOf(r *http.Request) ([]string, error) {
+	var b roleIDsBody
+	if err := decode(r, &b); err != nil {
+		return nil, err
+	}
+	if len(b.RoleIDs) == 0 {
+		return nil, invalidInput("roleIds", "must be an array of at least one role ID")
+	}
+	for i, id := range b.RoleIDs {
+		if id == "" {
+			return nil, invalidInput(fmt.Sprintf("roleIds[%d]", i), "must not be empty")
+		}
+	}
+	return b.RoleIDs, nil
+}
+
+func (s *Server) listUserRoles(w http.ResponseWriter, r *http.Request) error {
+	p, _, err := readPage(r, false)
+	if err != nil {
+		return err
+	}
+	roles, total, err := s.Apps.UserRoles(r.Context(), tenant.FromContext(r.Context()), r.PathValue("userId"), p)
+	if err != nil {
+		return err
+	}
+	out := make([]roleJSON, 0, len(roles))
+	for _, role := range roles {
+		out = append(out, roleView(role))
+	}
+	setTotal(w, true, total)
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) assignUserRoles(w http.ResponseWriter, r *http.Request) error {
+	ids, err := roleIDsOf(r)
+	if err != nil {
+		return err
+	}
+	if err := s.Apps.AssignUserRoles(r.Context(), tenant.FromContext(r.Context()), r.PathValue("userId"), ids); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusCreated)
+	return nil
+}
+
+func (s *Server) replaceUserRoles(w http.ResponseWriter, r *http.Request) error {
+	ids, err := roleIDsOf(r)
+	if err != nil {
+		return err
+	}
+	if err := s.Apps.ReplaceUserRoles(r.Context(), tenant.FromContext(r.Context()), r.PathValue("userId"), ids); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (s *Server) removeUserRole(w http.ResponseWriter, r *http.Request) error {
+	if err := s.Apps.RemoveUserRole(r.Context(), tenant.FromContext(r.Context()), r.PathValue("userId"), r.PathValue("roleId")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
@@ -500,6 +577,10 @@ func appsError(err error) *Error {
 		return &Error{Status: http.StatusUnprocessableEntity, Code: "application.invalid_type", Message: "Only machine to machine applications can have associated roles."}
 	case errors.Is(err, apps.ErrUserRole):
 		return &Error{Status: http.StatusUnprocessableEntity, Code: "application.invalid_role_type", Message: "Can not assign user type role to machine to machine application."}
+	case errors.Is(err, apps.ErrMachineRole):
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "user.invalid_role_type", Message: "Invalid role type, can not assign machine to machine role to user."}
+	case errors.Is(err, apps.ErrUserRoleNotHeld):
+		return &Error{Status: http.StatusNotFound, Code: "entity.not_found", Message: "The user does not hold this role."}
 	case errors.Is(err, apps.ErrRoleNotHeld):
 		return &Error{Status: http.StatusNotFound, Code: "entity.not_found", Message: "The application does not hold this role."}
 	}

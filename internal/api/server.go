@@ -107,6 +107,7 @@ type route struct {
 	response     any     // the success body's type, or nil for no body
 	headers      []param // headers of the success response
 	status       int     // success status
+	noBody       bool    // the success status (not 204) carries no body, as Logto's
 	alsoStatus   []int   // other success statuses, with no body
 }
 
@@ -159,6 +160,10 @@ func (s *Server) routeTable() []route {
 		{method: "GET", path: "/api/applications/{applicationId}/roles", summary: "The roles a machine-to-machine application holds, a page at a time (Total-Number header)", handler: s.listApplicationRoles, query: pageParams("Roles"), response: []roleJSON{}, headers: []param{totalHeader("roles", true)}, status: 200},
 		{method: "POST", path: "/api/applications/{applicationId}/roles", summary: "Give a machine-to-machine application roles", handler: s.assignApplicationRoles, request: roleIDsBody{}, response: assignedRolesJSON{}, status: 201},
 		{method: "DELETE", path: "/api/applications/{applicationId}/roles/{roleId}", summary: "Take a role from a machine-to-machine application", handler: s.removeApplicationRole, status: 204},
+		{method: "GET", path: "/api/users/{userId}/roles", summary: "The roles a user holds, a page at a time (Total-Number header)", handler: s.listUserRoles, query: pageParams("Roles"), response: []roleJSON{}, headers: []param{totalHeader("roles", true)}, status: 200},
+		{method: "POST", path: "/api/users/{userId}/roles", summary: "Give a user User roles (admin: may sign in to the console); roles it holds are left as they are", handler: s.assignUserRoles, request: roleIDsBody{}, status: 201, noBody: true},
+		{method: "PUT", path: "/api/users/{userId}/roles", summary: "Make a user's roles exactly these", handler: s.replaceUserRoles, request: roleIDsBody{}, status: 200, noBody: true},
+		{method: "DELETE", path: "/api/users/{userId}/roles/{roleId}", summary: "Take a role from a user", handler: s.removeUserRole, status: 204},
 		{method: "GET", path: "/api/roles", summary: "List roles (filtered by type), with the applications that hold them, a page at a time (Total-Number header)", handler: s.listRoles, query: roleQuery(), response: []roleSummaryJSON{}, headers: []param{totalHeader("roles", true)}, status: 200},
 		{method: "GET", path: "/api/resources", summary: "List API resources, the management API first; paged (page, page_size; Total-Number header) when either is given", handler: s.listResources, query: resourceQuery(), response: []resourceJSON{}, headers: []param{totalHeader("resources", false)}, status: 200},
 		{method: "POST", path: "/api/resources", summary: "Create an API resource (its indicator unique in the tenant)", handler: s.createResource, request: createResourceBody{}, response: resourceJSON{}, status: 201},

@@ -36,11 +36,12 @@ type Role struct {
 
 // builtinRoles are the roles every tenant has: Logto's pre-configured
 // "Logto Management API access" role, which grants ManagementScope on
-// ManagementResource.
+// ManagementResource, and the administrators' User role.
 func builtinRoles() []Role {
 	return []Role{{ID: ManagementRoleID, Name: "Logto Management API access",
 		Description: "This default role grants access to the Logto management API.", Type: RoleTypeMachineToMachine,
-		scopes: map[string][]string{ManagementResource: {ManagementScope}}}}
+		scopes: map[string][]string{ManagementResource: {ManagementScope}}},
+		{ID: AdminRoleID, Name: "Admin", Description: "Signs in to the admin console through the hosted sign-in pages.", Type: RoleTypeUser}}
 }
 
 func findRole(id string) (Role, bool) {
@@ -52,11 +53,18 @@ func findRole(id string) (Role, bool) {
 }
 
 // RoleSummary is a role as Logto's role list shows it: with how many
-// applications hold it and the first three of them.
+// users and applications hold it and the first three of each.
 type RoleSummary struct {
 	Role                 Role
+	UsersCount           int
+	FeaturedUsers        []FeaturedUser
 	ApplicationsCount    int
 	FeaturedApplications []Application
+}
+
+// FeaturedUser is a user a role list shows.
+type FeaturedUser struct {
+	ID, Name, Avatar string
 }
 
 // Roles returns the tenant's roles of a type (every type when ""), a page
@@ -78,7 +86,14 @@ func (s *Service) Roles(ctx context.Context, tenant string, typ RoleType, p Page
 		if err != nil {
 			return nil, 0, err
 		}
-		sum := RoleSummary{Role: r, ApplicationsCount: n, FeaturedApplications: []Application{}}
+		users, nu, err := s.st.RoleUsers(ctx, tenant, r.ID, 3)
+		if err != nil {
+			return nil, 0, err
+		}
+		sum := RoleSummary{Role: r, ApplicationsCount: n, FeaturedApplications: []Application{}, UsersCount: nu, FeaturedUsers: []FeaturedUser{}}
+		for _, u := range users {
+			sum.FeaturedUsers = append(sum.FeaturedUsers, FeaturedUser{ID: u.ID, Name: u.Name, Avatar: u.Avatar})
+		}
 		for _, row := range rows {
 			a, err := view(row)
 			if err != nil {

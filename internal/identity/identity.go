@@ -439,9 +439,9 @@ func (s *Service) SetSuspended(ctx context.Context, tenant, id string, suspended
 	return s.read(ctx, w, tenant, id)
 }
 
-// Delete removes a user.
+// Delete removes a user, with the roles it holds.
 func (s *Service) Delete(ctx context.Context, tenant, id string) error {
-	return writeError(s.st.WriteQ().UserDelete(ctx, tenant, id))
+	return writeError(s.st.InTx(ctx, func(tx *store.Tx) error { return tx.UserDelete(ctx, tenant, id) }))
 }
 
 // DeleteIn removes a user inside tx, for a step that removes what else the

@@ -157,6 +157,46 @@ func (r Reader) RoleApplications(ctx context.Context, tenant, roleID string, lim
 	return out, total, err
 }
 
+// UserRoleAdd gives a user a role, and reports whether it did not hold it
+// already.
+func (w Writer) UserRoleAdd(ctx context.Context, tenant, userID, roleID string, now time.Time) (bool, error) {
+	n, err := w.exec(ctx, `INSERT INTO user_roles (tenant_id, user_id, role_id, created_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (tenant_id, user_id, role_id) DO NOTHING`, tenant, userID, roleID, Micros(now))
+	return n > 0, err
+}
+
+// UserRoleRemove takes a role from a user. ErrNotFound when the user does
+// not hold it.
+func (w Writer) UserRoleRemove(ctx context.Context, tenant, userID, roleID string) error {
+	n, err := w.exec(ctx, `DELETE FROM user_roles WHERE tenant_id = $1 AND user_id = $2 AND role_id = $3`, tenant, userID, roleID)
+	if err == nil && n == 0 {
+		err = ErrNotFound
+	}
+	return err
+}
+
+// UserRoles returns the IDs of the roles a user holds, in the order it was
+// given them.
+func (r Reader) UserRoles(ctx context.Context, tenant, userID string) ([]string, error) {
+	return queryAll(ctx, r.db, func(row scanner) (string, error) {
+		var id string
+		return id, interpret(row.Scan(&id))
+	}, `SELECT role_id FROM user_roles WHERE tenant_id = $1 AND user_id = $2 ORDER BY created_at, role_id`, tenant, userID)
+}
+
+// RoleUsers returns how many users hold a role, and the first limit of
+// them to have been given it, oldest user first.
+func (r Reader) RoleUsers(ctx context.Context, tenant, roleID string, limit int) ([]User, int, error) {
+	var total int
+	if err := r.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM user_roles WHERE tenant_id = $1 AND role_id = $2`, tenant, roleID).Scan(&total); err != nil {
+		return nil, 0, interpret(err)
+	}
+	out, err := queryAll(ctx, r.db, scanUser, `SELECT `+userColumns+` FROM users WHERE tenant_id = $1 AND id IN
+		(SELECT user_id FROM user_roles WHERE tenant_id = $1 AND role_id = $2 ORDER BY created_at, user_id LIMIT $3)
+		ORDER BY created_at, id`, tenant, roleID, limit)
+	return out, total, err
+}
+
 // Resource is a row of the resources table: an API resource a tenant
 // defined. AccessTokenTTL is in seconds.
 type Resource struct {

@@ -125,8 +125,13 @@ func (w Writer) userSet(ctx context.Context, column, tenant, id string, value an
 	return err
 }
 
-// UserDelete removes a user. ErrNotFound when there is no such user.
+// UserDelete removes a user and the roles it holds; run it in a
+// transaction so that both go at once. ErrNotFound when there is no such
+// user.
 func (w Writer) UserDelete(ctx context.Context, tenant, id string) error {
+	if _, err := w.exec(ctx, `DELETE FROM user_roles WHERE tenant_id = $1 AND user_id = $2`, tenant, id); err != nil {
+		return err
+	}
 	n, err := w.exec(ctx, `DELETE FROM users WHERE tenant_id = $1 AND id = $2`, tenant, id)
 	if err == nil && n == 0 {
 		err = ErrNotFound
