@@ -334,10 +334,11 @@ func TestRoles(t *testing.T) {
 		if sums[0].ApplicationsCount != 4 || !slices.Equal(appIDs(sums[0].FeaturedApplications), ids[:3]) {
 			t.Errorf("count %d, featured %v; want 4 and %v", sums[0].ApplicationsCount, appIDs(sums[0].FeaturedApplications), ids[:3])
 		}
-		if user, total, err := s.Roles(ctx, tenant, apps.RoleTypeUser, apps.Page{Limit: 20}); err != nil || total != 0 || len(user) != 0 {
-			t.Errorf("user roles: %+v (%d), %v", user, total, err)
+		user, users, err := s.Roles(ctx, tenant, apps.RoleTypeUser, apps.Page{Limit: 20})
+		if err != nil || users != 1 || len(user) != 1 || user[0].Role.ID != apps.AdminRoleID || user[0].UsersCount != 0 || user[0].ApplicationsCount != 0 {
+			t.Errorf("user roles: %+v (%d), %v", user, users, err)
 		}
-		if page2, total, err := s.Roles(ctx, tenant, "", apps.Page{Limit: 20, Offset: 20}); err != nil || total != 1 || len(page2) != 0 {
+		if page2, total, err := s.Roles(ctx, tenant, "", apps.Page{Limit: 20, Offset: 20}); err != nil || total != 1+users || len(page2) != 0 {
 			t.Errorf("page 2: %+v (%d), %v", page2, total, err)
 		}
 		var fe *apps.FieldError
