@@ -93,8 +93,11 @@ type Deps struct {
 	Verification *verification.Service
 	Tokens       Tokens
 	Sessions     Sessions
-	Logger       *slog.Logger
-	Now          func() time.Time
+	// AppName names an application for the email-change notice; nil or
+	// "" leaves the app out.
+	AppName func(ctx context.Context, tenant, clientID string) (string, error)
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Service runs the account flows.

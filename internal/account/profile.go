@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 
+	"github.com/authmail/authmail/connector"
 	"github.com/authmail/authmail/internal/address"
+	"github.com/authmail/authmail/internal/emailtemplate"
 	"github.com/authmail/authmail/internal/experience"
 	"github.com/authmail/authmail/internal/identity"
+	"github.com/authmail/authmail/internal/sendcode"
 	"github.com/authmail/authmail/internal/store"
 )
 
@@ -198,7 +201,8 @@ type EmailChanged struct {
 // BindNewIdentifier record of the caller's for that address
 // (verification_record.not_found), and no other user with the address in
 // its canonical form (user.email_already_in_use). The record is consumed
-// in the write's transaction, so it changes the email once.
+// in the write's transaction, so it changes the email once. The old address,
+// when there was one, is told of the change.
 func (s *Service) SetPrimaryEmail(ctx context.Context, c Caller, email, newRecordID string) (EmailChanged, error) {
 	p, err := s.Verified(ctx, c, FieldEmail)
 	if err != nil {
@@ -243,7 +247,32 @@ func (s *Service) SetPrimaryEmail(ctx context.Context, c Caller, email, newRecor
 	if err != nil {
 		return EmailChanged{}, err
 	}
+	if changed.Old != "" && changed.Old != changed.New {
+		s.notifyEmailChanged(ctx, c, p, changed.Old)
+	}
 	return changed, nil
+}
+
+// notifyEmailChanged tells the old address that the account's email
+// changed (authmail's addition: Logto tells only the new one): a Generic
+// message with the built-in notice's words and no code, in the caller's
+// language, naming the app whose token made the change. It is delivered
+// after the answer; a failure is logged and the change stands.
+func (s *Service) notifyEmailChanged(ctx context.Context, c Caller, p Principal, old string) {
+	to, err := address.Parse(old)
+	if err == nil {
+		payload := map[string]any{}
+		if s.d.AppName != nil && p.ClientID != "" {
+			if name, err := s.d.AppName(ctx, c.Tenant, p.ClientID); err == nil && name != "" {
+				payload["application"] = map[string]any{"id": p.ClientID, "name": name}
+			}
+		}
+		_, err = s.d.Codes.Send(ctx, sendcode.Request{Tenant: c.Tenant, Email: to, Usage: connector.UsageGeneric,
+			Notice: emailtemplate.NoticeEmailChanged, Preferred: c.Languages, Payload: payload, IP: c.IP, Detach: true}, nil)
+	}
+	if err != nil {
+		s.d.Logger.WarnContext(ctx, "telling the old address of an email change", "err", err)
+	}
 }
 
 // RemovePrimaryEmail unlinks the caller's primary email (DELETE

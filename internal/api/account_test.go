@@ -3,6 +3,7 @@ package api_test
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -156,9 +157,10 @@ type myAccount struct {
 // TestAccountAPIChangesTheEmailAfterReVerification: a signed-in user
 // proves it is them by a UserPermissionValidation code to their address,
 // proves the new address by a BindNewIdentifier code, and changes their
-// primary email with both records; the new-address record is used up
-// by the change, and the permission record goes on unlocking changes for
-// its ten minutes, as Logto's.
+// primary email with both records; the old address is told (with no
+// code); the new-address record is used up by the change, and the
+// permission record goes on unlocking changes for its ten minutes, as
+// Logto's.
 func TestAccountAPIChangesTheEmailAfterReVerification(t *testing.T) {
 	runFlows(t, func(t *testing.T, a *apptest.App) {
 		emailSignIn(t, a)
@@ -177,6 +179,12 @@ func TestAccountAPIChangesTheEmailAfterReVerification(t *testing.T) {
 		u.ok("GET", "/api/my-account", "", nil, http.StatusOK, &me)
 		if me.PrimaryEmail == nil || *me.PrimaryEmail != "new.address@example.com" {
 			t.Fatalf("primary email after the change = %v, want new.address@example.com", me.PrimaryEmail)
+		}
+		// The old address is told, with no code, naming the app.
+		waitInbox(t, a, "old.address@example.com", "Generic")
+		notice := inbox(t, a, "old.address@example.com")[0]
+		if _, hasCode := notice.Payload["code"]; hasCode || notice.Subject != "Your email address was changed" || !strings.Contains(notice.Text, "Flows") {
+			t.Errorf("the old address got %q with payload %v:\n%s\nwant the email-change notice naming the app, with no code", notice.Subject, notice.Payload, notice.Text)
 		}
 		// The new-address record changed the email once.
 		u.fails("POST", "/api/my-account/primary-email", perm, body, http.StatusBadRequest, "verification_record.not_found")

@@ -192,7 +192,7 @@ func (a *App) build(ctx context.Context, s config.Settings, opts Options, now fu
 		Verification: codes, Completer: a.OIDC, Authorizer: a.OIDC, Limiter: a.Limiter, AppLimit: AppLimit(s), PublicURL: a.PublicURL, Logger: a.logger.With("component", "experience"), Now: now})
 	a.OIDC.SetExperience(a.Experience)
 	a.Account = account.New(account.Deps{Store: a.Store, Keys: a.Keys, Tenants: a.Tenants, Users: a.Users, Codes: a.Codes,
-		Verification: codes, Tokens: a.OIDC, Sessions: a.Experience, Logger: a.logger.With("component", "account"), Now: now})
+		Verification: codes, Tokens: a.OIDC, Sessions: a.Experience, AppName: a.appName, Logger: a.logger.With("component", "account"), Now: now})
 	configs, templates := connconfig.New(a.Store, a.conns, a.logger, now), savedtemplates.New(a.Store, now)
 	a.Orgs = orgs.New(orgs.Deps{Store: a.Store, Keys: a.Keys, Users: a.Users, Codes: a.Codes, Delivery: a.Delivery, Tenants: a.Tenants,
 		Now: now, Logger: a.logger.With("component", "orgs"), PublicURL: a.PublicURL})

@@ -61,9 +61,20 @@ type languageStrings struct {
 	Dir    string                                      `json:"dir"`
 	Common map[string]variants                         `json:"common"`
 	Usages map[connector.UsageType]map[string]variants `json:"usages"`
+	// Notices are the words of the notices (NoticeEmailChanged...), which
+	// carry neither a code nor a link.
+	Notices map[string]map[string]variants `json:"notices"`
 }
 
-func (l *languageStrings) get(usage connector.UsageType, key string) (variants, bool) {
+// get is a string of a usage type's message, or of a notice when notice
+// is not "".
+func (l *languageStrings) get(usage connector.UsageType, notice, key string) (variants, bool) {
+	if notice != "" {
+		v, ok := l.Notices[notice][key]
+		if ok || key != "sentBy" {
+			return v, ok
+		}
+	}
 	if v, ok := l.Usages[usage][key]; ok {
 		return v, true
 	}
@@ -145,8 +156,15 @@ func loadLanguage(tag string) (*languageStrings, error) {
 	}
 	for _, u := range connector.UsageTypes() {
 		for _, key := range requiredStrings(u) {
-			if _, ok := l.get(u, key); !ok {
+			if _, ok := l.get(u, "", key); !ok {
 				return nil, fmt.Errorf("%s: missing string %q", u, key)
+			}
+		}
+	}
+	for _, n := range Notices() {
+		for _, key := range []string{"subject", "preheader", "heading", "intro", "ignore"} {
+			if _, ok := l.get(connector.UsageGeneric, n, key); !ok {
+				return nil, fmt.Errorf("notice %s: missing string %q", n, key)
 			}
 		}
 	}
@@ -164,6 +182,14 @@ func requiredStrings(usage connector.UsageType) []string {
 
 func usesLink(usage connector.UsageType) bool { return usage == connector.UsageOrganizationInvitation }
 
+// NoticeEmailChanged is the notice to the old address of an account whose
+// primary email changed.
+const NoticeEmailChanged = "EmailChanged"
+
+// Notices lists the built-in notices: messages with neither a code nor a
+// link, in a usage type's built-in layout with words of their own.
+func Notices() []string { return []string{NoticeEmailChanged} }
+
 // Languages returns the language tags of the built-in templates, sorted.
 func Languages() []string { return slices.Clone(builtins.tags) }
 
@@ -171,12 +197,15 @@ func Languages() []string { return slices.Clone(builtins.tags) }
 type layoutData struct {
 	Lang, Dir                  string
 	IsLink, HasLogo, HasSender bool
-	HasCompany                 bool
-	OnPrimary                  string
-	usage                      connector.UsageType
-	strings                    *languageStrings
-	data                       map[string]any
-	escape                     bool
+	// IsNotice says the message carries neither a code nor a link.
+	IsNotice   bool
+	HasCompany bool
+	OnPrimary  string
+	usage      connector.UsageType
+	notice     string
+	strings    *languageStrings
+	data       map[string]any
+	escape     bool
 }
 
 var textEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
@@ -184,7 +213,7 @@ var textEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 // T returns the string key in the variant that fits the payload, escaped
 // for HTML text in the HTML layout.
 func (d layoutData) T(key string) string {
-	v, ok := d.strings.get(d.usage, key)
+	v, ok := d.strings.get(d.usage, d.notice, key)
 	if !ok {
 		return ""
 	}
@@ -202,18 +231,20 @@ func (d layoutData) T(key string) string {
 // still holds placeholders; render it with [RenderDetails].
 func BuiltinDetails(usage connector.UsageType, language string, payload map[string]any, b Branding) (Details, error) {
 	b = b.sanitized()
-	return builtinDetails(usage, language, templateData(payload, b), b)
+	return builtinDetails(usage, "", language, templateData(payload, b), b)
 }
 
-func builtinDetails(usage connector.UsageType, language string, data map[string]any, b Branding) (Details, error) {
+func builtinDetails(usage connector.UsageType, notice, language string, data map[string]any, b Branding) (Details, error) {
 	strs, ok := builtins.languages[language]
-	if !ok || !usage.Valid() {
-		return Details{}, fmt.Errorf("no built-in %s template in %q", usage, language)
+	if !ok || !usage.Valid() || (notice != "" && !slices.Contains(Notices(), notice)) {
+		return Details{}, fmt.Errorf("no built-in %s template %q in %q", usage, notice, language)
 	}
 	d := layoutData{
 		Lang:       language,
 		Dir:        strs.Dir,
-		IsLink:     usesLink(usage),
+		IsLink:     notice == "" && usesLink(usage),
+		IsNotice:   notice != "",
+		notice:     notice,
 		HasLogo:    b.LogoURL != "",
 		HasSender:  b.SenderName != "",
 		HasCompany: b.CompanyInformation != "",

@@ -77,6 +77,11 @@ type Request struct {
 	Branding Branding
 	// ConnectorTemplates are the active connector config's own templates.
 	ConnectorTemplates []connector.Template
+	// Notice, when not "", names a built-in notice (Notices): a message
+	// of the usage type with neither a code nor a link, in the built-in
+	// layout with the notice's words; saved and connector templates, which
+	// are written for codes, are not used for it.
+	Notice string
 }
 
 // Rendered is a message ready for a connector.

@@ -19,10 +19,18 @@ type resolved struct {
 // resolve walks the resolution chain of the package documentation.
 func resolve(ctx context.Context, store Store, req Request, data map[string]any, b Branding) (resolved, error) {
 	langs := storedLanguages(req.Locale, req.FallbackLanguage)
+	if req.Notice != "" {
+		// Saved and connector templates are written for codes: a notice
+		// has its built-in words.
+		langs = nil
+	}
 	if r, ok, err := resolveStored(ctx, store, req, langs); err != nil || ok {
 		return r, err
 	}
 	for _, usage := range usageChain(req.Usage) {
+		if req.Notice != "" {
+			break
+		}
 		if t, ok := connectorTemplate(req.ConnectorTemplates, usage); ok {
 			lang := ""
 			if len(langs) > 0 {
@@ -32,7 +40,7 @@ func resolve(ctx context.Context, store Store, req Request, data map[string]any,
 		}
 	}
 	lang := builtinLanguage(req.Locale, req.FallbackLanguage)
-	d, err := builtinDetails(req.Usage, lang, data, b)
+	d, err := builtinDetails(req.Usage, req.Notice, lang, data, b)
 	if err != nil {
 		return resolved{}, err
 	}

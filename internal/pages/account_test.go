@@ -6,12 +6,14 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"golang.org/x/net/html"
 
 	"github.com/authmail/authmail/internal/app/apptest"
+	"github.com/authmail/authmail/internal/testwait"
 )
 
 // accountCenterOn turns the account center on with the email and the
@@ -48,8 +50,9 @@ func (r response) notice() string {
 // TestTheAccountPageChangesTheEmailAndThePasswordWithPlainForms: with no
 // JavaScript, a signed-in user opens /account/security, confirms it is
 // them with a code to their address, changes their email with a code to
-// the new address, and changes their password; each step is a POST form
-// answered by a redirect, and the new email and password sign in.
+// the new address (the old one is told), and changes their password;
+// each step is a POST form answered by a redirect, and the new email and
+// password sign in.
 func TestTheAccountPageChangesTheEmailAndThePasswordWithPlainForms(t *testing.T) {
 	apptest.ForEachDB(t, func(t *testing.T, dbURL string) {
 		a, rp := newApp(t, dbURL)
@@ -102,6 +105,11 @@ func TestTheAccountPageChangesTheEmailAndThePasswordWithPlainForms(t *testing.T)
 		if u.PrimaryEmail != fresh {
 			t.Fatalf("the user's email is %q, want %s", u.PrimaryEmail, fresh)
 		}
+		testwait.Until(t, 10*time.Second, func() bool {
+			var msgs []inboxMessage
+			a.JSON("GET", "/api/dev-inbox/messages?to="+url.QueryEscape(email), nil, http.StatusOK, &msgs)
+			return len(msgs) > 0 && msgs[0].Subject == "Your email address was changed"
+		}, "the old address %s was not told of the change", email)
 
 		f := page.form(t, "/account/security/password")
 		r = v.submit(f, "password", "second horse battery", "confirm", "second horse batteries")

@@ -86,6 +86,9 @@ type Request struct {
 	// delivered send from a suppressed one; a failure then shows only in
 	// the message log.
 	Detach bool
+	// Notice, for Send, names a built-in notice (emailtemplate.Notices) whose
+	// words the message has instead of the usage type's templates.
+	Notice string
 	// ExpiresAt is when a message without a code (Send) stops being worth
 	// delivering; zero means a day after it is sent. A code's message
 	// expires with the code.
@@ -220,6 +223,7 @@ func compose(ctx context.Context, templates emailtemplate.Store, exp tenant.Expe
 	}
 	rr := renderRequest(exp, req.Tenant, req.Usage, req.Locale, payload, act.Templates)
 	rr.Preferred = req.Preferred
+	rr.Notice = req.Notice
 	rendered, err := emailtemplate.Render(ctx, templates, rr)
 	if err != nil {
 		return delivery.Outgoing{}, err
