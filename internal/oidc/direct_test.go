@@ -421,3 +421,52 @@ func TestSignInWithoutRedirectsTakesTheBrowsersSteps(t *testing.T) {
 		}
 	})
 }
+
+// TestSignInWithoutRedirectsAsksForTheSecondFactor: with the email code as
+// the second factor, a Native app's password sign-in is asked for it at
+// submit (403 session.mfa.require_mfa_verification, nothing issued), gets
+// the code through the same steps with its interaction token, and then
+// its ID token says both factors were used.
+func TestSignInWithoutRedirectsAsksForTheSecondFactor(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, a *apptest.App) {
+		a.JSON("PATCH", "/api/sign-in-exp", map[string]any{
+			"signUp": map[string]any{"identifiers": []string{"email"}, "verify": true, "password": true},
+			"signIn": map[string]any{"methods": []map[string]any{{"identifier": "email", "password": true, "verificationCode": false, "isPasswordPrimary": true}}},
+			"mfa":    map[string]any{"factors": []string{"EmailVerificationCode"}, "policy": "PromptAtSignInAndSignUp"},
+		}, http.StatusOK, nil)
+		user := newUser(t, a, "alice@example.com")
+		a.JSON("PATCH", "/api/users/"+user.ID+"/password", map[string]string{"password": "correct horse battery"}, http.StatusOK, nil)
+		r := newRP(t, a, apps.TypeNative)
+		h := r.startHeadless(nil)
+		h.call("PUT", "/api/experience", map[string]string{"interactionEvent": "SignIn"}).want(t, "PUT", http.StatusNoContent, "")
+		var rec struct {
+			VerificationID string `json:"verificationId"`
+		}
+		pw := h.call("POST", "/api/experience/verification/password", map[string]any{"identifier": map[string]string{"type": "email", "value": "alice@example.com"}, "password": "correct horse battery"})
+		pw.want(t, "the password", http.StatusOK, "")
+		if err := json.Unmarshal(pw.body, &rec); err != nil {
+			t.Fatal(err)
+		}
+		h.call("POST", "/api/experience/identification", map[string]string{"verificationId": rec.VerificationID}).want(t, "identifying", http.StatusNoContent, "")
+		h.submit().want(t, "submit before the second factor", http.StatusForbidden, "session.mfa.require_mfa_verification")
+
+		sent := h.call("POST", "/api/experience/verification/mfa-verification-code", map[string]string{"identifierType": "email"})
+		sent.want(t, "sending the second-factor code", http.StatusOK, "")
+		if err := json.Unmarshal(sent.body, &rec); err != nil {
+			t.Fatal(err)
+		}
+		code := inboxCode(t, a, "alice@example.com", 1)
+		h.call("POST", "/api/experience/verification/mfa-verification-code/verify",
+			map[string]string{"verificationId": rec.VerificationID, "code": code, "identifierType": "email"}).want(t, "verifying the second factor", http.StatusOK, "")
+		id, err := r.verify(tokens(t, h.submit()), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var claims struct {
+			AMR []string `json:"amr"`
+		}
+		if err := id.Claims(&claims); err != nil || !slices.Contains(claims.AMR, experience.AMRPassword) || !slices.Contains(claims.AMR, "mfa") {
+			t.Errorf("the ID token's amr is %v (%v), want the password and the second factor", claims.AMR, err)
+		}
+	})
+}
