@@ -198,7 +198,10 @@ type layoutData struct {
 	Lang, Dir                  string
 	IsLink, HasLogo, HasSender bool
 	// IsNotice says the message carries neither a code nor a link.
-	IsNotice   bool
+	IsNotice bool
+	// HasLink says a code's message also carries a link that completes
+	// the same verification (a magic link: the payload's link).
+	HasLink    bool
 	HasCompany bool
 	OnPrimary  string
 	usage      connector.UsageType
@@ -244,6 +247,7 @@ func builtinDetails(usage connector.UsageType, notice, language string, data map
 		Dir:        strs.Dir,
 		IsLink:     notice == "" && usesLink(usage),
 		IsNotice:   notice != "",
+		HasLink:    notice == "" && !usesLink(usage) && hasAll("{{link}}", data),
 		notice:     notice,
 		HasLogo:    b.LogoURL != "",
 		HasSender:  b.SenderName != "",

@@ -32,11 +32,13 @@ type goldenCase struct {
 func goldenCases(usage connector.UsageType, lang string) []goldenCase {
 	full := SamplePayload(usage)
 	full["locale"], full["uiLocales"] = lang, lang
-	// bare has only what Logto's management API sends: the code or link.
+	// bare has only what Logto's management API sends: the code, or else
+	// the link.
 	bare := map[string]any{}
 	for _, key := range []string{"code", "link"} {
 		if v, ok := full[key]; ok {
 			bare[key] = v
+			break
 		}
 	}
 	return []goldenCase{

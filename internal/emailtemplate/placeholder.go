@@ -143,8 +143,8 @@ var common = []string{"locale", "uiLocales", "expiresInMinutes",
 // provided lists, per usage type, the placeholders it provides besides the
 // common ones. "x.*" means any path below x.
 var provided = map[connector.UsageType][]string{
-	connector.UsageSignIn:                   {"code", "application.*", "organization.*"},
-	connector.UsageRegister:                 {"code", "application.*", "organization.*"},
+	connector.UsageSignIn:                   {"code", "link", "application.*", "organization.*"},
+	connector.UsageRegister:                 {"code", "link", "application.*", "organization.*"},
 	connector.UsageForgotPassword:           {"code", "application.*", "organization.*"},
 	connector.UsageGeneric:                  {"code"},
 	connector.UsageOrganizationInvitation:   {"link", "organization.*", "inviter.*"},

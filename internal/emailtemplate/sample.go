@@ -8,7 +8,7 @@ import (
 
 // SamplePayload returns realistic placeholder values for previews: those
 // the usage type provides (code 123456, application, organization, user,
-// inviter, link), plus locale, uiLocales and expiresInMinutes. Each call
+// inviter, link: a magic link beside a code), plus locale, uiLocales and expiresInMinutes. Each call
 // returns fresh maps the caller may change.
 func SamplePayload(usage connector.UsageType) map[string]any {
 	p := map[string]any{
@@ -21,6 +21,10 @@ func SamplePayload(usage connector.UsageType) map[string]any {
 		if v := sampleValue(root); v != nil {
 			p[root] = v
 		}
+	}
+	if _, ok := p["code"]; ok && p["link"] != nil {
+		// A code's link is a magic link.
+		p["link"] = "https://auth.example.com/magic-link/sample-token"
 	}
 	return p
 }

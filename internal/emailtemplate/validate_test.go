@@ -47,7 +47,7 @@ func TestValidateDetails(t *testing.T) {
 		{"ReplyToRendersEmpty", connector.UsageOrganizationInvitation, Details{Subject: "s", Content: "{{link}}", ReplyTo: "{{inviter.missing}}"}, "replyTo"},
 		{"SendFromBrokenAddress", connector.UsageSignIn, with(func(d *Details) { d.SendFrom = "Acme <not an address>" }), "sendFrom"},
 		{"SendFromRendersEmpty", connector.UsageSignIn, with(func(d *Details) { d.SendFrom = "{{application.missing}}" }), "sendFrom"},
-		{"UnknownPlaceholder", connector.UsageSignIn, with(func(d *Details) { d.Content = "{{link}}" }), "placeholders"},
+		{"UnknownPlaceholder", connector.UsageSignIn, with(func(d *Details) { d.Content = "{{inviter.name}}" }), "placeholders"},
 		{"ObjectPlaceholder", connector.UsageSignIn, with(func(d *Details) { d.Content = "{{application}}" }), "placeholders"},
 		{"UnknownBrandingKey", connector.UsageSignIn, with(func(d *Details) { d.Subject = "{{branding.logoURL}}" }), "placeholders"},
 		{"PlaceholderInReplyTo", connector.UsageGeneric, Details{Subject: "s", Content: "{{code}}", ReplyTo: "{{user.primaryEmail}}"}, "placeholders"},
@@ -91,8 +91,8 @@ func TestPlaceholderErrorListsProvided(t *testing.T) {
 		wantUnknown  []string
 		wantProvided []string
 	}{
-		{connector.UsageSignIn, "{{link}} {{code}} {{user.name}} {{link}}", []string{"link", "user.name"},
-			[]string{"code", "application.*", "organization.*"}},
+		{connector.UsageSignIn, "{{link}} {{code}} {{user.name}} {{inviter.name}}", []string{"user.name", "inviter.name"},
+			[]string{"code", "link", "application.*", "organization.*"}},
 		{connector.UsageGeneric, "{{application.name}} {{organization.name}}", []string{"application.name", "organization.name"},
 			[]string{"code"}},
 		{connector.UsageOrganizationInvitation, "{{code}} {{link}} {{inviter.name}}", []string{"code"},

@@ -103,10 +103,13 @@ func (s *Service) SendCode(ctx context.Context, c Caller, id Identifier, event E
 			return CodeSent{}, err
 		}
 	}
+	rec := &record{ID: newSecret(), Type: RecordEmailCode, Email: to.String(), Usage: string(req.Usage)}
+	if r.linksFor(req.Usage) {
+		req.Link = s.magicLink(c.Tenant, in.hash, rec.ID, to, req.Usage)
+	}
 	if err := s.d.Codes.SendCode(ctx, req); err != nil {
 		return CodeSent{}, err
 	}
-	rec := &record{ID: newSecret(), Type: RecordEmailCode, Email: to.String(), Usage: string(req.Usage)}
 	if err := s.update(ctx, c, func(_ *store.Tx, in *interaction) error {
 		if in.st.Event == "" {
 			return ErrInteractionNotFound
@@ -198,13 +201,14 @@ func (s *Service) verifyRecord(ctx context.Context, c Caller, in *interaction, r
 	if err != nil {
 		return "", s.blocked(err, in.req, c)
 	}
-	err = s.update(ctx, c, func(_ *store.Tx, in *interaction) error {
+	err = s.update(ctx, c, func(tx *store.Tx, in *interaction) error {
 		cur := in.st.Records[rec.Type]
 		if cur == nil || cur.ID != rec.ID {
 			return ErrVerificationNotFound // replaced meanwhile
 		}
 		cur.Verified, cur.Proof = true, proof.ID
-		return nil
+		// The code is used: its magic link goes with it.
+		return tx.MagicLinkRetire(ctx, c.Tenant, in.hash, s.d.Now())
 	})
 	if err != nil {
 		return "", err

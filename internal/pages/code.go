@@ -130,30 +130,38 @@ func (s *Server) codeSubmit(f flow) func(p *page) error {
 		if !ok {
 			return nil
 		}
-		ctx := p.r.Context()
-		id, err := s.Experience.VerifyCode(ctx, p.caller, emailIdentifier(p.state.Email), p.state.VerificationID, code)
+		id, err := s.Experience.VerifyCode(p.r.Context(), p.caller, emailIdentifier(p.state.Email), p.state.VerificationID, code)
 		if err != nil {
 			return p.refuse(err, "code", v, show)
 		}
-		_, err = s.Experience.Identify(ctx, p.caller, id)
-		switch {
-		case f == signInFlow && isCode(err, "user.user_not_exist") && registerByEmail(p.exp):
-			return p.redirect(createAccountPath)
-		case f == registerFlow && isCode(err, "user.email_already_in_use") && signInByCode(p.exp):
-			return p.redirect(existingAccountPath)
-		}
-		if done, perr := p.toProfile(err); done {
-			return perr
-		}
-		if err != nil {
-			return p.refuse(err, "", v, show)
-		}
-		if f == forgotFlow {
-			p.state.VerificationID, p.state.Identified = "", true
-			return p.redirect(resetPath)
-		}
-		return p.finish()
+		return s.afterCode(p, f, id, func(err error) error { return p.refuse(err, "", v, show) })
 	}
+}
+
+// afterCode goes on from the verified code record id of flow f (typed, or
+// a magic link): it identifies the user (sign-in, reset) or creates the
+// account (register) and finishes, or goes to a cross-over page, the page
+// that asks for what the account lacks, or the new password page; refuse
+// answers any other refusal.
+func (s *Server) afterCode(p *page, f flow, id string, refuse func(error) error) error {
+	_, err := s.Experience.Identify(p.r.Context(), p.caller, id)
+	switch {
+	case f == signInFlow && isCode(err, "user.user_not_exist") && registerByEmail(p.exp):
+		return p.redirect(createAccountPath)
+	case f == registerFlow && isCode(err, "user.email_already_in_use") && signInByCode(p.exp):
+		return p.redirect(existingAccountPath)
+	}
+	if done, perr := p.toProfile(err); done {
+		return perr
+	}
+	if err != nil {
+		return refuse(err)
+	}
+	if f == forgotFlow {
+		p.state.VerificationID, p.state.Identified = "", true
+		return p.redirect(resetPath)
+	}
+	return p.finish()
 }
 
 // codeSend sends a code for the flow's address again (or, from the

@@ -73,6 +73,9 @@ var errorTexts = map[string]errorText{
 	"session.mfa.require_mfa_verification":           {msg("error.mfa_required"), http.StatusForbidden, false},
 	"session.mfa.mfa_factor_not_enabled":             {msg("error.mfa_not_enabled"), http.StatusBadRequest, true},
 	"session.mfa.bind_mfa_existed":                   {msg("error.mfa_existed"), http.StatusBadRequest, false},
+	"one_time_token.token_not_found":                 {msg("error.link_not_valid"), http.StatusNotFound, true},
+	"one_time_token.token_expired":                   {msg("error.link_expired"), http.StatusBadRequest, true},
+	"one_time_token.token_consumed":                  {msg("error.link_used"), http.StatusBadRequest, true},
 	"request.unavailable":                            {msg("error.unavailable"), http.StatusServiceUnavailable, true},
 	"request.timeout":                                {msg("error.unavailable"), http.StatusServiceUnavailable, true},
 }

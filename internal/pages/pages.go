@@ -78,7 +78,12 @@ type route struct {
 	// account says the page is the signed-in user's, found by the sign-in
 	// session's cookie; without one it answers the signed-out page.
 	account bool
-	handler func(p *page) error
+	// magicLink says the page is the magic link page of the path's
+	// {token}, for browsers with and without an interaction: the
+	// interaction is read when the cookie names a live one, and the forms'
+	// CSRF tokens are bound to it, else to the link's token.
+	magicLink bool
+	handler   func(p *page) error
 }
 
 // New builds the pages server; it fails only when the embedded templates
@@ -131,6 +136,8 @@ func (s *Server) routeTable() []route {
 		{method: "GET", path: mfaPath, interaction: true, handler: s.mfaPage},
 		{method: "POST", path: mfaPath, interaction: true, handler: s.mfaSubmit},
 		{method: "POST", path: mfaPath + "/send", interaction: true, handler: s.mfaSend},
+		{method: "GET", path: experience.MagicLinkPage + "/{token}", magicLink: true, handler: s.magicLinkPage},
+		{method: "POST", path: experience.MagicLinkPage + "/{token}", magicLink: true, handler: s.magicLinkSubmit},
 		{method: "GET", path: continuePassword, interaction: true, handler: s.continuePasswordPage},
 		{method: "POST", path: continuePassword, interaction: true, handler: s.continuePasswordSubmit},
 		{method: "GET", path: continueUsername, interaction: true, handler: s.continueUsernamePage},
@@ -186,9 +193,9 @@ const maxForm = 16 << 10
 func (s *Server) wrap(rt route) http.Handler {
 	return s.headers(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := &page{s: s, w: w, r: r, tenant: tenant.Default, logPath: r.URL.Path}
-		if rt.invitation {
-			// The path holds the invitation's token, a secret: logs name the
-			// route instead.
+		if rt.invitation || rt.magicLink {
+			// The path holds the invitation's or link's token, a secret:
+			// logs name the route instead.
 			p.logPath = rt.path
 		}
 		defer func() {
@@ -223,9 +230,24 @@ func (s *Server) wrap(rt route) http.Handler {
 			p.cat = s.cats.byLang[s.cats.choose(req.UILocales, r.Header.Get("Accept-Language"), exp.LanguageInfo.AutoDetect, exp.LanguageInfo.FallbackLanguage)]
 			p.state = s.readState(r, p.tenant, p.interaction)
 		}
+		if rt.magicLink && p.caller.Interaction != "" {
+			req, err := s.Experience.Request(r.Context(), p.caller)
+			switch {
+			case err == nil:
+				p.req, p.interaction = req, p.caller.Interaction
+				p.cat = s.cats.byLang[s.cats.choose(req.UILocales, r.Header.Get("Accept-Language"), exp.LanguageInfo.AutoDetect, exp.LanguageInfo.FallbackLanguage)]
+				p.state = s.readState(r, p.tenant, p.interaction)
+			case !errors.Is(err, experience.ErrSessionNotFound):
+				p.fail(err)
+				return
+			}
+		}
 		p.csrfSubject = p.interaction
 		if rt.invitation {
 			p.csrfSubject = invitationCSRF(r.PathValue("token"))
+		}
+		if rt.magicLink && p.interaction == "" {
+			p.csrfSubject = "magic_link:" + r.PathValue("token")
 		}
 		if rt.account {
 			if p.session = experience.SessionOf(r); p.session == "" {

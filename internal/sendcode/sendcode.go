@@ -93,6 +93,11 @@ type Request struct {
 	// delivering; zero means a day after it is sent. A code's message
 	// expires with the code.
 	ExpiresAt time.Time
+	// Link, when set, is called in a code send's transaction with the code
+	// issued and its expiry, and returns a URL that completes the same
+	// verification (a magic link), which the payload then carries as
+	// link. It writes what the link needs in tx.
+	Link func(ctx context.Context, tx *store.Tx, code string, expiresAt time.Time) (string, error)
 }
 
 // cappedIP is the IP the per-IP cap counts for a request: none for one
@@ -162,7 +167,19 @@ func (s *Service) send(ctx context.Context, req Request, withCode bool, within f
 		if err != nil {
 			return err
 		}
-		out, err := compose(ctx, templates, exp, req, withCode, issued.Code, act)
+		composed := req
+		if withCode && req.Link != nil {
+			link, err := req.Link(ctx, tx, issued.Code, issued.ExpiresAt)
+			if err != nil {
+				return err
+			}
+			composed.Payload = maps.Clone(req.Payload)
+			if composed.Payload == nil {
+				composed.Payload = map[string]any{}
+			}
+			composed.Payload["link"] = link
+		}
+		out, err := compose(ctx, templates, exp, composed, withCode, issued.Code, act)
 		if err != nil {
 			return err
 		}

@@ -44,6 +44,17 @@ type Experience struct {
 	// client has no dark mode switch, and emails carry a sender name and
 	// company information the pages do not.
 	EmailBranding emailtemplate.Branding `json:"emailBranding"`
+	// MagicLink is authmail's: whether sign-in and sign-up code emails
+	// also carry a link that completes the same verification, in the
+	// browser that asked for the code only.
+	MagicLink MagicLink `json:"magicLink"`
+}
+
+// MagicLink is the magic link setting (authmail's; Logto has none).
+type MagicLink struct {
+	// Enabled puts a link beside the code in SignIn and Register emails
+	// (the link placeholder); off by default.
+	Enabled bool `json:"enabled"`
 }
 
 // SignInMode is Logto's signInMode.
