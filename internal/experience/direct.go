@@ -71,6 +71,10 @@ type Tokens struct {
 // provider: the authorization request it stands for, the PKCE check and
 // the tokens.
 type Authorizer interface {
+	// AuthenticateApp checks the app's credentials as AuthorizeDirect
+	// does, storing nothing: what fails here does not count toward the
+	// application's cap, so nobody without its secret can use it up.
+	AuthenticateApp(ctx context.Context, tenant string, req DirectStart) error
 	// AuthorizeDirect authenticates the app (its secret, or its PKCE
 	// challenge for a Native app), checks what it asks for and stores an
 	// authorization request, which it returns with Direct set. Refusals
@@ -86,9 +90,10 @@ type Authorizer interface {
 }
 
 // StartDirect begins a sign-in without redirects for an app (POST
-// /api/experience/direct): the application's cap counts it first, the
-// Authorizer authenticates the app and stores the authorization request,
-// and a fresh interaction is made for it, whose token is answered once.
+// /api/experience/direct): the Authorizer authenticates the app, the
+// application's cap counts the start, the Authorizer stores the
+// authorization request, and a fresh interaction is made for it, whose
+// token is answered once.
 // The steps then take the token as Authorization: Bearer, starting with
 // PUT /api/experience.
 func (s *Service) StartDirect(ctx context.Context, c Caller, req DirectStart) (DirectStarted, error) {
@@ -97,6 +102,9 @@ func (s *Service) StartDirect(ctx context.Context, c Caller, req DirectStart) (D
 	}
 	if len(req.ClientID) > 128 {
 		return DirectStarted{}, invalidInput("clientId", "is not an application's client ID")
+	}
+	if err := s.d.Authorizer.AuthenticateApp(ctx, c.Tenant, req); err != nil {
+		return DirectStarted{}, err
 	}
 	if err := s.capApp(ctx, c.Tenant, req.ClientID); err != nil {
 		return DirectStarted{}, err

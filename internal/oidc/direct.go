@@ -82,6 +82,12 @@ func (p *Provider) AuthorizeDirect(ctx context.Context, t string, req experience
 	return experience.AuthRequest{ID: a.GetID(), ClientID: a.GetClientID(), UILocales: a.UILocales, LoginHint: a.LoginHint, Direct: true}, nil
 }
 
+// AuthenticateApp checks the app's credentials as AuthorizeDirect does.
+func (p *Provider) AuthenticateApp(ctx context.Context, t string, req experience.DirectStart) error {
+	_, err := p.directApp(tenant.NewContext(ctx, t), t, req)
+	return err
+}
+
 // directApp is the app starting a sign-in without redirects, authenticated.
 func (p *Provider) directApp(ctx context.Context, t string, req experience.DirectStart) (apps.Application, error) {
 	invalid := directRefusal(http.StatusUnauthorized, "invalid_client", "the clientId and clientSecret do not match an application")

@@ -333,11 +333,16 @@ func TestAnInteractionTokenEndsWithItsInteraction(t *testing.T) {
 // TestEachAppHasItsOwnCap: the starts and steps of one application's
 // sign-ins without redirects count toward its cap (--app-request-limit),
 // over which they are 429 request.too_many_requests naming the
-// application; another application from the same client is not held.
+// application; another application from the same client is not held,
+// and starts with a wrong secret do not count.
 func TestEachAppHasItsOwnCap(t *testing.T) {
 	apptest.ForEachDB(t, func(t *testing.T, dbURL string) {
 		a := apptest.New(t, dbURL, apptest.WithSettings(func(s *config.Settings) { s.AppRequestLimit = 3 }))
 		web, other := newRP(t, a, apps.TypeTraditional), newRP(t, a, apps.TypeTraditional)
+		for range 5 {
+			startDirect(a, http.Header{"Authorization": {"Basic " + basic(web.app.ID, "not-the-secret")}}, map[string]any{"scope": "openid"}).
+				want(t, "a wrong secret", http.StatusUnauthorized, "oidc.invalid_client")
+		}
 		h := web.startHeadless(nil)                                                                                                   // 1
 		h.call("PUT", "/api/experience", map[string]string{"interactionEvent": "SignIn"}).want(t, "a step", http.StatusNoContent, "") // 2
 		web.startHeadless(nil)                                                                                                        // 3
