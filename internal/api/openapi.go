@@ -419,7 +419,7 @@ func fieldHints() map[reflect.Type]map[string]map[string]any {
 		reflect.TypeFor[organizationRoleJSON]():        {"type": {"enum": orgs.RoleTypes()}},
 		reflect.TypeFor[organizationRoleBody]():        {"type": {"enum": orgs.RoleTypes()}, "name": {"minLength": 1, "maxLength": 128}},
 		reflect.TypeFor[organizationBody]():            {"name": {"minLength": 1, "maxLength": 128}},
-		reflect.TypeFor[userIDsBody]():                 {"userIds": {"minItems": 1}},
+		reflect.TypeFor[membersRolesBody]():            {"userIds": {"minItems": 1}, "organizationRoleIds": {"minItems": 1}},
 		reflect.TypeFor[invitationJSON]():              {"status": {"enum": orgs.Statuses()}},
 		reflect.TypeFor[invitationMessageJSON]():       {"status": {"enum": messageStatuses()}},
 		reflect.TypeFor[invitationStatusBody]():        {"status": {"enum": []string{orgs.StatusAccepted, orgs.StatusRevoked}}},

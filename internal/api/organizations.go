@@ -252,7 +252,8 @@ func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	list, total, err := s.Orgs.Members(r.Context(), tenant.FromContext(r.Context()), r.PathValue("id"), r.URL.Query().Get("q"), p)
+	q := r.URL.Query()
+	list, total, err := s.Orgs.Members(r.Context(), tenant.FromContext(r.Context()), r.PathValue("id"), q.Get("q"), q.Get("organizationRoleId"), p)
 	if err != nil {
 		return err
 	}
@@ -274,6 +275,60 @@ func (s *Server) addMembers(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, b)
+	return nil
+}
+
+func (s *Server) replaceMembers(w http.ResponseWriter, r *http.Request) error {
+	var b userIDsBody
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	if b.UserIDs == nil {
+		return invalidInput("userIds", "is required")
+	}
+	if err := s.Orgs.ReplaceMembers(r.Context(), tenant.FromContext(r.Context()), r.PathValue("id"), b.UserIDs); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// membersRolesBody is POST /api/organizations/{id}/users/roles.
+type membersRolesBody struct {
+	UserIDs             []string `json:"userIds"`
+	OrganizationRoleIDs []string `json:"organizationRoleIds"`
+}
+
+func (s *Server) assignMembersRoles(w http.ResponseWriter, r *http.Request) error {
+	var b membersRolesBody
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	if err := s.Orgs.AssignRolesToMembers(r.Context(), tenant.FromContext(r.Context()), r.PathValue("id"), b.UserIDs, b.OrganizationRoleIDs); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusCreated)
+	return nil
+}
+
+// userOrganizationJSON is an organization a user is a member of, with the
+// roles the user holds there (Logto's organization with roles).
+type userOrganizationJSON struct {
+	organizationJSON
+	OrganizationRoles []roleRefJSON `json:"organizationRoles"`
+}
+
+func (s *Server) listUserOrganizations(w http.ResponseWriter, r *http.Request) error {
+	t := tenant.FromContext(r.Context())
+	list, err := s.Orgs.UserOrganizations(r.Context(), t, r.PathValue("userId"))
+	if err != nil {
+		return err
+	}
+	out := make([]userOrganizationJSON, 0, len(list))
+	for _, uo := range list {
+		out = append(out, userOrganizationJSON{organizationJSON: organizationView(t, uo.Organization), OrganizationRoles: roleRefs(uo.Roles)})
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

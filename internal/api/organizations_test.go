@@ -220,3 +220,50 @@ func TestMembersHoldOrganizationRoles(t *testing.T) {
 		}
 	})
 }
+
+// TestMembersAreReplacedGivenRolesInBulkAndListedByUser: PUT replaces an
+// organization's members, POST .../users/roles gives several members
+// several roles (a user who is not a member is 422
+// entity.relation_foreign_key_not_found), the member list filters by
+// role, and GET /api/users/{userId}/organizations lists a user's
+// organizations with the roles held in each.
+func TestMembersAreReplacedGivenRolesInBulkAndListedByUser(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, a *apptest.App) {
+		o, other := newOrg(t, a, map[string]any{"name": "Acme"}), newOrg(t, a, map[string]any{"name": "Beta"})
+		ann, ben, cat := newUser(t, a, "ann@example.com"), newUser(t, a, "ben@example.com"), newUser(t, a, "cat@example.com")
+		admin := newRole(t, a, "admin")
+		base := "/api/organizations/" + o.ID + "/users"
+		a.JSON("POST", base, map[string]any{"userIds": []string{ann.ID, ben.ID}}, http.StatusCreated, nil)
+		a.JSON("PUT", base, map[string]any{"userIds": []string{ben.ID, cat.ID}}, http.StatusNoContent, nil)
+		var members []member
+		a.JSON("GET", base, nil, http.StatusOK, &members)
+		var ids []string
+		for _, m := range members {
+			ids = append(ids, m.ID)
+		}
+		slices.Sort(ids)
+		want := []string{ben.ID, cat.ID}
+		slices.Sort(want)
+		if !slices.Equal(ids, want) {
+			t.Fatalf("members after PUT = %v, want ben and cat", ids)
+		}
+		a.WantError("POST", base+"/roles", map[string]any{"userIds": []string{ann.ID}, "organizationRoleIds": []string{admin.ID}},
+			http.StatusUnprocessableEntity, "entity.relation_foreign_key_not_found")
+		a.JSON("POST", base+"/roles", map[string]any{"userIds": []string{ben.ID}, "organizationRoleIds": []string{admin.ID}}, http.StatusCreated, nil)
+		a.JSON("GET", base+"?organizationRoleId="+admin.ID, nil, http.StatusOK, &members)
+		if len(members) != 1 || members[0].ID != ben.ID {
+			t.Errorf("members holding admin = %+v, want ben", members)
+		}
+		a.JSON("POST", "/api/organizations/"+other.ID+"/users", map[string]any{"userIds": []string{ben.ID}}, http.StatusCreated, nil)
+		var orgsOfBen []struct {
+			organization
+			OrganizationRoles []struct{ ID, Name string } `json:"organizationRoles"`
+		}
+		a.JSON("GET", "/api/users/"+ben.ID+"/organizations", nil, http.StatusOK, &orgsOfBen)
+		if len(orgsOfBen) != 2 || orgsOfBen[0].ID != o.ID || len(orgsOfBen[0].OrganizationRoles) != 1 || orgsOfBen[0].OrganizationRoles[0].Name != "admin" ||
+			orgsOfBen[1].ID != other.ID || len(orgsOfBen[1].OrganizationRoles) != 0 {
+			t.Errorf("ben's organizations = %+v, want Acme (admin) and Beta", orgsOfBen)
+		}
+		a.WantError("GET", "/api/users/nosuchuser/organizations", nil, http.StatusNotFound, "entity.not_exists_with_id")
+	})
+}

@@ -298,8 +298,9 @@ type ListQuery struct {
 	Page, PageSize int
 	Search         string
 	// Organization, when not empty, keeps the members of that
-	// organization.
-	Organization string
+	// organization; OrganizationRole, the members who hold that
+	// organization role there.
+	Organization, OrganizationRole string
 }
 
 // List returns a page of users, newest first, and how many users match
@@ -308,7 +309,7 @@ func (s *Service) List(ctx context.Context, tenant string, q ListQuery) ([]User,
 	if q.Page < 1 || q.PageSize < 1 || q.PageSize > MaxPageSize {
 		return nil, 0, &FieldError{Field: "page", Reason: fmt.Sprintf("must be 1 or more, and page_size from 1 to %d", MaxPageSize)}
 	}
-	rows, total, err := s.st.UserList(ctx, store.UserFilter{Tenant: tenant, Search: q.Search, Organization: q.Organization, Limit: q.PageSize, Offset: (q.Page - 1) * q.PageSize})
+	rows, total, err := s.st.UserList(ctx, store.UserFilter{Tenant: tenant, Search: q.Search, Organization: q.Organization, OrganizationRole: q.OrganizationRole, Limit: q.PageSize, Offset: (q.Page - 1) * q.PageSize})
 	if err != nil {
 		return nil, 0, err
 	}

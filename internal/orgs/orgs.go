@@ -445,13 +445,13 @@ type Member struct {
 }
 
 // Members returns a page of an organization's members, newest users
-// first, whose email, username or name contains search, and how many
-// match.
-func (s *Service) Members(ctx context.Context, tenantID, orgID, search string, p Page) ([]Member, int, error) {
+// first, whose email, username or name contains search and who hold
+// roleID there (any member when ""), and how many match.
+func (s *Service) Members(ctx context.Context, tenantID, orgID, search, roleID string, p Page) ([]Member, int, error) {
 	if _, err := s.d.Store.OrganizationGet(ctx, tenantID, orgID); err != nil {
 		return nil, 0, orgError(err, orgID)
 	}
-	users, total, err := s.d.Users.List(ctx, tenantID, identity.ListQuery{Page: p.Page, PageSize: p.PageSize, Search: search, Organization: orgID})
+	users, total, err := s.d.Users.List(ctx, tenantID, identity.ListQuery{Page: p.Page, PageSize: p.PageSize, Search: search, Organization: orgID, OrganizationRole: roleID})
 	var fe *identity.FieldError
 	if errors.As(err, &fe) {
 		return nil, 0, &FieldError{Field: fe.Field, Reason: fe.Reason}
@@ -476,22 +476,112 @@ func (s *Service) AddMembers(ctx context.Context, tenantID, orgID string, userID
 	if len(userIDs) == 0 {
 		return &FieldError{Field: "userIds", Reason: "must name at least one user"}
 	}
-	return s.d.Store.InTx(ctx, func(tx *store.Tx) error {
-		if _, err := tx.OrganizationGet(ctx, tenantID, orgID); err != nil {
-			return orgError(err, orgID)
+	return s.d.Store.InTx(ctx, func(tx *store.Tx) error { return s.addMembers(ctx, tx, tenantID, orgID, userIDs) })
+}
+
+// addMembers checks the organization and the users and adds them, inside
+// tx.
+func (s *Service) addMembers(ctx context.Context, tx *store.Tx, tenantID, orgID string, userIDs []string) error {
+	if _, err := tx.OrganizationGet(ctx, tenantID, orgID); err != nil {
+		return orgError(err, orgID)
+	}
+	for _, id := range userIDs {
+		if _, err := tx.UserGet(ctx, tenantID, id); errors.Is(err, store.ErrNotFound) {
+			return errRelation("userIds", id)
+		} else if err != nil {
+			return err
 		}
-		for _, id := range userIDs {
-			if _, err := tx.UserGet(ctx, tenantID, id); errors.Is(err, store.ErrNotFound) {
-				return errRelation("userIds", id)
-			} else if err != nil {
-				return err
-			}
-			if err := tx.OrganizationMemberAdd(ctx, tenantID, orgID, id, s.d.Now()); err != nil {
-				return err
+		if err := tx.OrganizationMemberAdd(ctx, tenantID, orgID, id, s.d.Now()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ReplaceMembers makes userIDs the organization's members, in one
+// transaction: the others stop being members, with the roles they held.
+func (s *Service) ReplaceMembers(ctx context.Context, tenantID, orgID string, userIDs []string) error {
+	return s.d.Store.InTx(ctx, func(tx *store.Tx) error {
+		if err := s.addMembers(ctx, tx, tenantID, orgID, userIDs); err != nil {
+			return err
+		}
+		current, err := tx.OrganizationMemberIDs(ctx, tenantID, orgID)
+		if err != nil {
+			return err
+		}
+		for _, id := range current {
+			if !slices.Contains(userIDs, id) {
+				if err := tx.OrganizationMemberRemove(ctx, tenantID, orgID, id); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
 	})
+}
+
+// AssignRolesToMembers gives each of the members userIDs each of the
+// roles roleIDs, in one transaction (Logto's POST .../users/roles).
+func (s *Service) AssignRolesToMembers(ctx context.Context, tenantID, orgID string, userIDs, roleIDs []string) error {
+	if len(userIDs) == 0 || len(roleIDs) == 0 {
+		return &FieldError{Field: "userIds", Reason: "and organizationRoleIds must each name at least one"}
+	}
+	return s.d.Store.InTx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.OrganizationGet(ctx, tenantID, orgID); err != nil {
+			return orgError(err, orgID)
+		}
+		roles, err := resolveRoles(ctx, tx.Reader, tenantID, roleIDs, nil)
+		if err != nil {
+			return err
+		}
+		for _, u := range userIDs {
+			if ok, err := tx.OrganizationIsMember(ctx, tenantID, orgID, u); err != nil {
+				return err
+			} else if !ok {
+				return errRelation("userIds", u)
+			}
+			for _, r := range roles {
+				if err := tx.OrganizationMemberRoleAdd(ctx, tenantID, orgID, u, r); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// UserOrganization is an organization a user is a member of, with the
+// roles the user holds there.
+type UserOrganization struct {
+	Organization Organization
+	Roles        []Role
+}
+
+// UserOrganizations returns the organizations a user is a member of, by
+// name (Logto's GET /api/users/{userId}/organizations).
+func (s *Service) UserOrganizations(ctx context.Context, tenantID, userID string) ([]UserOrganization, error) {
+	if _, err := s.d.Users.Get(ctx, tenantID, userID); errors.Is(err, identity.ErrUserNotFound) {
+		return nil, &NotFoundError{Entity: "users", ID: userID}
+	} else if err != nil {
+		return nil, err
+	}
+	rows, err := s.d.Store.OrganizationsOfUser(ctx, tenantID, userID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]UserOrganization, 0, len(rows))
+	for _, r := range rows {
+		o, err := orgView(r)
+		if err != nil {
+			return nil, err
+		}
+		roles, err := s.d.Store.OrganizationMemberRoles(ctx, tenantID, r.ID, userID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, UserOrganization{Organization: o, Roles: roleViews(roles)})
+	}
+	return out, nil
 }
 
 // RemoveMember ends a membership and the roles it held.

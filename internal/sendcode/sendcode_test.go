@@ -222,3 +222,54 @@ func TestTheClientIPIsCappedUnlessTheAdminAsks(t *testing.T) {
 		}
 	})
 }
+
+// TestSendMailsALinkWithoutACodeInTheCallersTransaction: Send delivers
+// the caller's payload with no code issued, runs the caller's writes in
+// the transaction that records the message, with the message's ID; when
+// those writes fail, no message is recorded or delivered.
+func TestSendMailsALinkWithoutACodeInTheCallersTransaction(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, a *apptest.App) {
+		ctx := context.Background()
+		req := sendcode.Request{Tenant: tenant.Default, Email: addr("invitee@example.com"), Usage: connector.UsageOrganizationInvitation,
+			Payload: map[string]any{"link": "https://app.example.com/join", "organization": map[string]any{"name": "Acme"}}, FromAdmin: true}
+		var within string
+		id, err := a.App.Codes.Send(ctx, req, func(tx *store.Tx, messageID string) error {
+			within = messageID
+			_, err := tx.MessageGet(ctx, tenant.Default, messageID)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id == "" || within != id {
+			t.Fatalf("Send answered message %q and ran the caller's writes with %q, want one ID", id, within)
+		}
+		msgs := inbox(t, a, "invitee@example.com")
+		if len(msgs) != 1 {
+			t.Fatalf("dev inbox has %d messages, want 1", len(msgs))
+		}
+		p := payload(t, msgs[0])
+		if p["link"] != "https://app.example.com/join" || p["code"] != nil || p["expiresInMinutes"] != nil {
+			t.Errorf("payload = %v, want the link and no code", p)
+		}
+		if !strings.Contains(msgs[0].Text, "https://app.example.com/join") {
+			t.Errorf("the text part does not hold the link: %s", msgs[0].Text)
+		}
+		if _, err := a.App.Store.CodeGet(ctx, tenant.Default, "invitee@example.com", string(connector.UsageOrganizationInvitation)); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Send issued a code (lookup: %v)", err)
+		}
+
+		refused := errors.New("the caller's write failed")
+		if _, err := a.App.Codes.Send(ctx, sendcode.Request{Tenant: tenant.Default, Email: addr("nobody@example.com"), Usage: connector.UsageOrganizationInvitation,
+			Payload: map[string]any{"link": "https://app.example.com/join"}, FromAdmin: true}, func(*store.Tx, string) error { return refused }); !errors.Is(err, refused) {
+			t.Fatalf("Send with failing writes = %v, want their error", err)
+		}
+		logged, err := a.App.Store.MessageList(ctx, store.MessageFilter{Tenant: tenant.Default, To: "nobody@example.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(logged) != 0 || len(inbox(t, a, "nobody@example.com")) != 0 {
+			t.Errorf("after the caller's writes failed: %d messages logged, %d delivered; want none", len(logged), len(inbox(t, a, "nobody@example.com")))
+		}
+	})
+}

@@ -413,3 +413,26 @@ func (r Reader) InvitationRoles(ctx context.Context, tenant, invitation string) 
 	}
 	return collect(rows, scanOrganizationRole)
 }
+
+// OrganizationMemberIDs returns the IDs of an organization's members.
+func (r Reader) OrganizationMemberIDs(ctx context.Context, tenant, org string) ([]string, error) {
+	rows, err := r.db.QueryContext(ctx, `SELECT user_id FROM organization_users WHERE tenant_id = $1 AND organization_id = $2 ORDER BY user_id`, tenant, org)
+	if err != nil {
+		return nil, interpret(err)
+	}
+	return collect(rows, func(row scanner) (string, error) {
+		var id string
+		return id, interpret(row.Scan(&id))
+	})
+}
+
+// OrganizationsOfUser returns the organizations a user is a member of,
+// by name.
+func (r Reader) OrganizationsOfUser(ctx context.Context, tenant, user string) ([]Organization, error) {
+	rows, err := r.db.QueryContext(ctx, `SELECT `+organizationColumns+` FROM organizations WHERE tenant_id = $1 AND id IN
+		(SELECT organization_id FROM organization_users WHERE tenant_id = $1 AND user_id = $2) ORDER BY name, id`, tenant, user)
+	if err != nil {
+		return nil, interpret(err)
+	}
+	return collect(rows, scanOrganization)
+}

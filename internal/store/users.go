@@ -162,6 +162,9 @@ type UserFilter struct {
 	// Organization, when not empty, keeps the members of that
 	// organization.
 	Organization string
+	// OrganizationRole, with Organization, keeps the members who hold
+	// that organization role there.
+	OrganizationRole string
 	// Limit and Offset choose the page.
 	Limit, Offset int
 }
@@ -180,6 +183,11 @@ func (r Reader) UserList(ctx context.Context, f UserFilter) ([]User, int, error)
 	if f.Organization != "" {
 		args = append(args, f.Organization)
 		where += fmt.Sprintf(` AND id IN (SELECT user_id FROM organization_users WHERE tenant_id = $1 AND organization_id = $%d)`, len(args))
+		if f.OrganizationRole != "" {
+			args = append(args, f.OrganizationRole)
+			where += fmt.Sprintf(` AND id IN (SELECT user_id FROM organization_user_roles WHERE tenant_id = $1 AND organization_id = $%d AND role_id = $%d)`,
+				len(args)-1, len(args))
+		}
 	}
 	var total int
 	if err := r.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE `+where, args...).Scan(&total); err != nil {
