@@ -115,6 +115,23 @@ func (s *Server) removeMyPrimaryEmail(w http.ResponseWriter, r *http.Request) er
 	return nil
 }
 
+func (s *Server) listMyMfa(w http.ResponseWriter, r *http.Request) error {
+	factors, err := s.Account.MfaFactors(r.Context(), s.accountCaller(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, factors)
+	return nil
+}
+
+func (s *Server) removeMyMfa(w http.ResponseWriter, r *http.Request) error {
+	if err := s.Account.RemoveMfaFactor(r.Context(), s.accountCaller(r), r.PathValue("verificationId")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
 func (s *Server) verifyAccountPassword(w http.ResponseWriter, r *http.Request) error {
 	var b accountPasswordBody
 	if err := decode(r, &b); err != nil {
