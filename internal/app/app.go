@@ -26,6 +26,7 @@ import (
 	"github.com/authmail/authmail/internal/connconfig"
 	"github.com/authmail/authmail/internal/console"
 	"github.com/authmail/authmail/internal/delivery"
+	"github.com/authmail/authmail/internal/demoapp"
 	"github.com/authmail/authmail/internal/experience"
 	"github.com/authmail/authmail/internal/identity"
 	"github.com/authmail/authmail/internal/keyring"
@@ -57,6 +58,9 @@ type App struct {
 	Pages *pages.Server
 	// Console is the admin console at /console.
 	Console *console.Server
+	// DemoApp is the built-in demo application at /demo-app, nil when
+	// --demo-app is false.
+	DemoApp *demoapp.Server
 	// Apps holds the tenants' applications, API resources and roles.
 	Apps *apps.Service
 	// SigningKeys holds the tenants' token signing keys.
@@ -178,6 +182,9 @@ func (a *App) build(ctx context.Context, s config.Settings, opts Options, now fu
 	a.Codes = sendcode.New(sendcode.Deps{Store: a.Store, Tenants: a.Tenants, Connectors: a.conns, Delivery: a.Delivery,
 		Verification: codes})
 	a.Apps = apps.New(a.Store, a.Keys, now)
+	if !s.NoDemoApp {
+		a.Apps.EnableDemoApp(a.PublicURL)
+	}
 	// A rotated-out key stays published as long as the longest-lived
 	// token it may have signed.
 	a.SigningKeys = signingkeys.New(a.Store, a.Keys, now, apps.MaxAccessTokenTTL*time.Second)
@@ -209,6 +216,12 @@ func (a *App) build(ctx context.Context, s config.Settings, opts Options, now fu
 	}
 	a.Console, err = console.New(console.Deps{Store: a.Store, Tenants: a.Tenants, Keys: a.Keys, Configs: configs, Codes: a.Codes,
 		Templates: templates, Delivery: a.Delivery, Connectors: a.conns, Users: a.Users, Apps: a.Apps, Verification: codes, Preview: a.Pages, DNSResolver: opts.DNSResolver, Logger: a.logger, Now: now,
+		SecureCookies: strings.HasPrefix(a.PublicURL, "https://")})
+	if err != nil || s.NoDemoApp {
+		return err
+	}
+	a.DemoApp, err = demoapp.New(demoapp.Deps{Issuer: a.OIDC.Issuer(), PublicURL: a.PublicURL, Client: a.OIDC.InProcessClient(),
+		Keys: a.Keys, Limiter: a.Limiter, Limit: PublicLimit(s), Logger: a.logger, Now: now,
 		SecureCookies: strings.HasPrefix(a.PublicURL, "https://")})
 	return err
 }
@@ -248,6 +261,9 @@ func (a *App) Handler() http.Handler {
 	a.OIDC.Mount(mux)
 	a.Pages.Mount(mux)
 	a.Console.Mount(mux)
+	if a.DemoApp != nil {
+		a.DemoApp.Mount(mux)
+	}
 	mux.Handle("/", a.API.Handler())
 	return mux
 }

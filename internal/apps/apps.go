@@ -115,6 +115,9 @@ type Service struct {
 	st   *store.Store
 	keys *keyring.Keyring
 	now  func() time.Time
+	// demoURL is the demo application's redirect URI, "" when it is off
+	// (EnableDemoApp).
+	demoURL string
 }
 
 // New returns the service over st; keys hashes client secrets.
@@ -214,6 +217,9 @@ func (s *Service) Create(ctx context.Context, tenant string, n NewApplication) (
 
 // Get reads an application.
 func (s *Service) Get(ctx context.Context, tenant, id string) (Application, error) {
+	if a, ok := s.builtin(tenant, id); ok {
+		return a, nil
+	}
 	row, err := s.st.ApplicationGet(ctx, tenant, id)
 	if err != nil {
 		return Application{}, appError(err, id)

@@ -60,6 +60,9 @@ type Settings struct {
 	// of one application may make a minute, on top of the cap per client;
 	// 0 turns the cap off.
 	AppRequestLimit int
+	// NoDemoApp turns off the built-in demo application at /demo-app (the
+	// console's "Try sign-in"), which is on by default (--demo-app).
+	NoDemoApp bool
 }
 
 // The flag names of the settings other packages name in their messages.
@@ -81,6 +84,8 @@ const (
 	// AppRequestLimit is the flag of the per-application cap on sign-ins
 	// without redirects.
 	AppRequestLimit = "app-request-limit"
+	// DemoApp is the flag that serves the built-in demo application.
+	DemoApp = "demo-app"
 )
 
 // PublicBaseURL is the URL authmail is reached at: PublicURL when it is
@@ -148,6 +153,8 @@ func options() []option {
 			help: "the URL browsers and apps reach authmail at (http or https, no query); the OpenID Connect issuer is it + /oidc (default http:// + the listen address)"},
 		{name: PwnedPasswordsURL, kind: kindString, def: "https://api.pwnedpasswords.com", commands: serve,
 			help: "base URL of the Pwned Passwords range API the password policy's breach check asks (GET {url}/range/{5 hex digits}), through the outbound policy"},
+		{name: DemoApp, kind: kindBool, def: "true", commands: serve,
+			help: "serve the built-in demo application at /demo-app (client ID demo-app), which the console's \"Try sign-in\" signs in to with the saved sign-in experience"},
 		{name: PublicRequestLimit, kind: kindInt, def: "300", commands: serve,
 			help: "requests one client (an IPv6 client by its /64) may make to the public sign-in routes a minute, and as many to the OpenID Connect routes, counted in the database across processes; 0 turns the cap off"},
 		{name: AppRequestLimit, kind: kindInt, def: "3000", commands: serve,
@@ -278,6 +285,11 @@ func Parse(cmd string, args []string, getenv func(string) string, output io.Writ
 	if s.AppRequestLimit, err = strconv.Atoi(val[AppRequestLimit]); err != nil {
 		return s, fmt.Errorf("%s must be a number, not %q", src[AppRequestLimit], val[AppRequestLimit])
 	}
+	demo, err := strconv.ParseBool(val[DemoApp])
+	if err != nil {
+		return s, fmt.Errorf("%s must be true or false, not %q", src[DemoApp], val[DemoApp])
+	}
+	s.NoDemoApp = !demo
 	return s, s.validate(src)
 }
 

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/authmail/authmail/internal/app/apptest"
+	"github.com/authmail/authmail/internal/config"
+	"github.com/authmail/authmail/internal/store/storetest"
 )
 
 const previewPath = "/console/sign-in-experience/preview"
@@ -33,6 +35,13 @@ func TestThePreviewShowsTheHostedPagesWithTheUnsavedSettings(t *testing.T) {
 		}
 		if csp := page.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-src 'self'") {
 			t.Fatalf("the page's policy %q does not allow its preview frame", csp)
+		}
+		if try := find(page.doc, byID("try-sign-in")); try == nil {
+			t.Fatal("no Try sign-in link")
+		} else if href, _ := attr(try, "href"); href != "/demo-app" {
+			t.Fatalf("Try sign-in goes to %q, want the demo app", href)
+		} else if target, _ := attr(try, "target"); target != "_blank" {
+			t.Fatalf("Try sign-in opens in %q, want a new tab", target)
 		}
 		var offered []string
 		for _, o := range findAll(find(page.doc, byID("preview-screen")), byTag("option")) {
@@ -134,4 +143,14 @@ func TestThePreviewNeedsAnAdminSessionAndTheCSRFToken(t *testing.T) {
 			t.Fatalf("a preview form with a wrong CSRF token: %d, want 403", r.StatusCode)
 		}
 	})
+}
+
+// TestWithoutTheDemoAppThereIsNoTrySignIn: with --demo-app=false the
+// preview stays and the "Try sign-in" link is not shown.
+func TestWithoutTheDemoAppThereIsNoTrySignIn(t *testing.T) {
+	a := apptest.New(t, storetest.SQLiteURL(t), apptest.WithSettings(func(s *config.Settings) { s.NoDemoApp = true }))
+	page := signedIn(t, a).get("/console/sign-in-experience")
+	if find(page.doc, byID("sign-in-preview")) == nil || find(page.doc, byID("try-sign-in")) != nil {
+		t.Fatal("without the demo app: the preview is gone or Try sign-in is still offered")
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/authmail/authmail/internal/apps"
 	"github.com/authmail/authmail/internal/tenant"
 	"github.com/authmail/authmail/internal/verification"
 	"github.com/authmail/authmail/internal/web"
@@ -322,11 +323,12 @@ type previewChoice struct {
 // first address (the saved settings).
 type previewPane struct {
 	// On says there is a preview (the hosted pages are served).
-	On               bool
-	Screens, Langs   []previewChoice
-	Screen, Lang     string
-	FrameURL         string
-	DemoApp, DemoURL string
+	On             bool
+	Screens, Langs []previewChoice
+	Screen, Lang   string
+	FrameURL       string
+	// DemoURL is the demo application's page, "" when it is off.
+	DemoURL string
 }
 
 // previewPaneOf lays out the preview pane with the chosen screen and
@@ -348,6 +350,9 @@ func (s *Server) previewPaneOf(p *page, screen, lang string) previewPane {
 		d.Langs = append(d.Langs, previewChoice{Value: l, Label: label, Current: l == lang})
 	}
 	d.FrameURL = Prefix + "/sign-in-experience/preview?" + url.Values{"screen": {screen}, "lang": {lang}}.Encode()
+	if s.Apps != nil && s.Apps.DemoAppEnabled() {
+		d.DemoURL = apps.DemoAppPath
+	}
 	return d
 }
 
