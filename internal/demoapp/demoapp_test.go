@@ -7,6 +7,9 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -283,5 +286,32 @@ func TestTheInProcessClientReachesOnlyTheProvider(t *testing.T) {
 			resp.Body.Close()
 			t.Errorf("the in-process client reached %s", other)
 		}
+	}
+}
+
+// TestDesignListsEveryDemoAppRoute: docs/DESIGN.md's section "Demo
+// application" lists exactly the routes the demo application serves.
+func TestDesignListsEveryDemoAppRoute(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "DESIGN.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "\n### Demo application\n")
+	if !ok {
+		t.Fatal("docs/DESIGN.md has no section Demo application")
+	}
+	section, _, _ = strings.Cut(section, "\n### ")
+	cell := regexp.MustCompile("^- `([A-Z]+) (/[^` ?]*)`")
+	var documented []string
+	for _, line := range strings.Split(section, "\n") {
+		if m := cell.FindStringSubmatch(line); m != nil {
+			documented = append(documented, m[1]+" "+m[2])
+		}
+	}
+	served := apptest.New(t, storetest.SQLiteURL(t)).App.DemoApp.Routes()
+	slices.Sort(documented)
+	slices.Sort(served)
+	if !slices.Equal(documented, served) {
+		t.Fatalf("DESIGN lists %v, the demo app serves %v", documented, served)
 	}
 }

@@ -427,3 +427,29 @@ func TestDeleteConnector(t *testing.T) {
 		}
 	})
 }
+
+// TestTryExperienceChecksAPatchAndSavesNothing: TryExperience answers the
+// settings a patch would put in force, and refuses what PatchExperience
+// refuses with the same error (email sign-in without an email
+// connector), while the saved settings stay as they were.
+func TestTryExperienceChecksAPatchAndSavesNothing(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		s := tenant.New(st, newClock().Now)
+		if _, err := s.TryExperience(ctx, tenant.Default, emailCodesOn); !errors.Is(err, tenant.ErrNoEmailConnector) {
+			t.Fatalf("email sign-in without a connector: %v, want ErrNoEmailConnector", err)
+		}
+		putConnector(t, st, "c1")
+		got, err := s.TryExperience(ctx, tenant.Default, emailCodesOn)
+		if err != nil || len(got.SignIn.Methods) != 1 || !got.SignIn.Methods[0].VerificationCode {
+			t.Fatalf("tried: %+v, %v", got.SignIn, err)
+		}
+		if _, err := s.TryExperience(ctx, tenant.Default, []byte(`{"verificationCodePolicy":{"sendLimit":0}}`)); err == nil {
+			t.Fatal("a send limit of 0 was not refused")
+		}
+		saved, err := s.Experience(ctx, tenant.Default)
+		if err != nil || len(saved.SignIn.Methods) != 0 {
+			t.Fatalf("trying saved the settings: %+v, %v", saved.SignIn, err)
+		}
+	})
+}
