@@ -195,8 +195,8 @@ func TestAccountAPIChangesTheEmailAfterReVerification(t *testing.T) {
 
 // TestAccountAPIRefusesWithoutAValidVerification: the email change
 // needs a live permission record of the token's own user: none, a
-// made-up one, a new-address record, an unverified code record, another
-// user's record and an expired record are each
+// made-up one, a new-address record, a BindMfa record, an unverified
+// code record, another user's record and an expired record are each
 // verification_record.permission_denied (401); a new-address record that
 // is not verified, is for another address or is another user's is
 // verification_record.not_found.
@@ -215,7 +215,13 @@ func TestAccountAPIRefusesWithoutAValidVerification(t *testing.T) {
 				map[string]string{"email": "ann.new@example.com", "newIdentifierVerificationRecordId": record})
 		}
 		unverified := u.sendCode("ann@example.com", "UserPermissionValidation")
+		var mfa created
+		u.ok("POST", "/api/verifications/verification-code", "", map[string]any{"identifier": emailID("ann@example.com"), "templateType": "BindMfa"}, http.StatusCreated, &mfa)
+		waitInbox(t, a, "ann@example.com", "BindMfa")
+		u.ok("POST", "/api/verifications/verification-code/verify", "", map[string]any{"identifier": emailID("ann@example.com"),
+			"verificationId": mfa.VerificationRecordID, "code": codeFromInbox(t, a, "ann@example.com")}, http.StatusOK, nil)
 		for name, v := range map[string]string{"no header": "", "an unknown record": "not-a-record", "a new-address record": bind,
+			"a verified BindMfa record": mfa.VerificationRecordID,
 			"an unverified code record": unverified, "another user's record": other.passwordRecord("correct horse battery")} {
 			resp, raw := change(v, bind)
 			if resp.StatusCode != http.StatusUnauthorized || errCode(raw) != "verification_record.permission_denied" {
@@ -433,4 +439,55 @@ func errCode(raw []byte) string {
 	var e apptest.Error
 	_ = json.Unmarshal(raw, &e)
 	return e.Code
+}
+
+// TestAccountAPIAnswersPagesOfAnyOrigin: as Logto's, a browser app on
+// another origin may call the account and verification routes with the
+// user's token: the preflight is answered and the answers allow any
+// origin, without credentials; the management routes allow none.
+func TestAccountAPIAnswersPagesOfAnyOrigin(t *testing.T) {
+	runFlows(t, func(t *testing.T, a *apptest.App) {
+		emailSignIn(t, a)
+		accountCenter(t, a, allEdit)
+		u := signedInUser(t, a, "olga@example.com", "correct horse battery")
+		for _, path := range []string{"/api/my-account", "/api/my-account/primary-email", "/api/verifications/verification-code"} {
+			resp, _ := a.Request("OPTIONS", path, http.Header{"Origin": {"https://spa.example.com"}, "Access-Control-Request-Method": {"POST"},
+				"Access-Control-Request-Headers": {"authorization, content-type, logto-verification-id"}}, nil)
+			h := resp.Header
+			if resp.StatusCode != http.StatusNoContent || h.Get("Access-Control-Allow-Origin") != "*" ||
+				!strings.Contains(h.Get("Access-Control-Allow-Headers"), account.VerificationHeader) || h.Get("Access-Control-Allow-Credentials") != "" {
+				t.Errorf("preflight of %s: %d %v, want 204 allowing any origin and the verification header, without credentials", path, resp.StatusCode, h)
+			}
+		}
+		resp, _ := u.do("GET", "/api/my-account", "", nil)
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+			t.Errorf("GET /api/my-account: %d, Access-Control-Allow-Origin %q, want *", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
+		}
+		resp, _ = a.Request("GET", "/api/account-center", http.Header{"Authorization": {"Bearer " + a.AdminKey}, "Origin": {"https://spa.example.com"}}, nil)
+		if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "" {
+			t.Errorf("a management route allows origin %q, want none", got)
+		}
+	})
+}
+
+// TestAccountAPIPasswordChecksShareTheSignInLockout: wrong passwords at
+// /api/verifications/password count toward the lockout of the user's
+// address that password sign-ins count toward; once it is reached even
+// the right password is session.verification_blocked_too_many_attempts,
+// with the time left.
+func TestAccountAPIPasswordChecksShareTheSignInLockout(t *testing.T) {
+	runFlows(t, func(t *testing.T, a *apptest.App) {
+		emailSignIn(t, a)
+		accountCenter(t, a, allEdit)
+		u := signedInUser(t, a, "pat@example.com", "correct horse battery")
+		patchExperience(t, a, map[string]any{"verificationCodePolicy": map[string]any{"lockoutFailures": 2}})
+		for range 2 {
+			u.fails("POST", "/api/verifications/password", "", map[string]string{"password": "wrong horse battery"}, http.StatusUnprocessableEntity, "session.invalid_credentials")
+		}
+		resp, raw := u.do("POST", "/api/verifications/password", "", map[string]string{"password": "correct horse battery"})
+		if resp.StatusCode != http.StatusBadRequest || errCode(raw) != "session.verification_blocked_too_many_attempts" || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("the right password after the lockout: %d %s (Retry-After %q), want 400 session.verification_blocked_too_many_attempts",
+				resp.StatusCode, raw, resp.Header.Get("Retry-After"))
+		}
+	})
 }

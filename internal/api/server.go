@@ -233,8 +233,19 @@ func (s *Server) routeTable() []route {
 // Handler returns the HTTP handler for every route, plus /metrics.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
+	preflight := map[string]bool{}
 	for _, rt := range s.routes {
-		mux.Handle(rt.method+" "+rt.path, s.wrap(rt))
+		h := s.wrap(rt)
+		if rt.user {
+			h = anyOrigin(h)
+			if !preflight[rt.path] {
+				preflight[rt.path] = true
+				mux.Handle("OPTIONS "+rt.path, anyOrigin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					w.WriteHeader(http.StatusNoContent)
+				})))
+			}
+		}
+		mux.Handle(rt.method+" "+rt.path, h)
 	}
 	if s.Registry != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
@@ -277,6 +288,24 @@ func (s *Server) wrap(rt route) http.Handler {
 			logRequestError(s.logger, r, ae)
 			s.writeError(w, r, ae)
 		}
+	})
+}
+
+// anyOrigin lets a page of any origin call a route with a user's access
+// token, as Logto's account and verification routes allow (koaCors): the
+// token is a bearer header, never a cookie, so no credentials are allowed
+// and a preflight (OPTIONS) is answered 204.
+func anyOrigin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", "*")
+		h.Set("Access-Control-Expose-Headers", "Retry-After")
+		if r.Method == http.MethodOptions {
+			h.Set("Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Accept-Language, "+account.VerificationHeader)
+			h.Set("Access-Control-Max-Age", "600")
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 

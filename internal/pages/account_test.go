@@ -259,3 +259,29 @@ func (ba *browserApp) signInAndOpenTheAccountPage(ctx context.Context, uiLocales
 	ba.signedIn(ctx, email)
 	ba.act(ctx, "opening the account page", "#send-code", chromedp.Navigate(ba.a.BaseURL+"/account/security"))
 }
+
+// TestTheAccountPageAsksAgainAfterTenMinutes: the confirmation unlocks
+// the changes for the permission record's ten minutes; then the page asks
+// the user to confirm it is them again.
+func TestTheAccountPageAsksAgainAfterTenMinutes(t *testing.T) {
+	apptest.ForEachDB(t, func(t *testing.T, dbURL string) {
+		clock := &apptest.Clock{}
+		a := apptest.New(t, dbURL, apptest.WithNow(clock.Now))
+		configureFlows(t, a)
+		rp := newRelyingParty(t, a)
+		accountCenterOn(t, a)
+		const email = "quinn@example.com"
+		createUser(t, a, email, "first horse battery")
+		v := signedInVisitor(t, a, rp, email)
+		r := v.submit(v.get("/account/security").form(t, "/account/security/verify/password"), "current", "first horse battery")
+		wantRedirect(t, r, "/account/security")
+		v.follow(r).form(t, "/account/security/email")
+
+		clock.Advance(10*time.Minute + time.Second)
+		page := v.get("/account/security")
+		if find(page.doc, byID("email")) != nil {
+			t.Fatal("ten minutes on, the account page still offers to change the email")
+		}
+		page.form(t, "/account/security/verify/password")
+	})
+}
