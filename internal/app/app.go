@@ -215,7 +215,7 @@ func (a *App) build(ctx context.Context, s config.Settings, opts Options, now fu
 		return err
 	}
 	a.Console, err = console.New(console.Deps{Store: a.Store, Tenants: a.Tenants, Keys: a.Keys, Configs: configs, Codes: a.Codes,
-		Templates: templates, Delivery: a.Delivery, Connectors: a.conns, Users: a.Users, Apps: a.Apps, Verification: codes, Preview: a.Pages, DNSResolver: opts.DNSResolver, Logger: a.logger, Now: now,
+		Templates: templates, Delivery: a.Delivery, Connectors: a.conns, Users: a.Users, Apps: a.Apps, Orgs: a.Orgs, Verification: codes, Preview: a.Pages, DNSResolver: opts.DNSResolver, Logger: a.logger, Now: now,
 		SecureCookies: strings.HasPrefix(a.PublicURL, "https://")})
 	if err != nil || s.NoDemoApp {
 		return err

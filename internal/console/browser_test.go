@@ -184,6 +184,23 @@ func TestAnAdminSetsUpEmailInTheBrowser(t *testing.T) {
 	cb.page(ctx, "applications-list", "/console/applications")
 	b.Navigating(ctx, "opening the application", chromedp.Click(chromedp.CSS("table.applications a")))
 	cb.look(ctx, "application")
+	var org, role struct {
+		ID string `json:"id"`
+	}
+	a.JSON("POST", "/api/organization-roles", map[string]any{"name": "editor", "description": "Edits the workspace"}, http.StatusCreated, &role)
+	a.JSON("POST", "/api/organizations", map[string]any{"name": "Acme", "description": "Rockets"}, http.StatusCreated, &org)
+	cb.page(ctx, "organizations", "/console/organizations")
+	b.Navigating(ctx, "opening the organization", chromedp.Click(chromedp.CSS("table.organizations a")))
+	cb.set(ctx, "member-user", "ann@example.com")
+	b.Navigating(ctx, "adding a member", chromedp.Click(chromedp.CSS("#add-member")))
+	cb.set(ctx, "invite-email", "dana@example.com")
+	cb.check(ctx, "invite-role-"+role.ID, true)
+	b.Navigating(ctx, "inviting an address", chromedp.Click(chromedp.CSS("#invite")))
+	if n := cb.text(ctx, ".notice"); !strings.Contains(n, "The invitation is sent") {
+		t.Fatalf("after inviting: %q", n)
+	}
+	cb.look(ctx, "organization")
+	cb.page(ctx, "organization-roles", "/console/organization-roles")
 	cb.page(ctx, "connectors", "/console/connectors")
 	b.Navigating(ctx, "asking to delete the connector", chromedp.Click(chromedp.CSS("#delete-connector")))
 	cb.look(ctx, "delete")
@@ -219,6 +236,8 @@ func TestTheFrenchConsoleRenders(t *testing.T) {
 		{"sign-in-experience-fr", "/console/sign-in-experience", "Expérience de connexion"},
 		{"users-fr", "/console/users", "Utilisateurs"},
 		{"applications-fr", "/console/applications", "Applications"},
+		{"organizations-fr", "/console/organizations", "Organisations"},
+		{"organization-roles-fr", "/console/organization-roles", "Rôles d’organisation"},
 	} {
 		cb.page(ctx, p.name, p.path)
 		if h := cb.text(ctx, "h1"); h != p.h1 {

@@ -31,6 +31,7 @@ import (
 	"github.com/authmail/authmail/internal/delivery"
 	"github.com/authmail/authmail/internal/identity"
 	"github.com/authmail/authmail/internal/keyring"
+	"github.com/authmail/authmail/internal/orgs"
 	"github.com/authmail/authmail/internal/savedtemplates"
 	"github.com/authmail/authmail/internal/sendcode"
 	"github.com/authmail/authmail/internal/store"
@@ -61,6 +62,9 @@ type Deps struct {
 	Users *identity.Service
 	// Apps holds the tenant's applications and the roles they hold.
 	Apps *apps.Service
+	// Orgs holds the organizations, their members, roles and
+	// invitations.
+	Orgs *orgs.Service
 	// Verification lists and lifts the lockouts.
 	Verification *verification.Service
 	// Preview renders the hosted pages for the sign-in experience's
@@ -167,6 +171,18 @@ func (s *Server) routeTable() []route {
 		{method: "POST", path: "/console/applications", handler: s.createApplication},
 		{method: "GET", path: "/console/applications/{id}", handler: s.applicationPage},
 		{method: "POST", path: "/console/applications/{id}", handler: s.saveApplication},
+		{method: "GET", path: "/console/organizations", handler: s.organizationsPage},
+		{method: "POST", path: "/console/organizations", handler: s.createOrganization},
+		{method: "GET", path: "/console/organizations/{id}", handler: s.organizationPage},
+		{method: "POST", path: "/console/organizations/{id}/members", handler: s.addMember},
+		{method: "POST", path: "/console/organizations/{id}/members/{userId}/remove", handler: s.removeMember},
+		{method: "POST", path: "/console/organizations/{id}/members/{userId}/roles", handler: s.giveRole},
+		{method: "POST", path: "/console/organizations/{id}/members/{userId}/roles/{roleId}/remove", handler: s.takeRole},
+		{method: "POST", path: "/console/organizations/{id}/invitations", handler: s.invite},
+		{method: "POST", path: "/console/organizations/{id}/invitations/{invitationId}/resend", handler: s.resendInvitation},
+		{method: "POST", path: "/console/organizations/{id}/invitations/{invitationId}/revoke", handler: s.revokeInvitation},
+		{method: "GET", path: "/console/organization-roles", handler: s.organizationRolesPage},
+		{method: "POST", path: "/console/organization-roles", handler: s.createOrganizationRole},
 	}
 }
 
@@ -304,9 +320,13 @@ func (p *page) errorPage(status int, key msg, args ...string) {
 
 // fail renders the error page for an error no form field explains.
 func (p *page) fail(err error) {
+	var nf *orgs.NotFoundError
+	var oe *orgs.Error
 	switch {
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, identity.ErrUserNotFound), errors.Is(err, apps.ErrNotFound):
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, identity.ErrUserNotFound), errors.Is(err, apps.ErrNotFound), errors.As(err, &nf):
 		p.errorPage(http.StatusNotFound, msg("error.not_found"))
+	case errors.As(err, &oe):
+		p.errorPage(oe.Status, msg("error.refused"), "reason", oe.Message)
 	case errors.Is(err, store.ErrUnavailable):
 		p.w.Header().Set("Retry-After", "5")
 		p.errorPage(http.StatusServiceUnavailable, msg("error.unavailable"))

@@ -37,28 +37,15 @@ func (s *Server) usersPage(p *page) error {
 // renderUsers renders the list into v with status, the create form
 // holding form.
 func (s *Server) renderUsers(p *page, v view, status int, form newUserForm) error {
-	q := p.r.URL.Query()
-	d := usersData{Search: strings.TrimSpace(q.Get("search")), New: form}
-	n, _ := strconv.Atoi(q.Get("page"))
-	n = max(n, 1)
+	d := usersData{Search: strings.TrimSpace(p.r.URL.Query().Get("search")), New: form}
+	pg := p.newPager()
 	var err error
-	d.Users, d.Total, err = s.Users.List(p.r.Context(), p.tenant, identity.ListQuery{Page: n, PageSize: usersPageSize, Search: d.Search})
+	d.Users, d.Total, err = s.Users.List(p.r.Context(), p.tenant, identity.ListQuery{Page: pg.N, PageSize: usersPageSize, Search: d.Search})
 	if err != nil {
 		return err
 	}
-	link := func(page int) string {
-		v := url.Values{"page": {strconv.Itoa(page)}}
-		if d.Search != "" {
-			v.Set("search", d.Search)
-		}
-		return Prefix + "/users?" + v.Encode()
-	}
-	if n > 1 {
-		d.Prev = link(n - 1)
-	}
-	if n*usersPageSize < d.Total {
-		d.Next = link(n + 1)
-	}
+	pg.links(Prefix+"/users", d.Search, usersPageSize, d.Total)
+	d.Prev, d.Next = pg.Prev, pg.Next
 	v.Data = d
 	p.render(status, "users", v)
 	return nil
