@@ -342,13 +342,18 @@ func (s *Server) listApplicationRoles(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
+	writeRoles(w, roles, total)
+	return nil
+}
+
+// writeRoles answers a page of roles with their total.
+func writeRoles(w http.ResponseWriter, roles []apps.Role, total int) {
 	out := make([]roleJSON, 0, len(roles))
 	for _, role := range roles {
 		out = append(out, roleView(role))
 	}
 	setTotal(w, true, total)
 	writeJSON(w, http.StatusOK, out)
-	return nil
 }
 
 // roleIDsBody is POST /api/applications/{applicationId}/roles.
@@ -418,12 +423,7 @@ func (s *Server) listUserRoles(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]roleJSON, 0, len(roles))
-	for _, role := range roles {
-		out = append(out, roleView(role))
-	}
-	setTotal(w, true, total)
-	writeJSON(w, http.StatusOK, out)
+	writeRoles(w, roles, total)
 	return nil
 }
 

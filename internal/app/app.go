@@ -36,6 +36,7 @@ import (
 	"github.com/authmail/authmail/internal/pages"
 	"github.com/authmail/authmail/internal/password"
 	"github.com/authmail/authmail/internal/ratelimit"
+	"github.com/authmail/authmail/internal/relyingparty"
 	"github.com/authmail/authmail/internal/savedtemplates"
 	"github.com/authmail/authmail/internal/sendcode"
 	"github.com/authmail/authmail/internal/signingkeys"
@@ -185,6 +186,7 @@ func (a *App) build(ctx context.Context, s config.Settings, opts Options, now fu
 	if !s.NoDemoApp {
 		a.Apps.EnableDemoApp(a.PublicURL)
 	}
+	a.Apps.EnableConsoleApp(a.PublicURL)
 	// A rotated-out key stays published as long as the longest-lived
 	// token it may have signed.
 	a.SigningKeys = signingkeys.New(a.Store, a.Keys, now, apps.MaxAccessTokenTTL*time.Second)
@@ -215,7 +217,7 @@ func (a *App) build(ctx context.Context, s config.Settings, opts Options, now fu
 		return err
 	}
 	a.Console, err = console.New(console.Deps{Store: a.Store, Tenants: a.Tenants, Keys: a.Keys, Configs: configs, Codes: a.Codes,
-		Templates: templates, Delivery: a.Delivery, Connectors: a.conns, Users: a.Users, Apps: a.Apps, Orgs: a.Orgs, Verification: codes, Preview: a.Pages, DNSResolver: opts.DNSResolver, Logger: a.logger, Now: now,
+		Templates: templates, Delivery: a.Delivery, Connectors: a.conns, Users: a.Users, Apps: a.Apps, Orgs: a.Orgs, Verification: codes, Preview: a.Pages, Account: a.consoleAccount(now), DNSResolver: opts.DNSResolver, Logger: a.logger, Now: now,
 		SecureCookies: strings.HasPrefix(a.PublicURL, "https://")})
 	if err != nil || s.NoDemoApp {
 		return err
@@ -246,6 +248,14 @@ func (a *App) appName(ctx context.Context, tenant, clientID string) (string, err
 // (experience.StartDirect and the steps of its interactions).
 func AppLimit(s config.Settings) ratelimit.Limit {
 	return ratelimit.Limit{Name: "app", N: s.AppRequestLimit, Window: time.Minute}
+}
+
+// consoleAccount is the console's client of the provider, signing
+// administrators in through the hosted pages as apps.ConsoleAppID.
+func (a *App) consoleAccount(now func() time.Time) *relyingparty.RP {
+	return relyingparty.New(relyingparty.Config{ClientID: apps.ConsoleAppID, RedirectURL: a.PublicURL + apps.ConsoleCallbackPath,
+		Issuer: a.OIDC.Issuer(), Client: a.OIDC.InProcessClient(), Keys: a.Keys, Cookie: "authmail_console_signin",
+		CookiePath: console.Prefix, Secure: strings.HasPrefix(a.PublicURL, "https://"), Scopes: []string{"profile", "email"}, Now: now})
 }
 
 // OIDCLimit is the per-client cap on the OpenID Connect routes: as many

@@ -112,9 +112,12 @@ const MaxAccessTokenTTL = 86400
 
 // Service reads and writes applications, resources and role assignments.
 type Service struct {
-	st   *store.Store
-	keys *keyring.Keyring
-	now  func() time.Time
+	// consoleURL is the console application's redirect URI, "" when it is
+	// off (EnableConsoleApp).
+	consoleURL string
+	st         *store.Store
+	keys       *keyring.Keyring
+	now        func() time.Time
 	// demoURL is the demo application's redirect URI, "" when it is off
 	// (EnableDemoApp).
 	demoURL string

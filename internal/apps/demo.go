@@ -30,6 +30,9 @@ func (s *Service) demoApp(tenant string) Application {
 
 // builtin returns the built-in application id names, if there is one.
 func (s *Service) builtin(tenant, id string) (Application, bool) {
+	if id == ConsoleAppID && s.consoleURL != "" {
+		return s.consoleApp(tenant), true
+	}
 	if id == DemoAppID && s.DemoAppEnabled() {
 		return s.demoApp(tenant), true
 	}

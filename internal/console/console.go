@@ -32,6 +32,7 @@ import (
 	"github.com/authmail/authmail/internal/identity"
 	"github.com/authmail/authmail/internal/keyring"
 	"github.com/authmail/authmail/internal/orgs"
+	"github.com/authmail/authmail/internal/relyingparty"
 	"github.com/authmail/authmail/internal/savedtemplates"
 	"github.com/authmail/authmail/internal/sendcode"
 	"github.com/authmail/authmail/internal/store"
@@ -70,6 +71,10 @@ type Deps struct {
 	// Preview renders the hosted pages for the sign-in experience's
 	// preview pane; nil leaves the page without one.
 	Preview Previewer
+	// Account signs administrators in through the hosted pages (the
+	// provider's built-in console application); nil offers only the
+	// admin key.
+	Account *relyingparty.RP
 	// DNSResolver is the nameserver deliverability checks query ("" is the
 	// system's).
 	DNSResolver string
@@ -136,6 +141,8 @@ func (s *Server) routeTable() []route {
 		{method: "GET", path: "/console", handler: s.overviewPage},
 		{method: "GET", path: "/console/sign-in", public: true, handler: s.signInPage},
 		{method: "POST", path: "/console/sign-in", public: true, handler: s.signIn},
+		{method: "GET", path: "/console/sign-in/account", public: true, handler: s.signInWithAccount},
+		{method: "GET", path: "/console/callback", public: true, handler: s.accountCallback},
 		{method: "POST", path: "/console/sign-out", handler: s.signOut},
 		{method: "POST", path: "/console/language", public: true, handler: s.setLanguage},
 		{method: "GET", path: "/console/connectors", handler: s.connectorsPage},
@@ -166,6 +173,7 @@ func (s *Server) routeTable() []route {
 		{method: "POST", path: "/console/users", handler: s.createUser},
 		{method: "GET", path: "/console/users/{id}", handler: s.userPage},
 		{method: "POST", path: "/console/users/{id}/suspend", handler: s.suspendUser},
+		{method: "POST", path: "/console/users/{id}/admin", handler: s.setUserAdmin},
 		{method: "POST", path: "/console/users/{id}/password", handler: s.setUserPassword},
 		{method: "GET", path: "/console/applications", handler: s.applicationsPage},
 		{method: "POST", path: "/console/applications", handler: s.createApplication},

@@ -7,7 +7,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authmail/authmail/internal/apps"
+	"github.com/authmail/authmail/internal/identity"
 	"github.com/authmail/authmail/internal/keyring"
+	"github.com/authmail/authmail/internal/relyingparty"
 	"github.com/authmail/authmail/internal/store"
 	"github.com/authmail/authmail/internal/web"
 )
@@ -78,6 +81,16 @@ func (s *Server) readSession(p *page) (bool, error) {
 	if !s.Now().Before(sess.ExpiresAt) {
 		return false, nil
 	}
+	if sess.UserID != "" {
+		// An administrator's session lasts while the user may still
+		// sign in and holds the admin role.
+		ok, err := s.mayAdminister(p, sess.UserID)
+		if err != nil || !ok {
+			return false, err
+		}
+		p.session = c.Value
+		return true, nil
+	}
 	check, err := s.keyCheck(p)
 	if err != nil {
 		return false, err
@@ -119,6 +132,8 @@ func (s *Server) ensurePre(p *page) {
 type signInData struct {
 	// Next is where to go once signed in.
 	Next string
+	// Account offers signing in with an administrator's account.
+	Account bool
 }
 
 // signInPage asks for the admin key; a browser already signed in goes on.
@@ -130,7 +145,7 @@ func (s *Server) signInPage(p *page) error {
 	s.ensurePre(p)
 	v := p.view("")
 	v.Focus = "key"
-	v.Data = signInData{Next: next}
+	v.Data = signInData{Next: next, Account: s.Account != nil}
 	p.render(http.StatusOK, "sign-in", v)
 	return nil
 }
@@ -156,7 +171,7 @@ func (s *Server) signIn(p *page) error {
 		if key == "" {
 			v.Fields["key"] = p.cat.text(msg("sign_in.key_required"))
 		}
-		v.Data = signInData{Next: next}
+		v.Data = signInData{Next: next, Account: s.Account != nil}
 		p.render(http.StatusUnauthorized, "sign-in", v)
 		return nil
 	}
@@ -164,16 +179,95 @@ func (s *Server) signIn(p *page) error {
 	if err != nil {
 		return err
 	}
+	if err := s.startSession(p, check, ""); err != nil {
+		return err
+	}
+	return p.redirect(next)
+}
+
+// mayAdminister reports whether a user exists, is not suspended and
+// holds the admin role.
+func (s *Server) mayAdminister(p *page, userID string) (bool, error) {
+	u, err := s.Users.Get(p.r.Context(), p.tenant, userID)
+	if errors.Is(err, identity.ErrUserNotFound) {
+		return false, nil
+	}
+	if err != nil || u.IsSuspended {
+		return false, err
+	}
+	return s.Apps.HoldsRole(p.r.Context(), p.tenant, userID, apps.AdminRoleID)
+}
+
+// startSession records a console session, of the admin key (keyCheck) or
+// of a user, and gives the browser its cookie.
+func (s *Server) startSession(p *page, keyCheck, userID string) error {
 	token, now := newToken(), s.Now()
 	if err := s.Store.WriteQ().ConsoleSessionInsert(p.r.Context(), store.ConsoleSession{TenantID: p.tenant,
-		IDHash: s.Keys.IdentifierHash(p.tenant, purposeSession, token), KeyCheck: check, CreatedAt: now,
+		IDHash: s.Keys.IdentifierHash(p.tenant, purposeSession, token), KeyCheck: keyCheck, UserID: userID, CreatedAt: now,
 		ExpiresAt: now.Add(SessionLifetime)}); err != nil {
 		return err
 	}
 	s.setCookie(p.w, sessionCookie, token, int(SessionLifetime/time.Second))
 	s.setCookie(p.w, preCookie, "", -1)
-	s.logger.InfoContext(p.r.Context(), "console session started")
-	return p.redirect(next)
+	s.logger.InfoContext(p.r.Context(), "console session started", "user", userID)
+	return nil
+}
+
+// signInWithAccount sends the browser to the hosted sign-in pages as the
+// provider's built-in console application; it comes back to
+// accountCallback.
+func (s *Server) signInWithAccount(p *page) error {
+	if s.Account == nil {
+		return p.redirect(Prefix + "/sign-in")
+	}
+	next := safeNext(p.r.URL.Query().Get("next"))
+	if p.session != "" {
+		return p.redirect(next)
+	}
+	return s.Account.Begin(p.w, p.r, relyingparty.Start{Next: next, UILocales: p.cat.Lang})
+}
+
+// accountCallback finishes a sign-in through the hosted pages: the code
+// is exchanged and the ID token checked, and a user who may administer
+// the tenant gets a console session; anyone else sees the sign-in page
+// again with the reason.
+func (s *Server) accountCallback(p *page) error {
+	if s.Account == nil {
+		return p.redirect(Prefix + "/sign-in")
+	}
+	who, next, err := s.Account.Finish(p.w, p.r)
+	var refused *relyingparty.RefusedError
+	switch {
+	case errors.Is(err, relyingparty.ErrState):
+		return s.signInRefused(p, http.StatusBadRequest, msg("sign_in.account_state"), "")
+	case errors.As(err, &refused):
+		s.logger.InfoContext(p.r.Context(), "console sign-in refused by the provider", "error", refused.Code)
+		return s.signInRefused(p, http.StatusBadRequest, msg("sign_in.account_refused"), next)
+	case err != nil:
+		return err
+	}
+	ok, err := s.mayAdminister(p, who.Subject)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		s.logger.InfoContext(p.r.Context(), "console sign-in refused: the user is not an administrator", "user", who.Subject)
+		return s.signInRefused(p, http.StatusForbidden, msg("sign_in.account_not_admin"), next)
+	}
+	if err := s.startSession(p, "", who.Subject); err != nil {
+		return err
+	}
+	return p.redirect(safeNext(next))
+}
+
+// signInRefused shows the sign-in page with why the sign-in failed.
+func (s *Server) signInRefused(p *page, status int, why msg, next string) error {
+	s.ensurePre(p)
+	v := p.view("")
+	v.Error = p.cat.text(why)
+	v.Data = signInData{Next: safeNext(next), Account: s.Account != nil}
+	p.render(status, "sign-in", v)
+	return nil
 }
 
 // signOut ends the session in the database and in the browser.

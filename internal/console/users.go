@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/authmail/authmail/internal/apps"
 	"github.com/authmail/authmail/internal/identity"
 	"github.com/authmail/authmail/internal/password"
 )
@@ -99,18 +100,56 @@ func (s *Server) createUser(p *page) error {
 // userData is what one user's page shows.
 type userData struct {
 	User identity.User
+	// Admin says the user holds the admin role: it may sign in to the
+	// console.
+	Admin bool
 }
 
-// userPage shows one user with suspend or reinstate and a new password.
+// userView reads what a user's page shows.
+func (s *Server) userView(p *page, id string) (userData, error) {
+	u, err := s.Users.Get(p.r.Context(), p.tenant, id)
+	if err != nil {
+		return userData{}, err
+	}
+	admin, err := s.Apps.HoldsRole(p.r.Context(), p.tenant, id, apps.AdminRoleID)
+	return userData{User: u, Admin: admin}, err
+}
+
+// userPage shows one user with suspend or reinstate, the admin role and a
+// new password.
 func (s *Server) userPage(p *page) error {
-	u, err := s.Users.Get(p.r.Context(), p.tenant, p.r.PathValue("id"))
+	d, err := s.userView(p, p.r.PathValue("id"))
 	if err != nil {
 		return err
 	}
 	v := p.view("users")
-	v.Data = userData{User: u}
+	v.Data = d
 	p.render(http.StatusOK, "user", v)
 	return nil
+}
+
+// setUserAdmin gives a user the admin role or takes it (admin=true or
+// false).
+func (s *Server) setUserAdmin(p *page) error {
+	on, err := strconv.ParseBool(p.r.PostForm.Get("admin"))
+	if err != nil {
+		p.errorPage(http.StatusBadRequest, msg("error.bad_form"))
+		return nil
+	}
+	id := p.r.PathValue("id")
+	notice := "user_admin"
+	if on {
+		err = s.Apps.AssignUserRoles(p.r.Context(), p.tenant, id, []string{apps.AdminRoleID})
+	} else {
+		notice = "user_not_admin"
+		if err = s.Apps.RemoveUserRole(p.r.Context(), p.tenant, id, apps.AdminRoleID); errors.Is(err, apps.ErrUserRoleNotHeld) {
+			err = nil
+		}
+	}
+	if err != nil {
+		return err
+	}
+	return p.redirect(Prefix + "/users/" + url.PathEscape(id) + "?notice=" + notice)
 }
 
 // suspendUser suspends or reinstates a user (suspended=true or false).
@@ -145,12 +184,12 @@ func (s *Server) setUserPassword(p *page) error {
 		if !ok {
 			return err
 		}
-		cur, gerr := s.Users.Get(p.r.Context(), p.tenant, id)
+		cur, gerr := s.userView(p, id)
 		if gerr != nil {
 			return gerr
 		}
 		v := p.view("users")
-		v.Fields, v.Focus, v.Data = map[string]string{field: sentence}, field, userData{User: cur}
+		v.Fields, v.Focus, v.Data = map[string]string{field: sentence}, field, cur
 		p.render(http.StatusBadRequest, "user", v)
 		return nil
 	}

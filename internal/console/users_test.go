@@ -11,7 +11,8 @@ import (
 // TestUsersAreListedSearchedCreatedSuspendedAndGivenAPassword: the list
 // finds a user by search; the create form refuses a taken address and a
 // password the policy refuses, next to their fields; a user can be
-// suspended, reinstated and given a new password.
+// suspended, reinstated, given the admin role and then not, and given a
+// new password.
 func TestUsersAreListedSearchedCreatedSuspendedAndGivenAPassword(t *testing.T) {
 	apptest.Run(t, func(t *testing.T, a *apptest.App) {
 		a.JSON("POST", "/api/users", map[string]any{"primaryEmail": "ann@example.com", "name": "Ann"}, http.StatusOK, nil)
@@ -61,6 +62,21 @@ func TestUsersAreListedSearchedCreatedSuspendedAndGivenAPassword(t *testing.T) {
 		r = v.submit(suspended, "/console/users/"+id+"/password", "", map[string]string{"password": "another long passphrase 77"})
 		if r.StatusCode != http.StatusSeeOther {
 			t.Fatalf("new password: %d %s", r.StatusCode, r.alert())
+		}
+		// The admin role: given, then taken.
+		userRoles := func() int {
+			var roles []map[string]any
+			a.JSON("GET", "/api/users/"+id+"/roles", nil, http.StatusOK, &roles)
+			return len(roles)
+		}
+		page = v.get("/console/users/" + id)
+		r = v.submit(page, "/console/users/"+id+"/admin", "", nil)
+		if page = v.get(r.Header.Get("Location")); !strings.Contains(page.byIDText("user-admin"), "admin role") || userRoles() != 1 {
+			t.Fatalf("give the admin role: %d, the page says %q", r.StatusCode, page.byIDText("user-admin"))
+		}
+		r = v.submit(page, "/console/users/"+id+"/admin", "", nil)
+		if page = v.get(r.Header.Get("Location")); strings.Contains(page.byIDText("user-admin"), "admin role") || userRoles() != 0 {
+			t.Fatalf("take the admin role: %d, the page says %q", r.StatusCode, page.byIDText("user-admin"))
 		}
 		if r := v.get("/console/users/nobody"); r.StatusCode != http.StatusNotFound {
 			t.Fatalf("an unknown user: %d", r.StatusCode)

@@ -127,6 +127,8 @@ var notices = map[string]msg{
 	"message_retried":           msg("notice.message_retried"),
 	"user_created":              msg("notice.user_created"),
 	"user_suspended":            msg("notice.user_suspended"),
+	"user_admin":                msg("notice.user_admin"),
+	"user_not_admin":            msg("notice.user_not_admin"),
 	"user_reinstated":           msg("notice.user_reinstated"),
 	"password_set":              msg("notice.password_set"),
 	"application_saved":         msg("notice.application_saved"),

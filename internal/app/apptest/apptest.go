@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"os"
 	"strconv"
 	"sync"
@@ -26,6 +27,7 @@ import (
 	"github.com/authmail/authmail/internal/delivery"
 	"github.com/authmail/authmail/internal/dnscheck"
 	"github.com/authmail/authmail/internal/store/storetest"
+	"github.com/authmail/authmail/internal/testwait"
 )
 
 // AdminKey is the admin key every App accepts.
@@ -339,4 +341,28 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.offset += d
 	c.mu.Unlock()
+}
+
+// NthCode waits until the dev inbox holds n messages with a code for to
+// and returns the newest message's code: delivery may finish after the
+// answer that sent it.
+func (a *App) NthCode(to string, n int) string {
+	a.t.Helper()
+	var got []string
+	have := 0
+	testwait.Until(a.t, 15*time.Second, func() bool {
+		var msgs []struct {
+			Payload map[string]any `json:"payload"`
+		}
+		a.JSON("GET", "/api/dev-inbox/messages?to="+url.QueryEscape(to), nil, http.StatusOK, &msgs)
+		got = got[:0]
+		for _, m := range msgs {
+			if c, _ := m.Payload["code"].(string); c != "" {
+				got = append(got, c)
+			}
+		}
+		have = len(got)
+		return have >= n
+	}, "the dev inbox has %d codes for %s, want %d", &have, to, n)
+	return got[0]
 }
