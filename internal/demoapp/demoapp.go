@@ -3,23 +3,19 @@
 // through authmail's own OpenID Connect provider and hosted pages with the
 // saved sign-in experience, then shows who signed in (email, sub, amr)
 // and signs out by RP-initiated logout. It is a real client of the
-// provider: the authorization code flow with PKCE (S256), the code
-// exchanged at the token endpoint with golang.org/x/oauth2 and the ID
-// token checked with coreos/go-oidc (signature, issuer, audience, expiry,
-// nonce). Those requests reach the provider in process (the provider's
-// InProcessClient), since the public URL may not be reachable from the
-// server itself; the browser's go to the public URL as any app's do.
+// provider through internal/relyingparty (the authorization code flow
+// with PKCE, the code exchanged with golang.org/x/oauth2 and the ID token
+// checked with coreos/go-oidc, in process).
 //
 // The application is apps.DemoAppID, a built-in single-page application
 // whose redirect and post sign-out redirect URIs are the public URL +
-// apps.DemoAppPath. What the demo keeps between requests (the sign-in
-// under way: state, nonce, PKCE verifier; then the user's claims) is a
-// cookie sealed with the server secret; no token is kept.
+// apps.DemoAppPath. Who signed in is kept in a cookie sealed with the
+// server secret (the sign-in under way in the relying party's); no token
+// is kept.
 package demoapp
 
 import (
 	"bytes"
-	"context"
 	"embed"
 	"encoding/base64"
 	"encoding/json"
@@ -29,17 +25,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/coreos/go-oidc/v3/oidc"
-	"golang.org/x/oauth2"
 
 	"github.com/authmail/authmail/internal/apps"
 	"github.com/authmail/authmail/internal/keyring"
 	"github.com/authmail/authmail/internal/ratelimit"
+	"github.com/authmail/authmail/internal/relyingparty"
 	"github.com/authmail/authmail/internal/tenant"
 	"github.com/authmail/authmail/internal/web"
 )
@@ -70,9 +62,8 @@ type Server struct {
 	logger *slog.Logger
 	cats   *web.Catalogues
 	views  *web.Views
-
-	mu       sync.Mutex
-	provider *oidc.Provider
+	// RP signs the browser in through the provider as apps.DemoAppID.
+	RP *relyingparty.RP
 }
 
 //go:embed templates/*.html
@@ -115,7 +106,10 @@ func New(d Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{Deps: d, logger: d.Logger.With("component", "demoapp"), cats: cats, views: views}, nil
+	rp := relyingparty.New(relyingparty.Config{ClientID: apps.DemoAppID, RedirectURL: d.PublicURL + pagePath, Issuer: d.Issuer,
+		Client: d.Client, Keys: d.Keys, Cookie: stateCookie + "_signin", CookiePath: apps.DemoAppPath, Secure: d.SecureCookies,
+		Scopes: []string{"profile", "email"}, Now: d.Now})
+	return &Server{Deps: d, logger: d.Logger.With("component", "demoapp"), cats: cats, views: views, RP: rp}, nil
 }
 
 // Routes lists the demo's routes as "METHOD /path".
@@ -175,24 +169,11 @@ const stateCookie = "_authmail_demo"
 
 // demoState is what the demo keeps in its cookie.
 type demoState struct {
-	// State, Nonce and Verifier are the sign-in under way's.
-	State    string `json:"s,omitempty"`
-	Nonce    string `json:"n,omitempty"`
-	Verifier string `json:"v,omitempty"`
 	// User is who signed in; ID binds the sign-out form's CSRF token.
-	User *user  `json:"u,omitempty"`
-	ID   string `json:"i,omitempty"`
+	User *relyingparty.Identity `json:"u,omitempty"`
+	ID   string                 `json:"i,omitempty"`
 	// SignedOut says the last thing done was signing out.
 	SignedOut bool `json:"o,omitempty"`
-}
-
-// user is what the ID token said of who signed in.
-type user struct {
-	Sub      string   `json:"sub"`
-	Email    string   `json:"email"`
-	Name     string   `json:"name,omitempty"`
-	AMR      []string `json:"amr"`
-	AuthTime int64    `json:"authTime"`
 }
 
 // stateAAD binds the sealed cookie to its use.
@@ -221,32 +202,6 @@ func (s *Server) writeState(w http.ResponseWriter, st demoState) error {
 	return nil
 }
 
-// random is n random bytes, base64url.
-func random(n int) string { return base64.RawURLEncoding.EncodeToString(keyring.RandomBytes(n)) }
-
-// oidcProvider is the provider as discovery describes it, read once
-// through the in-process client.
-func (s *Server) oidcProvider(ctx context.Context) (*oidc.Provider, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.provider != nil {
-		return s.provider, nil
-	}
-	// The provider keeps the context for fetching the signing keys later.
-	p, err := oidc.NewProvider(oidc.ClientContext(context.WithoutCancel(ctx), s.Client), s.Issuer)
-	if err != nil {
-		return nil, fmt.Errorf("discovering the OpenID Connect provider: %w", err)
-	}
-	s.provider = p
-	return p, nil
-}
-
-// oauth is the demo's OAuth 2.0 client configuration.
-func (s *Server) oauth(p *oidc.Provider) *oauth2.Config {
-	return &oauth2.Config{ClientID: apps.DemoAppID, Endpoint: p.Endpoint(), RedirectURL: s.PublicURL + pagePath,
-		Scopes: []string{oidc.ScopeOpenID, "profile", "email"}}
-}
-
 // page is the demo's page: back from the provider it finishes the
 // sign-in; signed in, it shows who; just signed out, it says so;
 // otherwise it starts a sign-in.
@@ -264,77 +219,34 @@ func (s *Server) page(q *request) error {
 	return s.start(q)
 }
 
-// start begins a sign-in: the authorization request, with a fresh state,
-// nonce and PKCE verifier kept in the cookie.
+// start begins a sign-in: the authorization request, the sign-in under
+// way in the relying party's cookie.
 func (s *Server) start(q *request) error {
-	p, err := s.oidcProvider(q.r.Context())
-	if err != nil {
-		return err
-	}
-	st := demoState{State: random(16), Nonce: random(16), Verifier: oauth2.GenerateVerifier()}
-	if err := s.writeState(q.w, st); err != nil {
-		return err
-	}
-	opts := []oauth2.AuthCodeOption{oidc.Nonce(st.Nonce), oauth2.S256ChallengeOption(st.Verifier)}
+	start := relyingparty.Start{}
 	if q.cat.Lang != web.DefaultLanguage {
-		opts = append(opts, oauth2.SetAuthURLParam("ui_locales", q.cat.Lang))
+		start.UILocales = q.cat.Lang
 	}
-	http.Redirect(q.w, q.r, s.oauth(p).AuthCodeURL(st.State, opts...), http.StatusSeeOther)
-	return nil
+	return s.RP.Begin(q.w, q.r, start)
 }
 
-// callback finishes a sign-in at the redirect URI: the state must be the
-// cookie's, the code is exchanged (with the PKCE verifier) and the ID
-// token checked (its nonce the cookie's), and the claims kept.
+// callback finishes a sign-in at the redirect URI (the relying party
+// checks the state, exchanges the code and checks the ID token) and keeps
+// who signed in.
 func (s *Server) callback(q *request) error {
-	v := q.r.URL.Query()
-	if q.st.State == "" || v.Get("state") != q.st.State {
+	who, _, err := s.RP.Finish(q.w, q.r)
+	var refused *relyingparty.RefusedError
+	switch {
+	case errors.Is(err, relyingparty.ErrState):
 		return s.errorPage(q, http.StatusBadRequest, q.text(msg("error.state")))
-	}
-	if e := v.Get("error"); e != "" {
-		if d := v.Get("error_description"); d != "" {
-			e += ": " + d
-		}
-		return s.errorPage(q, http.StatusBadRequest, q.text(msg("error.refused"), "error", e))
-	}
-	ctx := q.r.Context()
-	p, err := s.oidcProvider(ctx)
-	if err != nil {
+	case errors.As(err, &refused) && refused.Exchange:
+		s.logger.InfoContext(q.r.Context(), "demo app: the code exchange was refused", "error", refused.Code)
+		return s.errorPage(q, http.StatusBadRequest, q.text(msg("error.exchange"), "error", refused.Error()))
+	case errors.As(err, &refused):
+		return s.errorPage(q, http.StatusBadRequest, q.text(msg("error.refused"), "error", refused.Error()))
+	case err != nil:
 		return err
 	}
-	tok, err := s.oauth(p).Exchange(context.WithValue(ctx, oauth2.HTTPClient, s.Client), v.Get("code"), oauth2.VerifierOption(q.st.Verifier))
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) {
-		why := re.ErrorCode
-		if re.ErrorDescription != "" {
-			why += ": " + re.ErrorDescription
-		}
-		s.logger.InfoContext(ctx, "demo app: the code exchange was refused", "error", re.ErrorCode)
-		return s.errorPage(q, http.StatusBadRequest, q.text(msg("error.exchange"), "error", why))
-	}
-	if err != nil {
-		return fmt.Errorf("exchanging the code: %w", err)
-	}
-	raw, _ := tok.Extra("id_token").(string)
-	idt, err := p.Verifier(&oidc.Config{ClientID: apps.DemoAppID, Now: s.Now}).Verify(oidc.ClientContext(ctx, s.Client), raw)
-	if err != nil {
-		return fmt.Errorf("checking the ID token: %w", err)
-	}
-	if idt.Nonce != q.st.Nonce {
-		return s.errorPage(q, http.StatusBadRequest, q.text(msg("error.state")))
-	}
-	var claims struct {
-		Email    string   `json:"email"`
-		Name     string   `json:"name"`
-		AMR      []string `json:"amr"`
-		AuthTime int64    `json:"auth_time"`
-	}
-	if err := idt.Claims(&claims); err != nil {
-		return fmt.Errorf("reading the ID token's claims: %w", err)
-	}
-	st := demoState{User: &user{Sub: idt.Subject, Email: claims.Email, Name: claims.Name, AMR: claims.AMR, AuthTime: claims.AuthTime},
-		ID: random(16)}
-	if err := s.writeState(q.w, st); err != nil {
+	if err := s.writeState(q.w, demoState{User: &who, ID: base64.RawURLEncoding.EncodeToString(keyring.RandomBytes(16))}); err != nil {
 		return err
 	}
 	http.Redirect(q.w, q.r, pagePath, http.StatusSeeOther)
@@ -357,20 +269,13 @@ func (s *Server) signOut(q *request) error {
 		!web.CSRFValid(s.Keys, tenant.Default, csrfPurpose, q.st.ID, q.r.PostForm.Get(web.CSRFField)) {
 		return s.errorPage(q, http.StatusForbidden, q.text(msg("error.state")))
 	}
-	p, err := s.oidcProvider(q.r.Context())
+	end, err := s.RP.EndSessionURL(q.r.Context(), s.PublicURL+pagePath)
 	if err != nil {
 		return err
-	}
-	var meta struct {
-		EndSession string `json:"end_session_endpoint"`
-	}
-	if err := p.Claims(&meta); err != nil || meta.EndSession == "" {
-		return fmt.Errorf("the provider names no end_session_endpoint: %v", err)
 	}
 	if err := s.writeState(q.w, demoState{SignedOut: true}); err != nil {
 		return err
 	}
-	end := meta.EndSession + "?" + url.Values{"client_id": {apps.DemoAppID}, "post_logout_redirect_uri": {s.PublicURL + pagePath}}.Encode()
 	http.Redirect(q.w, q.r, end, http.StatusSeeOther)
 	return nil
 }
@@ -378,7 +283,7 @@ func (s *Server) signOut(q *request) error {
 // view is what a demo page renders.
 type view struct {
 	Lang, Error, CSRF string
-	User              *user
+	User              *relyingparty.Identity
 	AuthTime          string
 }
 

@@ -68,9 +68,10 @@ func New(cfg Config) *RP {
 var ErrState = errors.New("this sign-in was not started in this browser, or has already finished")
 
 // RefusedError is the provider's refusal: an error at the redirect URI,
-// or a refused code exchange.
+// or a refused code exchange (Exchange).
 type RefusedError struct {
 	Code, Description string
+	Exchange          bool
 }
 
 // Error is the OAuth error and its description.
@@ -192,7 +193,7 @@ func (rp *RP) Finish(w http.ResponseWriter, r *http.Request) (Identity, string, 
 	tok, err := rp.oauth(p).Exchange(context.WithValue(ctx, oauth2.HTTPClient, rp.cfg.Client), v.Get("code"), oauth2.VerifierOption(pd.Verifier))
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
-		return Identity{}, "", &RefusedError{Code: re.ErrorCode, Description: re.ErrorDescription}
+		return Identity{}, "", &RefusedError{Code: re.ErrorCode, Description: re.ErrorDescription, Exchange: true}
 	}
 	if err != nil {
 		return Identity{}, "", fmt.Errorf("exchanging the code: %w", err)
