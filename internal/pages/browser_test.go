@@ -88,9 +88,13 @@ func (ba *browserApp) lang(ctx context.Context) string {
 	return browsertest.Get(ba.b, ctx, "reading <html lang>", chromedp.Evaluate[string](`document.documentElement.lang`))
 }
 
-// focused is the ID of the element that has the focus.
+// focused is the ID of the element that has the focus, read after two
+// animation frames: the browser applies autofocus in a rendering update
+// after the page is shown, so the second frame comes after it.
 func (ba *browserApp) focused(ctx context.Context) string {
-	return browsertest.Get(ba.b, ctx, "reading the focus", chromedp.Evaluate[string](`document.activeElement ? document.activeElement.id : ""`))
+	return browsertest.Get(ba.b, ctx, "reading the focus", chromedp.Evaluate[string](
+		`new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done(document.activeElement ? document.activeElement.id : ""))))`,
+		chromedp.EvalAwaitPromise))
 }
 
 // text is the text of the element sel.
