@@ -81,7 +81,12 @@ func (s *Store) migrationProvider() (*goose.Provider, error) {
 	opts := append(s.ops.gooseOptions(),
 		goose.WithTableName(versionTable),
 		goose.WithDisableGlobalRegistry(true),
-		goose.WithSlog(s.logger))
+		goose.WithSlog(s.logger),
+		// Features are built side by side, each with its own number, and
+		// may land in another order than their numbers: a database that
+		// has a higher number gets a lower one that arrived later. Each
+		// migration touches only its own tables and columns.
+		goose.WithAllowOutofOrder(true))
 	p, err := goose.NewProvider(s.ops.gooseDialect(), s.write, dir, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("preparing migrations: %w", err)
