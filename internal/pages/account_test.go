@@ -13,6 +13,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/authmail/authmail/internal/app/apptest"
+	"github.com/authmail/authmail/internal/browsertest"
 	"github.com/authmail/authmail/internal/testwait"
 )
 
@@ -198,7 +199,7 @@ func TestAUserChangesTheirEmailOnTheAccountPageInTheBrowser(t *testing.T) {
 	const email, fresh = "noor@example.com", "noor.new@example.com"
 	createUser(t, ba.a, email, "")
 	ctx := ba.b.Context()
-	shot := func(name string) { ba.b.Screenshot(ctx, name) }
+	shot := func(name string) { ba.b.Look(ctx, name, browsertest.OneForm) }
 
 	ba.signInAndOpenTheAccountPage(ctx, "", email, 1)
 	if got := ba.text(ctx, "#current-email"); got != email {
@@ -233,7 +234,7 @@ func TestAUserChangesTheirEmailOnTheAccountPageInTheBrowser(t *testing.T) {
 
 	// In French (the browser asks for it), the page and its code page.
 	ctx = ba.b.Context()
-	shot = func(name string) { ba.b.Screenshot(ctx, "fr-"+name) }
+	shot = func(name string) { ba.b.Look(ctx, "fr-"+name, browsertest.OneForm) }
 	ba.b.Do(ctx, "asking for French", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		_, err := chromedp.Call(ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Accept-Language": "fr-FR,fr;q=0.9"}})
 		return err

@@ -120,7 +120,7 @@ func TestASignUpAndASignInInTheBrowserInEnglishAndFrench(t *testing.T) {
 		{"fr", "adele@example.fr", "fr-CA fr", "Consultez vos e-mails", "Ce code n’est pas le bon. Vérifiez l’e-mail que nous vous avons envoyé et réessayez."},
 	} {
 		ctx := ba.b.Context()
-		shot := func(name string) { ba.b.Screenshot(ctx, c.lang+"-"+name) }
+		shot := func(name string) { ba.b.Look(ctx, c.lang+"-"+name, browsertest.OneForm) }
 
 		ba.start(ctx, c.ui, "register", "/register")
 		if got := ba.lang(ctx); got != c.lang {
@@ -187,7 +187,7 @@ func TestTheFormsWorkWithJavaScriptOff(t *testing.T) {
 		_, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
 		return err
 	}))
-	shot := func(name string) { ba.b.Screenshot(ctx, "nojs-"+name) }
+	shot := func(name string) { ba.b.Look(ctx, "nojs-"+name, browsertest.OneForm) }
 	ba.start(ctx, "", "", "/sign-in")
 	ba.act(ctx, "going to the password page", "#password",
 		chromedp.SendKeys(chromedp.CSS("#email"), email),
@@ -231,7 +231,7 @@ func TestTheOtherPagesInTheBrowser(t *testing.T) {
 	const newcomer, member = "newcomer@example.com", "member@example.com"
 	createUser(t, ba.a, member, "")
 	ctx := ba.b.Context()
-	shot := func(name string) { ba.b.Screenshot(ctx, name) }
+	shot := func(name string) { ba.b.Look(ctx, name, browsertest.OneForm) }
 
 	ba.b.Do(ctx, "opening the sign-in page without a sign-in", chromedp.Navigate(ba.a.BaseURL+"/sign-in"),
 		chromedp.WaitVisible(chromedp.CSS("#page-error")))
@@ -302,7 +302,7 @@ func TestAnInviteeAcceptsOnTheHostedPageInTheBrowser(t *testing.T) {
 	const invitee = "iris@example.com"
 	_, _, invID, path := invitedOrg(t, ba.a, ba.rp.srv.URL+"/login", invitee)
 	ctx := ba.b.Context()
-	shot := func(name string) { ba.b.Screenshot(ctx, name) }
+	shot := func(name string) { ba.b.Look(ctx, name, browsertest.OneForm) }
 
 	ba.b.Do(ctx, "opening the invitation link", chromedp.Navigate(ba.a.BaseURL+path), chromedp.WaitVisible(chromedp.CSS("#send")))
 	if got := ba.text(ctx, "h1"); got != "Join Acme Rockets" {

@@ -8,6 +8,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/authmail/authmail/internal/app/apptest"
+	"github.com/authmail/authmail/internal/browsertest"
 )
 
 // mfaPath is the second-factor code page.
@@ -123,7 +124,7 @@ func TestTwoStepVerificationInTheBrowser(t *testing.T) {
 		{"fr", "fr", "Activer la validation en deux étapes", "Validation en deux étapes"},
 	} {
 		ctx := ba.b.Context()
-		shot := func(name string) { ba.b.Screenshot(ctx, c.lang+"-"+name) }
+		shot := func(name string) { ba.b.Look(ctx, c.lang+"-"+name, browsertest.OneForm) }
 		ba.start(ctx, c.ui, "", "/sign-in")
 		ba.act(ctx, "going to the password page", "#password",
 			chromedp.SendKeys(chromedp.CSS("#email"), email),
