@@ -37,14 +37,14 @@ type policyInput struct {
 
 // signInExpData is what the sign-in experience page shows.
 type signInExpData struct {
-	Modes                        []string
+	Modes                        []previewChoice
 	Mode                         string
 	SignUpIdentifier             string
 	SignUpPassword, SignUpVerify bool
 	Methods                      []methodRow
 	ForgotPassword, MfaEmail     bool
 	MfaPolicy                    string
-	MfaPolicies                  []string
+	MfaPolicies                  []previewChoice
 	CodePolicy, Sentinel         []policyInput
 	Lockouts                     []verification.Lockout
 	// Preview is the preview pane.
@@ -72,26 +72,42 @@ func policyInputs(group string, fields []verification.PolicyField, values any) [
 	return out
 }
 
-func modes() []string {
-	var out []string
-	for _, m := range tenant.SignInModes() {
-		out = append(out, string(m))
+// modeLabels and mfaPolicyLabels name the choices of the sign-in mode
+// and the MFA policy; a value without one shows as it is.
+var (
+	modeLabels = map[tenant.SignInMode]msg{
+		tenant.ModeSignIn:            msg("sign_in_exp.mode_sign_in"),
+		tenant.ModeRegister:          msg("sign_in_exp.mode_register"),
+		tenant.ModeSignInAndRegister: msg("sign_in_exp.mode_both"),
 	}
-	return out
-}
+	mfaPolicyLabels = map[tenant.MfaPolicy]msg{
+		tenant.MfaUserControlled:                   msg("sign_in_exp.mfa_user_controlled"),
+		tenant.MfaMandatory:                        msg("sign_in_exp.mfa_mandatory"),
+		tenant.MfaPromptOnlyAtSignIn:               msg("sign_in_exp.mfa_prompt_sign_in"),
+		tenant.MfaPromptAtSignInAndSignUp:          msg("sign_in_exp.mfa_prompt_both"),
+		tenant.MfaNoPrompt:                         msg("sign_in_exp.mfa_no_prompt"),
+		tenant.MfaPromptAtSignInAndSignUpMandatory: msg("sign_in_exp.mfa_required_both"),
+		tenant.MfaPromptOnlyAtSignInMandatory:      msg("sign_in_exp.mfa_required_sign_in"),
+	}
+)
 
-func mfaPolicies() []string {
-	var out []string
-	for _, m := range tenant.MfaPolicies() {
-		out = append(out, string(m))
+// choices are values with their labels in the page's language.
+func choices[T ~string](p *page, values []T, labels map[T]msg, current string) []previewChoice {
+	var out []previewChoice
+	for _, v := range values {
+		label := string(v)
+		if key, ok := labels[v]; ok {
+			label = p.cat.text(key)
+		}
+		out = append(out, previewChoice{Value: string(v), Label: label, Current: string(v) == current})
 	}
 	return out
 }
 
 // signInExpView lays out the experience e.
-func signInExpView(e tenant.Experience) signInExpData {
-	d := signInExpData{Modes: modes(), Mode: string(e.SignInMode), SignUpPassword: e.SignUp.Password, SignUpVerify: e.SignUp.Verify,
-		ForgotPassword: e.ForgotPasswordByEmail(), MfaEmail: e.MfaByEmail(), MfaPolicy: string(e.Mfa.Policy), MfaPolicies: mfaPolicies(),
+func signInExpView(p *page, e tenant.Experience) signInExpData {
+	d := signInExpData{Modes: choices(p, tenant.SignInModes(), modeLabels, string(e.SignInMode)), Mode: string(e.SignInMode), SignUpPassword: e.SignUp.Password, SignUpVerify: e.SignUp.Verify,
+		ForgotPassword: e.ForgotPasswordByEmail(), MfaEmail: e.MfaByEmail(), MfaPolicy: string(e.Mfa.Policy), MfaPolicies: choices(p, tenant.MfaPolicies(), mfaPolicyLabels, string(e.Mfa.Policy)),
 		CodePolicy: policyInputs("verificationCodePolicy", verification.PolicyFields(), e.VerificationCodePolicy),
 		Sentinel:   policyInputs("sentinelPolicy", verification.SentinelPolicyFields(), e.SentinelPolicy)}
 	if len(e.SignUp.Identifiers) > 0 {
@@ -115,7 +131,7 @@ func (s *Server) signInExpPage(p *page) error {
 	if err != nil {
 		return err
 	}
-	d := signInExpView(exp)
+	d := signInExpView(p, exp)
 	if d.Lockouts, err = s.Verification.Lockouts(p.r.Context(), s.Store.Reader, p.tenant, nil, 100); err != nil {
 		return err
 	}
@@ -258,7 +274,7 @@ func (s *Server) saveSignInExp(p *page) error {
 func submittedSignInExp(p *page, cur tenant.Experience) signInExpData {
 	f := p.r.PostForm
 	on := func(name string) bool { return f.Get(name) != "" }
-	d := signInExpView(cur)
+	d := signInExpView(p, cur)
 	d.Mode, d.SignUpIdentifier, d.SignUpPassword, d.SignUpVerify = f.Get("signInMode"), f.Get("signUp.identifier"), on("signUp.password"), on("signUp.verify")
 	d.ForgotPassword, d.MfaEmail, d.MfaPolicy = on("forgotPassword"), on("mfa.email"), f.Get("mfa.policy")
 	d.Methods = nil

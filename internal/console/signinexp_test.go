@@ -91,3 +91,44 @@ func TestALockoutIsListedAndLifted(t *testing.T) {
 		}
 	})
 }
+
+// TestTheSignInExperienceChoicesAreNamedInThePagesLanguage: every option
+// of the sign-in mode and the MFA policy shows a sentence in English and
+// in French, not the setting's value.
+func TestTheSignInExperienceChoicesAreNamedInThePagesLanguage(t *testing.T) {
+	apptest.Run(t, func(t *testing.T, a *apptest.App) {
+		labels := map[string]map[string]string{}
+		for _, lang := range []string{"en", "fr"} {
+			v := signedIn(t, a)
+			v.lang = lang
+			page := v.get("/console/sign-in-experience")
+			for _, id := range []string{"sign-in-mode", "mfa-policy"} {
+				sel := find(page.doc, byID(id))
+				if sel == nil {
+					t.Fatalf("%s: the page has no #%s", lang, id)
+				}
+				options := findAll(sel, byTag("option"))
+				if len(options) < 2 {
+					t.Fatalf("%s: #%s offers %d options", lang, id, len(options))
+				}
+				for _, o := range options {
+					value, _ := attr(o, "value")
+					label := text(o)
+					key := id + "=" + value
+					if label == "" || label == value {
+						t.Errorf("%s: #%s shows %q for %q", lang, id, label, value)
+					}
+					if labels[key] == nil {
+						labels[key] = map[string]string{}
+					}
+					labels[key][lang] = label
+				}
+			}
+		}
+		for key, by := range labels {
+			if by["en"] == by["fr"] {
+				t.Errorf("%s is %q in English and in French", key, by["en"])
+			}
+		}
+	})
+}
