@@ -348,11 +348,23 @@ func (s *Server) listApplicationRoles(w http.ResponseWriter, r *http.Request) er
 
 // writeRoles answers a page of roles with their total.
 func writeRoles(w http.ResponseWriter, roles []apps.Role, total int) {
-	out := make([]roleJSON, 0, len(roles))
-	for _, role := range roles {
-		out = append(out, roleView(role))
+	writePage(w, true, total, views(roles, roleView))
+}
+
+// views maps the items a service returned to their JSON shape; an empty
+// list is [], never null.
+func views[T, J any](items []T, view func(T) J) []J {
+	out := make([]J, 0, len(items))
+	for _, it := range items {
+		out = append(out, view(it))
 	}
-	setTotal(w, true, total)
+	return out
+}
+
+// writePage answers a list with its total (the Total-Number header when
+// the list is paged).
+func writePage[J any](w http.ResponseWriter, paged bool, total int, out []J) {
+	setTotal(w, paged, total)
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -521,12 +533,7 @@ func (s *Server) listResources(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	withScopes := r.URL.Query().Get("includeScopes") == "true"
-	out := make([]resourceJSON, 0, len(list))
-	for _, res := range list {
-		out = append(out, resourceView(res, withScopes))
-	}
-	setTotal(w, paged, total)
-	writeJSON(w, http.StatusOK, out)
+	writePage(w, paged, total, views(list, func(res apps.Resource) resourceJSON { return resourceView(res, withScopes) }))
 	return nil
 }
 

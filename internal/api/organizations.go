@@ -198,12 +198,7 @@ func (s *Server) listOrganizations(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	out := make([]organizationJSON, 0, len(list))
-	for _, o := range list {
-		out = append(out, organizationView(t, o))
-	}
-	setTotal(w, true, total)
-	writeJSON(w, http.StatusOK, out)
+	writePage(w, true, total, views(list, func(o orgs.Organization) organizationJSON { return organizationView(t, o) }))
 	return nil
 }
 
